@@ -1,0 +1,149 @@
+"""The one factory that builds the service: `create_app(settings) -> web.Application`.
+
+`python -m bot serve` and the tests both call it. Resources (Redis, HTTP sessions, the Slack and
+Twilio clients, the worker) are opened once in cleanup_ctx and closed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.clients import slack_client, twilio_client
+from bot.line import Lines, default_line
+from bot.metrics import Metrics
+from bot.services import Services
+from bot.settings import Settings
+from bot.worker import Worker
+from handlers import health, slack_events, sms, voice
+from handlers.app_keys import SERVICES, TWILIO
+from handlers.twilio_auth import TwilioVerifier
+from storage.keys import Keys
+from storage.outbox import Outbox
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+BOLT = web.AppKey("bolt", AsyncApp)
+WORKER = web.AppKey("worker", Worker)
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+MAX_BODY = 1024 * 1024  # Twilio and Slack bodies are a few KB; anything bigger is not theirs
+
+
+def create_app(
+    settings: Settings, *, run_worker: bool | None = None, clock: Callable[[], float] = time.time
+) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[webhook_errors])
+    app.cleanup_ctx.append(_services(settings, clock))
+    if settings.run_worker if run_worker is None else run_worker:
+        app.cleanup_ctx.append(_worker)
+    voice.register(app)
+    sms.register(app)
+    health.register(app)
+    app.router.add_post("/slack/events", slack_endpoint)
+    return app
+
+
+async def slack_endpoint(request: web.Request) -> web.Response:
+    bolt = request.app[BOLT]
+    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+
+@web.middleware
+async def webhook_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Redis down: 503 so Twilio and Slack try again, rather than a 200 for what we didn't store."""
+    started = time.perf_counter()
+    try:
+        return await handler(request)
+    except RedisError as exc:
+        log.error("redis unavailable path=%s error=%s", request.path, type(exc).__name__)
+        return web.Response(
+            status=503, text="storage unavailable, retry", headers={"Retry-After": "5"}
+        )
+    finally:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        if SERVICES in request.app:
+            request.app[SERVICES].metrics.webhook_seconds.labels(name).observe(
+                time.perf_counter() - started
+            )
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Services]:
+    """Redis, the clients and the store, for the web app or a worker on its own."""
+    redis = Redis.from_url(
+        settings.redis_url or DEFAULT_REDIS_URL,
+        decode_responses=True,
+        health_check_interval=15,
+        socket_connect_timeout=5,
+        retry_on_timeout=True,
+    )
+    keys = Keys(settings.redis_key_prefix)
+    twilio, twilio_http = twilio_client(settings)
+    http = aiohttp.ClientSession()
+    services = Services(
+        settings=settings,
+        redis=redis,
+        store=Store(redis, keys),
+        outbox=Outbox(redis, keys),
+        lines=Lines(default_line(settings)),
+        metrics=Metrics(),
+        slack=slack_client(settings),
+        twilio=twilio,
+        http=http,
+        clock=clock,
+    )
+    try:
+        await services.outbox.ensure_groups()
+        yield services
+    finally:
+        await http.close()
+        await twilio_http.close()
+        await redis.aclose()
+
+
+def _services(
+    settings: Settings, clock: Callable[[], float]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async with open_services(settings, clock) as services:
+            app[SERVICES] = services
+            app[TWILIO] = TwilioVerifier(settings)
+            bolt = AsyncApp(
+                client=services.slack,
+                signing_secret=settings.slack_signing_secret.get_secret_value(),
+                # Run our listener before answering, so a 200 means the reply is stored.
+                process_before_response=True,
+            )
+            slack_events.register(bolt, services)
+            app[BOLT] = bolt
+            yield
+
+    return context
+
+
+async def _worker(app: web.Application) -> AsyncIterator[None]:
+    worker = Worker(app[SERVICES])
+    app[WORKER] = worker
+    task = asyncio.create_task(worker.run(), name="outbox-worker")
+    try:
+        yield
+    finally:
+        await worker.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

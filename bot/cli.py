@@ -1,0 +1,87 @@
+"""`python -m bot serve | worker` (also the `textback` console script)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from bot import local_redis
+from bot.app import DEFAULT_REDIS_URL, create_app, open_services
+from bot.settings import Settings, SettingsError, load_settings
+from bot.worker import Worker
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="textback", description="Missed-call text-back for Slack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the web server (and a worker, unless RUN_WORKER=false)")
+    commands.add_parser("worker", help="run an outbox worker only (for scaling out)")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    redis_process = _ensure_redis(settings)
+    try:
+        if args.command == "serve":
+            web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        else:
+            asyncio.run(_run_worker(settings))
+    finally:
+        if redis_process is not None:
+            redis_process.terminate()
+            redis_process.wait(timeout=10)
+    return 0
+
+
+def _ensure_redis(settings: Settings) -> local_redis.subprocess.Popen[bytes] | None:
+    """No REDIS_URL and nothing at the default address: start our own, so a first run just works."""
+    if settings.redis_url:
+        return None
+    if local_redis.answers("127.0.0.1", 6379):
+        settings.redis_url = DEFAULT_REDIS_URL
+        return None
+    data_dir = Path(settings.data_dir) / "redis"
+    port = local_redis.free_port()
+    process = local_redis.start(port, data_dir)
+    settings.redis_url = f"redis://127.0.0.1:{port}/0"
+    log.warning(
+        "REDIS_URL not set and no Redis at localhost:6379: started a local server on port %d, "
+        "data in %s. Set REDIS_URL to use a shared Redis.",
+        port,
+        data_dir,
+    )
+    return process
+
+
+async def _run_worker(settings: Settings) -> None:
+    """A worker without the web server, for scaling out; SIGTERM finishes in-flight jobs."""
+    async with open_services(settings) as services:
+        worker = Worker(services)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        task = asyncio.create_task(worker.run())
+        await stop.wait()
+        await worker.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

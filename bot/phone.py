@@ -1,0 +1,52 @@
+"""Phone numbers: normalise to E.164, recognise hidden caller IDs, mask for logs."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+# What Twilio puts in From when the caller withheld their number.
+HIDDEN_CALLER_IDS = frozenset({"", "anonymous", "unknown", "restricted", "private", "unavailable"})
+
+
+class InvalidNumber(ValueError):
+    pass
+
+
+def to_e164(raw: str, default_region: str = "US") -> str:
+    """'(202) 555-0123' -> '+12025550123'; raises InvalidNumber for anything not dialable."""
+    text = raw.strip()
+    try:
+        parsed = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(f"{text!r} is not a phone number") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber(f"{text!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def caller_number(raw: str | None) -> str | None:
+    """The caller's E.164 number, or None when caller ID is hidden or invalid."""
+    if raw is None or raw.strip().lower().lstrip("+") in HIDDEN_CALLER_IDS:
+        return None
+    try:
+        return to_e164(raw)
+    except InvalidNumber:
+        return None
+
+
+def pretty(e164: str) -> str:
+    """+12025550123 -> '(202) 555-0123' for US numbers, international format otherwise."""
+    parsed = phonenumbers.parse(e164, None)
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, fmt)
+
+
+def masked(number: str | None) -> str:
+    """For logs: keep enough to tell numbers apart, never the whole number."""
+    if not number:
+        return "-"
+    return f"{number[:3]}…{number[-2:]}" if len(number) > 6 else "…"

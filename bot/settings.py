@@ -1,0 +1,137 @@
+"""All configuration, read once from the environment or a .env file.
+
+Nothing else in the code base reads os.environ: build a Settings and pass it down.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.hours import BusinessHours, HoursError
+from bot.phone import InvalidNumber, to_e164
+
+# Where a new user finds each required value; shown when one is missing.
+WHERE_TO_GET = {
+    "SLACK_BOT_TOKEN": "Slack app > OAuth & Permissions > Bot User OAuth Token (xoxb-...)",
+    "SLACK_SIGNING_SECRET": "Slack app > Basic Information > App Credentials > Signing Secret",
+    "SLACK_CHANNEL_ID": "leads channel in Slack > channel name > About > Channel ID (C...)",
+    "TWILIO_ACCOUNT_SID": "Twilio Console > Account Info > Account SID (AC...)",
+    "TWILIO_AUTH_TOKEN": "Twilio Console > Account Info > Auth Token",
+    "PUBLIC_URL": "the https address Slack and Twilio reach this server at (e.g. https://tb.example.com)",
+    "BUSINESS_NAME": "your business name as callers know it, e.g. Johnson Electric",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    port: int = Field(3000, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    public_url: str
+    redis_url: str | None = None
+    redis_key_prefix: str = "tb"
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr
+    slack_channel_id: str
+    slack_api_url: str = "https://slack.com/api/"
+
+    twilio_account_sid: str
+    twilio_auth_token: SecretStr
+    twilio_api_url: str = "https://api.twilio.com"
+
+    business_name: str = Field(min_length=1, max_length=60)
+    business_timezone: str = "America/New_York"
+    business_hours: str = "Mon-Fri 08:00-17:00"
+    forward_to: Annotated[list[str], NoDecode] = []
+    ring_seconds: int = Field(18, ge=5, le=60)
+    screen_calls: bool = True
+    textback_window_hours: float = Field(24, gt=0)
+    intake_url: str | None = None
+    lead_thread_days: float = Field(14, gt=0)
+    # Who confirms a STOP: Twilio's built-in opt-out handling (the default on long codes) or us.
+    opt_out_confirmation: Literal["twilio", "app"] = "twilio"
+
+    run_worker: bool = True
+    worker_concurrency: int = Field(8, ge=1, le=256)
+    slack_posts_per_second: float = Field(1.0, gt=0)
+    log_level: str = "INFO"
+    data_dir: str = ".data"
+
+    @field_validator("public_url", "slack_api_url", "twilio_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _parsable_hours(cls, value: str) -> str:
+        try:
+            BusinessHours.parse(value)
+        except HoursError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("forward_to", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            try:
+                return [to_e164(str(part)) for part in value]
+            except InvalidNumber as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.business_timezone)
+
+    @property
+    def hours(self) -> BusinessHours:
+        return BusinessHours.parse(self.business_hours)
+
+
+class SettingsError(Exception):
+    """Every missing or invalid setting, in one message a person can act on."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
+
+
+def describe_errors(exc: ValidationError) -> str:
+    lines = ["textback cannot start; fix these settings (environment or .env):"]
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else "?"
+        if error["type"] == "missing":
+            hint = WHERE_TO_GET.get(name, "required")
+            lines.append(f"  {name} is missing: {hint}")
+        else:
+            # The input is never echoed: it may be a secret.
+            lines.append(f"  {name} is invalid: {error['msg']}")
+    return "\n".join(lines)

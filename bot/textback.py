@@ -1,0 +1,239 @@
+"""The domain core: given what happened and what the store decided, which jobs must run.
+
+Pure functions, no I/O: handlers call these between reading the store and writing the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import jobs, slack_text, templates
+from bot.jobs import Job, Lead
+from bot.keywords import Action
+from bot.line import Line
+from bot.phone import pretty
+from storage.store import Claim
+
+# Why no auto-text went out, in the words the crew sees on the lead card.
+SUPPRESSED = {
+    "excluded": "No auto-text: this number is on the exclusion list",
+    "opted_out": "No auto-text: this caller opted out (texted STOP)",
+    "paused": "No auto-text: auto-texts are paused",
+    "hidden": "No auto-text: caller ID hidden",
+}
+
+
+@dataclass(frozen=True)
+class MissedCall:
+    call_sid: str
+    caller: str | None  # E.164, None when caller ID is hidden or invalid
+    business_number: str
+    at: datetime  # aware
+    caller_name: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundText:
+    message_sid: str
+    caller: str
+    business_number: str
+    body: str
+    action: Action
+    twilio_answered: bool  # Twilio's own opt-out handling already replied (OptOutType set)
+    at: datetime
+    media: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (url, content type)
+
+    @property
+    def posts(self) -> int:
+        """Places this text takes in the thread: the message, then one per photo."""
+        return 1 + len(self.media)
+
+
+@dataclass(frozen=True)
+class CrewReply:
+    channel: str
+    ts: str
+    thread_ts: str
+    text: str  # already plain (see slack_text.to_plain)
+
+
+def template_kind(line: Line, claim: Claim, at: datetime) -> templates.Kind:
+    if claim.record.get("repeat_caller"):
+        return "repeat"
+    if not line.hours.is_open(at.astimezone(line.timezone)):
+        return "after_hours"
+    return "business"
+
+
+def local_time(line: Line, at: datetime) -> str:
+    return at.astimezone(line.timezone).strftime("%a %b %-d, %-I:%M %p")
+
+
+def caller_label(phone: str, name: str | None = None) -> str:
+    label = f"<tel:{phone}|{pretty(phone)}>"
+    return f"{label} ({slack_text.escape(name)})" if name else label
+
+
+def _ago(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
+
+
+def outcome_text(line: Line, claim: Claim, at: datetime) -> str:
+    outcome = claim.outcome
+    if outcome == "send":
+        return "Auto-text sent"
+    if outcome == "window":
+        ago = _ago(at.timestamp() - float(claim.record.get("last_text_at") or 0))
+        hours = line.window_seconds / 3600
+        return f"No auto-text: already texted {ago} ago (one text per {hours:g} h)"
+    return SUPPRESSED.get(outcome, f"No auto-text ({outcome})")
+
+
+def plan_missed_call(call: MissedCall, claim: Claim, line: Line) -> list[Job]:
+    """The auto-text (when the store allowed it) and the lead card or a note in its thread."""
+    assert call.caller is not None
+    lead = Lead(phone=call.caller, line=line.id, lead_id=claim.lead_id, seq=claim.seq)
+    planned: list[Job] = []
+    if claim.outcome == "send":
+        kind = template_kind(line, claim, call.at)
+        text = templates.render(kind, business=line.business_name, link=line.intake_url).text
+        planned.append(
+            jobs.send_sms(
+                f"textback:{call.call_sid}",
+                to=call.caller,
+                from_=call.business_number,
+                body=text,
+                purpose=f"auto-text ({kind})",
+                line=line.id,
+                notify=_lead_notify(line, lead),
+            )
+        )
+    when = local_time(line, call.at)
+    status = outcome_text(line, claim, call.at)
+    if claim.new_lead:
+        text = (
+            f":telephone_receiver: *Missed call* from {caller_label(call.caller, call.caller_name)}"
+        )
+        text += f"\n{when} · {status}"
+        planned.append(jobs.post_card(f"call:{call.call_sid}", lead, line.channel_id, text))
+    else:
+        text = f":telephone_receiver: Called again {when} · {status}"
+        planned.append(jobs.post_in_thread(f"call:{call.call_sid}", lead, line.channel_id, text))
+    return planned
+
+
+def _lead_notify(line: Line, lead: Lead) -> dict[str, str]:
+    return {"channel": line.channel_id, "phone": lead.phone, "lead_id": lead.lead_id}
+
+
+def plan_hidden_call(call: MissedCall, line: Line) -> list[Job]:
+    text = (
+        ":telephone_receiver: *Missed call* from a hidden number"
+        f"\n{local_time(line, call.at)} · {SUPPRESSED['hidden']}"
+    )
+    return [jobs.post_notice(f"call:{call.call_sid}", line.channel_id, text)]
+
+
+_ACTION_NOTES = {
+    "opt_out": ":octagonal_sign: Caller opted out. No more texts will be sent to this number "
+    "until they text START.",
+    "opt_in": ":arrow_forward: Caller opted back in (START).",
+    "help": ":information_source: Caller asked for HELP; the help reply went out.",
+}
+
+
+def plan_inbound_text(
+    text: InboundText, claim: Claim, line: Line, confirm_opt_out: bool
+) -> list[Job]:
+    """Relay to the caller's thread; answer only STOP/START/HELP, and only when Twilio didn't."""
+    seq = claim.seq
+    planned: list[Job] = []
+    sid = text.message_sid
+
+    def lead(offset: int) -> Lead:
+        return Lead(phone=text.caller, line=line.id, lead_id=claim.lead_id, seq=seq + offset)
+
+    offset = 0
+    if claim.new_lead:
+        card = f":speech_balloon: *New text* from {caller_label(text.caller)}"
+        card += f"\n{local_time(line, text.at)}"
+        planned.append(jobs.post_card(f"in:{sid}:card", lead(0), line.channel_id, card))
+        offset = 1
+    body = slack_text.quote(text.body) if text.body.strip() else "_(no text)_"
+    message = f":speech_balloon: *Caller:*\n{body}"
+    note = _ACTION_NOTES.get(text.action)
+    if note:
+        message += f"\n{note}"
+    planned.append(jobs.post_in_thread(f"in:{sid}", lead(offset), line.channel_id, message))
+    for index, (url, content_type) in enumerate(text.media, start=1):
+        planned.append(
+            jobs.upload_media(
+                f"in:{sid}:media:{index}", lead(offset + index), line.channel_id, url, content_type
+            )
+        )
+    planned.extend(_keyword_reply(text, line, confirm_opt_out, _lead_notify(line, lead(0))))
+    return planned
+
+
+def _keyword_reply(
+    text: InboundText, line: Line, confirm_opt_out: bool, notify: dict[str, str]
+) -> list[Job]:
+    if text.twilio_answered or text.action == "message":
+        return []
+    business = line.business_name
+    if text.action == "help":
+        body, purpose = templates.help_reply(business), "help reply"
+    elif not confirm_opt_out:
+        return []  # Twilio's default handling on long codes already confirmed STOP/START
+    elif text.action == "opt_out":
+        body, purpose = templates.opt_out_confirmation(business), "opt-out confirmation"
+    else:
+        body, purpose = templates.opt_in_confirmation(business), "opt-in confirmation"
+    return [
+        jobs.send_sms(
+            f"keyword:{text.message_sid}",
+            to=text.caller,
+            from_=text.business_number,
+            body=body,
+            purpose=purpose,
+            line=line.id,
+            notify=notify,
+            respect_opt_out=False,  # these answer the caller's own keyword
+        )
+    ]
+
+
+def plan_crew_reply(reply: CrewReply, phone: str, caller: dict[str, str], line: Line) -> list[Job]:
+    """A crew member's thread reply goes out by SMS, unless the caller opted out."""
+    react_on = {"channel": reply.channel, "ts": reply.ts}
+    notify = {"channel": reply.channel, "thread_ts": reply.thread_ts}
+    key = f"{reply.channel}:{reply.ts}"
+    if "opted_out" in caller:
+        note = (
+            ":warning: Not sent: this caller opted out (texted STOP). They can text START "
+            "to hear from us again."
+        )
+        return [
+            jobs.react(f"react:{key}:warning", reply.channel, reply.ts, "warning"),
+            jobs.post_notice(f"held:{key}", reply.channel, note, thread_ts=reply.thread_ts),
+        ]
+    business_number = caller.get("business_number")
+    if not business_number:
+        return []
+    return [
+        jobs.send_sms(
+            f"reply:{key}",
+            to=phone,
+            from_=business_number,
+            body=reply.text,
+            purpose="crew reply",
+            line=line.id,
+            notify=notify,
+            react_on=react_on,
+        )
+    ]

@@ -1,0 +1,117 @@
+"""Twilio messaging webhooks: texts from callers, and delivery status of texts we sent.
+
+We never answer a caller's text automatically except STOP/START/HELP: this is not a chatbot.
+The reply to Twilio is always an empty <Response/>; any text we send goes through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from bot import flows, jobs, twilio_errors
+from bot.keywords import classify
+from bot.phone import InvalidNumber, caller_number, masked, to_e164
+from bot.services import Services
+from bot.textback import InboundText
+from handlers.app_keys import SERVICES, TWILIO
+from handlers.twilio_auth import field, required
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+MAX_MEDIA = 10  # Twilio's own cap per MMS
+
+
+def _media(form: MultiDictProxy[str]) -> tuple[tuple[str, str], ...]:
+    try:
+        count = min(int(field(form, "NumMedia", "0") or 0), MAX_MEDIA)
+    except ValueError:
+        raise web.HTTPBadRequest(text="NumMedia must be a number") from None
+    found = []
+    for index in range(count):
+        url = field(form, f"MediaUrl{index}")
+        if url.startswith(("https://", "http://")):
+            found.append((url, field(form, f"MediaContentType{index}", "application/octet-stream")))
+    return tuple(found)
+
+
+def _inbound(form: MultiDictProxy[str], services: Services) -> InboundText | None:
+    caller = caller_number(field(form, "From"))
+    if caller is None:
+        return None
+    try:
+        business_number = to_e164(required(form, "To"))
+    except InvalidNumber as exc:
+        raise web.HTTPBadRequest(text=f"To: {exc}") from None
+    body = field(form, "Body")
+    opt_out_type = field(form, "OptOutType").strip() or None
+    return InboundText(
+        message_sid=required(form, "MessageSid"),
+        caller=caller,
+        business_number=business_number,
+        body=body,
+        action=classify(body, opt_out_type),
+        twilio_answered=opt_out_type is not None,
+        at=datetime.fromtimestamp(services.clock(), UTC),
+        media=_media(form),
+    )
+
+
+async def incoming_text(request: web.Request) -> web.Response:
+    """POST /twilio/sms."""
+    services = request.app[SERVICES]
+    form = await request.app[TWILIO].form(request)
+    text = _inbound(form, services)
+    if text is None:
+        log.warning("text from unusable sender ignored sid=%s", field(form, "MessageSid"))
+    else:
+        await flows.inbound_text(services, text)
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+async def message_status(request: web.Request) -> web.Response:
+    """POST /twilio/sms/status: a text we sent failed later (carrier, handset, opt-out)."""
+    services = request.app[SERVICES]
+    form = await request.app[TWILIO].form(request)
+    status = field(form, "MessageStatus")
+    if status not in ("failed", "undelivered"):
+        return web.Response(status=204)
+    sid = required(form, "MessageSid")
+    sent = await services.store.sent_sms(sid)
+    if sent is None:
+        return web.Response(status=204)  # not ours, or from before we kept records
+    try:
+        code: int | None = int(field(form, "ErrorCode"))
+    except ValueError:
+        code = None
+    if code == twilio_errors.OPTED_OUT:
+        await services.store.record_opt_out(sent["to"], sent["line"], services.clock())
+    reason = twilio_errors.describe(code, f"the carrier reported it {status}")
+    log.info("sms %s sid=%s to=%s code=%s", status, sid, masked(sent["to"]), code)
+    notify = sent["notify"]
+    follow_up = [
+        jobs.post_notice(
+            f"status:{sid}:{status}",
+            notify["channel"],
+            f":warning: Text not delivered ({sent['purpose']}): {reason}.",
+            thread_ts=notify.get("thread_ts"),
+            phone=notify.get("phone"),
+            lead_id=notify.get("lead_id"),
+        )
+    ]
+    if sent.get("react_on"):
+        where = sent["react_on"]
+        follow_up.append(
+            jobs.react(f"react:{sid}:undelivered", where["channel"], where["ts"], "warning")
+        )
+    await services.outbox.enqueue(follow_up)
+    return web.Response(status=204)
+
+
+def register(app: web.Application) -> None:
+    app.router.add_post("/twilio/sms", incoming_text)
+    app.router.add_post("/twilio/sms/status", message_status)

@@ -1,0 +1,11 @@
+"""TwiML answers, built with twilio's own VoiceResponse."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from twilio.twiml.voice_response import VoiceResponse
+
+
+def respond(twiml: VoiceResponse | None = None) -> web.Response:
+    body = str(twiml or VoiceResponse())
+    return web.Response(text=body, content_type="text/xml")

@@ -1,0 +1,131 @@
+"""Twilio voice webhooks: ring the crew, screen the answer, and spot the missed call.
+
+A voicemail box picking up reports "completed" just like a person, so when screening is on a
+call counts as answered only if someone pressed a key on the "press any key" prompt.
+Twilio waits at most 15 s and retries only on connection failure: answer once the event is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from bot import flows
+from bot.phone import InvalidNumber, caller_number, to_e164
+from bot.services import Services
+from bot.textback import MissedCall
+from handlers.app_keys import SERVICES, TWILIO
+from handlers.twilio_auth import field, required
+from handlers.twiml import respond
+
+MISSED_DIAL = frozenset({"no-answer", "busy", "failed", "canceled"})
+MISSED_CALL = MISSED_DIAL
+
+
+def _missed_call(form: MultiDictProxy[str], services: Services) -> MissedCall:
+    try:
+        business_number = to_e164(required(form, "To"))
+    except InvalidNumber as exc:
+        raise web.HTTPBadRequest(text=f"To: {exc}") from None
+    name = field(form, "CallerName").strip() or None
+    return MissedCall(
+        call_sid=required(form, "CallSid"),
+        caller=caller_number(field(form, "From")),
+        business_number=business_number,
+        at=datetime.fromtimestamp(services.clock(), UTC),
+        caller_name=name,
+    )
+
+
+def _goodbye(outcome: str) -> VoiceResponse:
+    twiml = VoiceResponse()
+    if outcome == "send":
+        twiml.say("Sorry we missed your call. We'll text you at this number in a moment.")
+    else:
+        twiml.say("Sorry, nobody can take your call right now. Please try again later.")
+    twiml.hangup()
+    return twiml
+
+
+async def incoming_call(request: web.Request) -> web.Response:
+    """POST /twilio/voice: ring FORWARD_TO with screening, or miss the call at once."""
+    services = request.app[SERVICES]
+    form = await request.app[TWILIO].form(request)
+    call = _missed_call(form, services)
+    line = services.lines.for_number(call.business_number)
+    if not line.forward_to:
+        return respond(_goodbye(await flows.missed_call(services, call)))
+    public = services.settings.public_url
+    dial = Dial(timeout=line.ring_seconds, action=f"{public}/twilio/voice/dial-status")
+    screen = f"{public}/twilio/voice/screen?{urlencode({'parent': call.call_sid})}"
+    for number in line.forward_to:
+        if line.screen_calls:
+            dial.number(number, url=screen)
+        else:
+            dial.number(number)
+    return respond(VoiceResponse().append(dial))
+
+
+async def screen(request: web.Request) -> web.Response:
+    """Runs on the crew member's phone before the caller is connected."""
+    services = request.app[SERVICES]
+    await request.app[TWILIO].form(request)
+    parent = request.query.get("parent", "")
+    line = services.lines.default
+    accept = (
+        f"{services.settings.public_url}/twilio/voice/screen-accept?{urlencode({'parent': parent})}"
+    )
+    gather = Gather(num_digits=1, timeout=6, action=accept)
+    gather.say(f"Call for {line.business_name}. Press any key to take it.")
+    twiml = VoiceResponse().append(gather)
+    twiml.hangup()  # no key: voicemail or a pocket; hang up so the call counts as missed
+    return respond(twiml)
+
+
+async def screen_accept(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    form = await request.app[TWILIO].form(request)
+    parent = request.query.get("parent", "")
+    if field(form, "Digits") and parent:
+        await services.store.mark_screened(parent)
+        return respond()  # an empty answer connects the caller
+    return respond(VoiceResponse().hangup())
+
+
+async def dial_status(request: web.Request) -> web.Response:
+    """POST /twilio/voice/dial-status: the <Dial> ended; what the caller hears next is ours."""
+    services = request.app[SERVICES]
+    form = await request.app[TWILIO].form(request)
+    call = _missed_call(form, services)
+    line = services.lines.for_number(call.business_number)
+    status = field(form, "DialCallStatus")
+    answered = status == "completed" and (
+        not line.screen_calls or await services.store.was_screened(call.call_sid)
+    )
+    if answered:
+        await flows.answered_call(services, call.caller, call.call_sid)
+        return respond(VoiceResponse().hangup())
+    return respond(_goodbye(await flows.missed_call(services, call)))
+
+
+async def call_status(request: web.Request) -> web.Response:
+    """POST /twilio/voice/status: for numbers whose calls are answered elsewhere."""
+    services = request.app[SERVICES]
+    form = await request.app[TWILIO].form(request)
+    if field(form, "Direction") != "inbound":
+        return web.Response(status=204)  # our own outbound calls never trigger anything
+    if field(form, "CallStatus") in MISSED_CALL:
+        await flows.missed_call(services, _missed_call(form, services))
+    return web.Response(status=204)
+
+
+def register(app: web.Application) -> None:
+    app.router.add_post("/twilio/voice", incoming_call)
+    app.router.add_post("/twilio/voice/screen", screen)
+    app.router.add_post("/twilio/voice/screen-accept", screen_accept)
+    app.router.add_post("/twilio/voice/dial-status", dial_status)
+    app.router.add_post("/twilio/voice/status", call_status)

@@ -1,0 +1,74 @@
+"""Every Redis key name, in one place.
+
+Keys about one caller carry the caller's number as a hash tag ({+12025550123}) so each Lua script
+touches one hash slot and the store can move to Redis Cluster unchanged. The outbox keys share
+the {outbox} tag for the same reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HIDDEN = "hidden"  # tag for calls without a usable caller ID
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "tb"
+
+    # --- one caller on one line ---------------------------------------------------------------
+    def caller(self, phone: str, line: str) -> str:
+        """Hash: opt-out, exclusion, last auto-text, current lead, Slack post sequence."""
+        return f"{self.prefix}:{{{phone}}}:line:{line}"
+
+    def parked(self, phone: str, line: str) -> str:
+        """Hash seq -> Slack job waiting for its turn, so a thread's posts keep their order."""
+        return f"{self.prefix}:{{{phone}}}:line:{line}:parked"
+
+    def lead(self, phone: str, lead_id: str) -> str:
+        """Hash: the lead's Slack channel and thread ts."""
+        return f"{self.prefix}:{{{phone}}}:lead:{lead_id}"
+
+    def call(self, phone: str | None, call_sid: str) -> str:
+        """What we decided for one CallSid; Twilio may deliver its callbacks many times."""
+        return f"{self.prefix}:{{{phone or HIDDEN}}}:call:{call_sid}"
+
+    def inbound_sms(self, phone: str | None, message_sid: str) -> str:
+        return f"{self.prefix}:{{{phone or HIDDEN}}}:sms:{message_sid}"
+
+    def screened(self, call_sid: str) -> str:
+        """Set when someone pressed a key on the screening prompt of this parent call."""
+        return f"{self.prefix}:{{{call_sid}}}:screened"
+
+    # --- Slack ----------------------------------------------------------------------------------
+    def thread(self, channel: str, ts: str) -> str:
+        """A lead card's Slack ts -> the caller it belongs to."""
+        return f"{self.prefix}:thread:{channel}:{ts}"
+
+    def slack_event(self, event_id: str) -> str:
+        return f"{self.prefix}:slack-event:{event_id}"
+
+    def pace(self, channel: str) -> str:
+        return f"{self.prefix}:pace:{channel}"
+
+    # --- outbox ---------------------------------------------------------------------------------
+    def stream(self, queue: str) -> str:
+        return f"{self.prefix}:{{outbox}}:{queue}"
+
+    def retry(self, queue: str) -> str:
+        """Sorted set of jobs waiting for their retry time (score: due epoch seconds)."""
+        return f"{self.prefix}:{{outbox}}:{queue}:retry"
+
+    def dead(self) -> str:
+        return f"{self.prefix}:{{outbox}}:dead"
+
+    def job(self, job_id: str) -> str:
+        """Idempotency marker: a redelivered job sees it and sends nothing twice."""
+        return f"{self.prefix}:job:{job_id}"
+
+    def sent_sms(self, message_sid: str) -> str:
+        """What an SMS we sent was for, so its delivery-status callback can report in the thread."""
+        return f"{self.prefix}:sent:{message_sid}"
+
+    def last_error(self) -> str:
+        return f"{self.prefix}:last-error"

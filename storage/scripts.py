@@ -1,0 +1,135 @@
+"""Lua scripts for the decisions that must be atomic across server processes.
+
+Each script touches the keys of one caller only (one hash tag), so it runs unchanged on Redis
+Cluster. Times are epoch seconds passed in by the caller, so tests control the clock.
+"""
+
+# Shared by both claims: continue the caller's recent lead or open a new one, and reserve
+# `count` places in the caller's Slack post order. Expects: state (the caller hash key), now,
+# lead_seconds, new_lead_id, business_number, count. Sets: lead_id, new_lead, seq.
+_LEAD = """
+local function attach_lead(state, now, lead_seconds, new_lead_id, business_number, count)
+  local cur = redis.call('HMGET', state, 'lead_id', 'lead_at')
+  local lead_id, new_lead = cur[1], 0
+  if (not lead_id) or (not cur[2]) or (now - tonumber(cur[2]) >= lead_seconds) then
+    lead_id, new_lead = new_lead_id, 1
+    count = count + 1  -- the new lead's card comes first in the thread order
+  end
+  redis.call('HSET', state, 'lead_id', lead_id, 'lead_at', now, 'business_number', business_number)
+  local last = redis.call('HINCRBY', state, 'seq', count)
+  return lead_id, new_lead, last - count + 1
+end
+"""
+
+# KEYS: call record, caller hash.
+# ARGV: now, window_seconds, lead_seconds, new_lead_id, business_number, record_ttl, paused.
+# Returns {"dup"|"new", record-json, enqueued}. The opt-out/exclusion/window check and the
+# marking of "texted now" happen in one step, so two processes racing on one caller send one text.
+CLAIM_MISSED_CALL = (
+    _LEAD
+    + """
+local existing = redis.call('HMGET', KEYS[1], 'record', 'enqueued')
+if existing[1] then return {'dup', existing[1], existing[2] or '0'} end
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local st = redis.call('HMGET', KEYS[2], 'opted_out', 'excluded', 'last_text_at', 'texts')
+local outcome
+if st[1] then outcome = 'opted_out'
+elseif st[2] then outcome = 'excluded'
+elseif st[3] and now - tonumber(st[3]) < window then outcome = 'window'
+elseif ARGV[7] == '1' then outcome = 'paused'
+else
+  outcome = 'send'
+  redis.call('HSET', KEYS[2], 'last_text_at', now)
+  redis.call('HINCRBY', KEYS[2], 'texts', 1)
+end
+local lead_id, new_lead, seq = attach_lead(KEYS[2], now, tonumber(ARGV[3]), ARGV[4], ARGV[5], 1)
+local record = cjson.encode({
+  outcome = outcome, repeat_caller = (st[4] and tonumber(st[4]) > 0) and 1 or 0,
+  last_text_at = st[3] and tonumber(st[3]) or 0, lead_id = lead_id, new_lead = new_lead,
+  seq = seq})
+redis.call('HSET', KEYS[1], 'record', record, 'enqueued', '0')
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {'new', record, '0'}
+"""
+)
+
+# KEYS: inbound message record, caller hash.
+# ARGV: now, lead_seconds, new_lead_id, business_number, record_ttl, action, posts.
+# The opt-out is written here, before any reply is planned, so no later send can race past it.
+RECORD_INBOUND_SMS = (
+    _LEAD
+    + """
+local existing = redis.call('HMGET', KEYS[1], 'record', 'enqueued')
+if existing[1] then return {'dup', existing[1], existing[2] or '0'} end
+local now, action = tonumber(ARGV[1]), ARGV[6]
+local was_opted_out = redis.call('HEXISTS', KEYS[2], 'opted_out')
+if action == 'opt_out' then
+  redis.call('HSET', KEYS[2], 'opted_out', now)
+elseif action == 'opt_in' then
+  redis.call('HDEL', KEYS[2], 'opted_out')
+end
+local lead_id, new_lead, seq = attach_lead(
+  KEYS[2], now, tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[7]))
+local record = cjson.encode({
+  action = action, was_opted_out = was_opted_out, lead_id = lead_id, new_lead = new_lead,
+  seq = seq})
+redis.call('HSET', KEYS[1], 'record', record, 'enqueued', '0')
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {'new', record, '0'}
+"""
+)
+
+# KEYS: caller hash, parked hash. ARGV: seq, job-json.
+# "done": already posted (a redelivery); "run": its turn; "parked": waits for an earlier post.
+SLACK_TURN = """
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local seq = tonumber(ARGV[1])
+if seq <= done then return 'done' end
+if seq == done + 1 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  return 'run'
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 'parked'
+"""
+
+# KEYS: caller hash, parked hash. ARGV: seq. Marks seq posted; returns the next parked job or nil.
+SLACK_DONE = """
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local seq = tonumber(ARGV[1])
+if seq > done then redis.call('HSET', KEYS[1], 'done', seq) end
+return redis.call('HGET', KEYS[2], tostring(seq + 1))
+"""
+
+# KEYS: caller hash, parked hash. ARGV: seq. A post parked too long: the one before it is not
+# coming (lost before it was queued), so skip ahead rather than hold the thread forever.
+SLACK_UNPARK = """
+local job = redis.call('HGET', KEYS[2], ARGV[1])
+if not job then return nil end
+local seq = tonumber(ARGV[1])
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+if seq - 1 > done then redis.call('HSET', KEYS[1], 'done', seq - 1) end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return job
+"""
+
+# KEYS: pace key. ARGV: now, interval, burst. Returns seconds to wait before posting.
+# A shared schedule per Slack channel, so every worker process together stays under the limit.
+PACE = """
+local now, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(next_at, now - (burst - 1) * interval)
+local ttl_ms = math.ceil((slot + interval - now) * 1000) + 1000
+redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', ttl_ms)
+return tostring(math.max(0, slot - now))
+"""
+
+# KEYS: retry zset, stream. ARGV: now, limit. Moves due jobs back onto the stream atomically.
+PROMOTE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, job in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'job', job)
+  redis.call('ZREM', KEYS[1], job)
+end
+return #due
+"""

@@ -1,0 +1,224 @@
+"""The store speaks the domain's verbs; Redis commands stay in here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.jobs import Job
+from storage import scripts
+from storage.keys import Keys
+
+DAY = 86_400
+RECORD_TTL = 7 * DAY  # how long a CallSid / MessageSid / event_id is remembered for dedupe
+THREAD_TTL = 180 * DAY  # a crew reply in an old thread still finds its caller
+JOB_DONE_TTL = 7 * DAY
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the store decided for one CallSid or one inbound MessageSid."""
+
+    key: str  # the record's key; its "enqueued" field is set once the jobs are on the outbox
+    duplicate: bool
+    record: dict[str, Any]
+    enqueued: bool = False
+
+    @property
+    def outcome(self) -> str:
+        return str(self.record.get("outcome", ""))
+
+    @property
+    def lead_id(self) -> str:
+        return str(self.record["lead_id"])
+
+    @property
+    def new_lead(self) -> bool:
+        return bool(self.record["new_lead"])
+
+    @property
+    def seq(self) -> int:
+        return int(self.record["seq"])
+
+
+def _claim(key: str, reply: list[str]) -> Claim:
+    status, record, enqueued = reply
+    return Claim(
+        key=key, duplicate=status == "dup", record=json.loads(record), enqueued=enqueued == "1"
+    )
+
+
+@dataclass(frozen=True)
+class ThreadOwner:
+    phone: str
+    line: str
+    lead_id: str
+
+
+class Store:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._claim_call = redis.register_script(scripts.CLAIM_MISSED_CALL)
+        self._record_sms = redis.register_script(scripts.RECORD_INBOUND_SMS)
+        self._slack_turn = redis.register_script(scripts.SLACK_TURN)
+        self._slack_done = redis.register_script(scripts.SLACK_DONE)
+        self._slack_unpark = redis.register_script(scripts.SLACK_UNPARK)
+        self._pace = redis.register_script(scripts.PACE)
+
+    # --- calls ------------------------------------------------------------------------------
+    async def claim_missed_call(
+        self,
+        *,
+        phone: str,
+        line: str,
+        call_sid: str,
+        business_number: str,
+        now: float,
+        window_seconds: float,
+        lead_seconds: float,
+        new_lead_id: str,
+        paused: bool = False,
+    ) -> Claim:
+        """One atomic step: dedupe the CallSid, decide text-or-not, attach the caller's lead."""
+        keys = [self.keys.call(phone, call_sid), self.keys.caller(phone, line)]
+        args = [now, window_seconds, lead_seconds, new_lead_id, business_number, RECORD_TTL]
+        reply = await self._claim_call(keys=keys, args=[*args, int(paused)])  # type: ignore[list-item]
+        return _claim(keys[0], reply)
+
+    async def record_call_outcome(self, phone: str | None, call_sid: str, outcome: str) -> bool:
+        """For calls that trigger no text (answered, hidden caller ID). False if already known."""
+        key = self.keys.call(phone, call_sid)
+        record = json.dumps({"outcome": outcome})
+        if not await self.redis.hsetnx(key, "record", record):
+            return False
+        await self.redis.expire(key, RECORD_TTL)
+        return True
+
+    async def call_outcome(self, phone: str | None, call_sid: str) -> str | None:
+        raw = await self.redis.hget(self.keys.call(phone, call_sid), "record")
+        return str(json.loads(raw)["outcome"]) if raw else None
+
+    async def mark_screened(self, parent_call_sid: str) -> None:
+        await self.redis.set(self.keys.screened(parent_call_sid), "1", ex=DAY)
+
+    async def was_screened(self, parent_call_sid: str) -> bool:
+        return bool(await self.redis.exists(self.keys.screened(parent_call_sid)))
+
+    # --- inbound texts ----------------------------------------------------------------------
+    async def record_inbound_sms(
+        self,
+        *,
+        phone: str,
+        line: str,
+        message_sid: str,
+        business_number: str,
+        action: str,
+        posts: int,
+        now: float,
+        lead_seconds: float,
+        new_lead_id: str,
+    ) -> Claim:
+        """Dedupe the MessageSid, apply STOP/START first, reserve `posts` places in the thread."""
+        keys = [self.keys.inbound_sms(phone, message_sid), self.keys.caller(phone, line)]
+        args: list[str | float] = [
+            now,
+            lead_seconds,
+            new_lead_id,
+            business_number,
+            RECORD_TTL,
+            action,
+            posts,
+        ]
+        return _claim(keys[0], await self._record_sms(keys=keys, args=args))
+
+    # --- caller state -----------------------------------------------------------------------
+    async def caller(self, phone: str, line: str) -> dict[str, str]:
+        return await self.redis.hgetall(self.keys.caller(phone, line))  # type: ignore[return-value]
+
+    async def is_opted_out(self, phone: str, line: str) -> bool:
+        return bool(await self.redis.hexists(self.keys.caller(phone, line), "opted_out"))
+
+    async def record_opt_out(self, phone: str, line: str, now: float) -> None:
+        """An opt-out we learned of other than by keyword (Twilio error 21610)."""
+        await self.redis.hsetnx(self.keys.caller(phone, line), "opted_out", now)
+
+    async def exclude(self, phone: str, line: str, note: str = "") -> None:
+        await self.redis.hset(self.keys.caller(phone, line), "excluded", note or "-")
+
+    async def unexclude(self, phone: str, line: str) -> None:
+        await self.redis.hdel(self.keys.caller(phone, line), "excluded")
+
+    async def next_seq(self, phone: str, line: str) -> int:
+        """A place at the end of the caller's Slack post order (for notices about crew replies)."""
+        return int(await self.redis.hincrby(self.keys.caller(phone, line), "seq", 1))
+
+    # --- Slack threads ----------------------------------------------------------------------
+    async def save_card(self, phone: str, line: str, lead_id: str, channel: str, ts: str) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(self.keys.lead(phone, lead_id), mapping={"channel": channel, "ts": ts})
+        pipe.expire(self.keys.lead(phone, lead_id), THREAD_TTL)
+        owner = {"phone": phone, "line": line, "lead_id": lead_id}
+        pipe.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL)
+        await pipe.execute()
+
+    async def card_ts(self, phone: str, lead_id: str) -> str | None:
+        return await self.redis.hget(self.keys.lead(phone, lead_id), "ts")  # type: ignore[return-value]
+
+    async def thread_owner(self, channel: str, ts: str) -> ThreadOwner | None:
+        raw = await self.redis.get(self.keys.thread(channel, ts))
+        return ThreadOwner(**json.loads(raw)) if raw else None
+
+    async def first_slack_event(self, event_id: str) -> bool:
+        """Slack retries events it thinks we missed; Bolt doesn't dedupe them, so we do."""
+        return bool(await self.redis.set(self.keys.slack_event(event_id), "1", nx=True, ex=DAY))
+
+    # --- ordering of a caller's Slack posts -------------------------------------------------
+    async def slack_turn(self, phone: str, line: str, seq: int, job: Job) -> str:
+        keys = [self.keys.caller(phone, line), self.keys.parked(phone, line)]
+        return str(await self._slack_turn(keys=keys, args=[seq, job.to_json()]))
+
+    async def slack_done(self, phone: str, line: str, seq: int) -> Job | None:
+        keys = [self.keys.caller(phone, line), self.keys.parked(phone, line)]
+        raw = await self._slack_done(keys=keys, args=[seq])
+        return Job.from_json(raw) if raw else None
+
+    async def slack_unpark(self, phone: str, line: str, seq: int) -> Job | None:
+        keys = [self.keys.caller(phone, line), self.keys.parked(phone, line)]
+        raw = await self._slack_unpark(keys=keys, args=[seq])
+        return Job.from_json(raw) if raw else None
+
+    async def pace(self, channel: str, now: float, per_second: float, burst: int = 3) -> float:
+        """Seconds to wait before the next post to this channel, shared by every worker."""
+        wait = await self._pace(keys=[self.keys.pace(channel)], args=[now, 1 / per_second, burst])
+        return float(wait)
+
+    # --- idempotency of jobs ----------------------------------------------------------------
+    async def begin_job(self, job_id: str, lease_seconds: int) -> str | None:
+        """Take the job; None if it's ours to do, else what someone else left ('done', 'running',
+        'sending')."""
+        previous = await self.redis.set(
+            self.keys.job(job_id), "running", nx=True, ex=lease_seconds, get=True
+        )
+        return previous if isinstance(previous, str) else None
+
+    async def mark_job(self, job_id: str, state: str, ttl: int = JOB_DONE_TTL) -> None:
+        await self.redis.set(self.keys.job(job_id), state, ex=ttl)
+
+    async def release_job(self, job_id: str) -> None:
+        """A retryable failure: nothing went out, so a later attempt may run it."""
+        await self.redis.delete(self.keys.job(job_id))
+
+    # --- what our sent SMS were for (delivery status callbacks) -----------------------------
+    async def remember_sent_sms(self, message_sid: str, context: dict[str, Any]) -> None:
+        await self.redis.set(self.keys.sent_sms(message_sid), json.dumps(context), ex=RECORD_TTL)
+
+    async def sent_sms(self, message_sid: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.keys.sent_sms(message_sid))
+        return json.loads(raw) if raw else None
+
+    async def note_error(self, text: str) -> None:
+        await self.redis.set(self.keys.last_error(), text, ex=30 * DAY)
