@@ -25,7 +25,7 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from bot.worker import Worker
-from handlers import health, slack_events, sms, voice
+from handlers import commands, health, slack_events, sms, voice
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.twilio_auth import TwilioVerifier
 from storage.keys import Keys
@@ -131,6 +131,7 @@ def _services(
                 process_before_response=True,
             )
             slack_events.register(bolt, services)
+            commands.register(bolt, services)
             app[BOLT] = bolt
             yield
 

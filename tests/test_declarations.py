@@ -1,0 +1,103 @@
+"""What we declare (Slack manifest, .env.example, Procfile) matches what the code does."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import yaml
+
+from bot.settings import Settings
+from tests.conftest import SIGNING_SECRET, Harness
+from tests.signing import slack_headers
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = yaml.safe_load((ROOT / "manifests" / "slack.yaml").read_text())
+
+
+def test_env_example_names_only_real_settings() -> None:
+    names = [
+        line.split("=", 1)[0].lstrip("# ").strip()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and line.lstrip("# ").split("=", 1)[0].isupper()
+    ]
+    assert names, ".env.example lists no settings"
+    unknown = [name for name in names if name.lower() not in Settings.model_fields]
+    assert unknown == []
+
+
+def test_env_example_lists_every_required_setting() -> None:
+    text = (ROOT / ".env.example").read_text()
+    required = [name for name, field in Settings.model_fields.items() if field.is_required()]
+    assert [name for name in required if f"{name.upper()}=" not in text] == []
+
+
+def test_procfile_runs_web_and_worker() -> None:
+    lines = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    assert lines["web"].strip() == "python -m bot serve"
+    assert lines["worker"].strip() == "python -m bot worker"
+
+
+def test_manifest_urls_all_point_at_slack_events() -> None:
+    settings = MANIFEST["settings"]
+    urls = [
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+        *(command["url"] for command in MANIFEST["features"]["slash_commands"]),
+    ]
+    assert all(url.endswith("/slack/events") for url in urls)
+
+
+def test_manifest_asks_for_the_scopes_the_bot_uses() -> None:
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    needed = {
+        "chat:write",
+        "commands",
+        "reactions:write",
+        "channels:history",
+        "groups:history",
+        "files:write",
+    }
+    assert needed <= scopes
+
+
+async def test_every_manifest_event_is_acknowledged(harness: Harness) -> None:
+    """Bolt answers 404 to an event no listener matches, and Slack would then retry it."""
+    for declared in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
+        event_type = declared.split(".")[0]  # message.channels -> message
+        event = {
+            "type": event_type,
+            "channel": "C0LEADS",
+            "user": "U0CREW",
+            "ts": f"{time.time():.6f}",
+            "text": "hi",
+            "item": {"type": "message", "channel": "C0LEADS", "ts": "1.1"},
+            "reaction": "eyes",
+        }
+        response = await harness.slack_event(event)
+        assert response.status == 200, declared
+
+
+async def test_every_manifest_slash_command_is_answered(harness: Harness) -> None:
+    for command in MANIFEST["features"]["slash_commands"]:
+        body = urlencode(
+            {
+                "command": command["command"],
+                "text": "help",
+                "user_id": "U0CREW",
+                "channel_id": "C0LEADS",
+                "team_id": "T0TEAM",
+                "response_url": "https://hooks.slack.invalid/x",
+                "trigger_id": "1.2",
+            }
+        )
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **slack_headers(SIGNING_SECRET, body),
+        }
+        response = await harness.client.post("/slack/events", data=body, headers=headers)
+        assert response.status == 200
+        assert "/textback status" in await response.text()
