@@ -20,8 +20,8 @@ DEFAULTS: dict[Kind, str] = {
         "Reply here{or_link}. Reply STOP to opt out."
     ),
     "after_hours": (
-        "Hi, this is {business}. Sorry we missed your call, we're closed right now. "
-        "Reply with what you need{or_link} and we'll get back to you. Reply STOP to opt out."
+        "Hi, this is {business}. Sorry we missed you, we're closed right now. "
+        "Tell us what you need{or_link}. Reply STOP to opt out."
     ),
     "repeat": (
         "Hi again from {business}, sorry we missed you again! Reply here with what you "

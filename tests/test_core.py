@@ -1,0 +1,120 @@
+"""The pure core: keywords, Slack text safety, templates. Plain values in, plain values out."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import slack_text, templates
+from bot.keywords import classify, normalise
+from bot.phone import caller_number, masked, to_e164
+from bot.segments import count_segments
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "STOP",
+        "stop",
+        " Stop. ",
+        "STOPALL",
+        "unsubscribe",
+        "Cancel!",
+        "end",
+        "QUIT",
+        "revoke",
+        "optout",
+        "OPT OUT",
+        "opt   out",
+        "...stop...",
+    ],
+)
+def test_stop_family_is_an_opt_out(body: str) -> None:
+    assert classify(body) == "opt_out"
+
+
+@pytest.mark.parametrize("body", ["START", "unstop", "Yes"])
+def test_start_family_opts_back_in(body: str) -> None:
+    assert classify(body) == "opt_in"
+
+
+@pytest.mark.parametrize("body", ["HELP", "info", "Help?"])
+def test_help_family_asks_for_help(body: str) -> None:
+    assert classify(body) == "help"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "please stop texting me",
+        "stop by tomorrow?",
+        "yes please come at 3",
+        "",
+        "I need help with a leak",
+    ],
+)
+def test_sentences_are_messages_not_keywords(body: str) -> None:
+    assert classify(body) == "message"
+
+
+def test_twilio_opt_out_type_wins_over_the_body() -> None:
+    assert classify("arrêt", twilio_opt_out_type="STOP") == "opt_out"
+    assert classify("whatever", twilio_opt_out_type="HELP") == "help"
+
+
+def test_normalise_strips_edges_and_collapses_spaces() -> None:
+    assert normalise("  opt \t out!! ") == "OPT OUT"
+
+
+def test_caller_text_cannot_ping_or_forge_links() -> None:
+    shown = slack_text.quote("<!channel> <!here> <@U123> <https://evil.example|bank> & co")
+    assert "<" not in shown.replace(">", "").replace("&lt;", "")
+    assert "&lt;!channel&gt;" in shown
+    assert "&amp; co" in shown
+    assert shown.startswith(">")
+
+
+def test_long_caller_text_is_cut_for_slack() -> None:
+    shown = slack_text.quote("x" * 40_000)
+    assert len(shown) < 3_100
+    assert shown.endswith("(cut)")
+
+
+def test_crew_markup_becomes_plain_sms_text() -> None:
+    text = "Hi <@U123>, see <https://x.example|our site> &amp; call <tel:+12025550123|us> &lt;3"
+    assert (
+        slack_text.to_plain(text)
+        == "Hi , see our site (https://x.example) & call us (+12025550123) <3"
+    )
+
+
+@pytest.mark.parametrize("kind", templates.KINDS)
+@pytest.mark.parametrize("link", [None, "https://jelectric.example/book"])
+def test_default_templates_fit_one_gsm_segment(kind: templates.Kind, link: str | None) -> None:
+    rendered = templates.render(kind, business="Johnson Electric", link=link)
+    info = count_segments(rendered.text)
+    assert info.encoding == "GSM-7"
+    assert info.segments == 1
+    assert "Johnson Electric" in rendered.text
+    assert rendered.text.endswith("Reply STOP to opt out.")
+    assert (link in rendered.text) if link else "{" not in rendered.text
+
+
+def test_help_reply_names_business_and_opt_out() -> None:
+    text = templates.help_reply("Johnson Electric")
+    assert "Johnson Electric" in text and "STOP" in text
+
+
+def test_numbers_normalise_to_e164() -> None:
+    assert to_e164("(202) 555-0123") == "+12025550123"
+    assert to_e164("202.555.0123") == "+12025550123"
+    assert to_e164("+1 212 555 0199") == "+12125550199"
+
+
+@pytest.mark.parametrize("raw", ["anonymous", "Unknown", "", "+15551234567", "12", "restricted"])
+def test_hidden_or_invalid_caller_ids_have_no_number(raw: str) -> None:
+    assert caller_number(raw) is None
+
+
+def test_logs_see_masked_numbers() -> None:
+    assert masked("+12025550123") == "+12…23"
+    assert "5550123" not in masked("+12025550123")
