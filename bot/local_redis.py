@@ -55,12 +55,14 @@ def start(port: int, data_dir: Path | None, *, persist: bool = True) -> subproce
         args += ["--dir", str(data_dir.resolve()), "--appendonly", "yes"]
     else:
         args += ["--appendonly", "no"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not answers("127.0.0.1", port):
         if process.poll() is not None:
-            error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            raise RuntimeError(f"redis-server exited at start: {error.strip()}")
+            raise RuntimeError(
+                f"{args[0]} exited at start with code {process.returncode}; "
+                f"run it by hand to see why: {' '.join(args)}"
+            )
         if time.monotonic() > deadline:
             process.kill()
             raise RuntimeError("redis-server did not answer within 10 s")

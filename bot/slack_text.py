@@ -19,7 +19,8 @@ def quote(text: str) -> str:
 
 
 _LINK = re.compile(r"<(https?://[^|>]+|mailto:[^|>]+|tel:[^|>]+)(?:\|([^>]*))?>")
-_MENTION = re.compile(r"<[@#!]([^|>]+)(?:\|([^>]*))?>")
+# With the spaces before it, so a removed mention leaves no double space ("Thanks <@U1> see").
+_MENTION = re.compile(r"([ \t]*)<[@#!]([^|>]+)(?:\|([^>]*))?>")
 
 
 def to_plain(text: str) -> str:
@@ -31,7 +32,8 @@ def to_plain(text: str) -> str:
         return url if not label or label == url else f"{label} ({url})"
 
     def mention(match: re.Match[str]) -> str:
-        return match.group(2) or ""
+        label = match.group(3)
+        return match.group(1) + label if label else ""
 
     text = _MENTION.sub(mention, _LINK.sub(link, text))
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()

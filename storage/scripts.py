@@ -6,14 +6,18 @@ Cluster. Times are epoch seconds passed in by the caller, so tests control the c
 
 # Shared by both claims: continue the caller's recent lead or open a new one, and reserve
 # `count` places in the caller's Slack post order. Expects: state (the caller hash key), now,
-# lead_seconds, new_lead_id, business_number, count. Sets: lead_id, new_lead, seq.
+# lead_seconds, new_lead_id, business_number, count, card_is_post (true when a new lead's card
+# takes the place of the one post, as for a missed call). Sets: lead_id, new_lead, seq.
 _LEAD = """
-local function attach_lead(state, now, lead_seconds, new_lead_id, business_number, count)
+local function attach_lead(state, now, lead_seconds, new_lead_id, business_number, count,
+                           card_is_post)
   local cur = redis.call('HMGET', state, 'lead_id', 'lead_at')
   local lead_id, new_lead = cur[1], 0
   if (not lead_id) or (not cur[2]) or (now - tonumber(cur[2]) >= lead_seconds) then
     lead_id, new_lead = new_lead_id, 1
-    count = count + 1  -- the new lead's card comes first in the thread order
+    if not card_is_post then
+      count = count + 1  -- the new lead's card comes first in the thread order
+    end
   end
   redis.call('HSET', state, 'lead_id', lead_id, 'lead_at', now, 'business_number', business_number)
   local last = redis.call('HINCRBY', state, 'seq', count)
@@ -42,7 +46,9 @@ else
   redis.call('HSET', KEYS[2], 'last_text_at', now)
   redis.call('HINCRBY', KEYS[2], 'texts', 1)
 end
-local lead_id, new_lead, seq = attach_lead(KEYS[2], now, tonumber(ARGV[3]), ARGV[4], ARGV[5], 1)
+-- A new lead's card is the call's one post; a known lead gets a "called again" note instead.
+local lead_id, new_lead, seq = attach_lead(
+  KEYS[2], now, tonumber(ARGV[3]), ARGV[4], ARGV[5], 1, true)
 local record = cjson.encode({
   outcome = outcome, repeat_caller = (st[4] and tonumber(st[4]) > 0) and 1 or 0,
   last_text_at = st[3] and tonumber(st[3]) or 0, lead_id = lead_id, new_lead = new_lead,
@@ -119,7 +125,7 @@ PACE = """
 local now, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(next_at, now - (burst - 1) * interval)
-local ttl_ms = math.ceil((slot + interval - now) * 1000) + 1000
+local ttl_ms = math.max(0, math.ceil((slot + interval - now) * 1000)) + 1000
 redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', ttl_ms)
 return tostring(math.max(0, slot - now))
 """
