@@ -14,7 +14,8 @@ COMMAND = "/textback"
 HELP = """*/textback* — missed-call text-back
 • `/textback status` — what is configured, Redis health, queue depth, last error
 • `/textback help` — this list
-Reply in a caller's thread to text them; start a message with `//` for a note the caller never sees."""
+Reply in a caller's thread to text them.
+Start a thread message with `//` for a note the caller never sees."""
 
 
 async def status_text(services: Services) -> str:

@@ -51,6 +51,13 @@ def _goodbye(outcome: str) -> VoiceResponse:
     return twiml
 
 
+def _hangup() -> VoiceResponse:
+    # VoiceResponse().hangup() returns the <Hangup/> verb, not the <Response> holding it.
+    twiml = VoiceResponse()
+    twiml.hangup()
+    return twiml
+
+
 async def incoming_call(request: web.Request) -> web.Response:
     """POST /twilio/voice: ring FORWARD_TO with screening, or miss the call at once."""
     services = request.app[SERVICES]
@@ -93,7 +100,7 @@ async def screen_accept(request: web.Request) -> web.Response:
     if field(form, "Digits") and parent:
         await services.store.mark_screened(parent)
         return respond()  # an empty answer connects the caller
-    return respond(VoiceResponse().hangup())
+    return respond(_hangup())
 
 
 async def dial_status(request: web.Request) -> web.Response:
@@ -108,7 +115,7 @@ async def dial_status(request: web.Request) -> web.Response:
     )
     if answered:
         await flows.answered_call(services, call.caller, call.call_sid)
-        return respond(VoiceResponse().hangup())
+        return respond(_hangup())
     return respond(_goodbye(await flows.missed_call(services, call)))
 
 

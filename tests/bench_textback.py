@@ -89,9 +89,8 @@ def main() -> None:
         if process is not None:
             process.terminate()
     print(f"missed calls: {result['calls']} (distinct callers, one at a time)")
-    print(
-        f"webhook answered:       median {result['ack_median_ms']:.1f} ms, worst {result['ack_worst_ms']:.1f} ms"
-    )
+    ack_median, ack_worst = result["ack_median_ms"], result["ack_worst_ms"]
+    print(f"webhook answered:       median {ack_median:.1f} ms, worst {ack_worst:.1f} ms")
     print(
         f"dial-status -> SMS req: median {result['sms_median_ms']:.1f} ms, "
         f"p90 {result['sms_p90_ms']:.1f} ms, worst {result['sms_worst_ms']:.1f} ms"
