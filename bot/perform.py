@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from twilio.base.exceptions import TwilioRestException
 
 from bot import jobs, twilio_errors
-from bot.jobs import Job
+from bot.jobs import Job, Lead
 from bot.phone import masked
 from bot.services import Services
 from storage.store import JOB_DONE_TTL
@@ -108,17 +108,31 @@ async def _report_failure(
             jobs.react(f"react:{job.id}:warn", where["channel"], where["ts"], "warning")
         )
     text = f":warning: {headline} ({d['purpose']}): {reason}."
-    follow_up.append(
-        jobs.post_notice(
-            f"failed:{job.id}",
+    follow_up.append(await lead_notice(services, f"failed:{job.id}", notify, d["line"], text))
+    await services.outbox.enqueue(follow_up)
+
+
+async def lead_notice(
+    services: Services, job_id: str, notify: dict[str, str], line: str, text: str
+) -> Job:
+    """A notice where `notify` says: a given thread, or a lead's thread, or the channel.
+
+    A lead's thread is an ordered post after everything planned before it: a failed auto-text is
+    known in milliseconds, while the card it belongs under may still be on its way to Slack."""
+    phone, lead_id = notify.get("phone"), notify.get("lead_id")
+    if notify.get("thread_ts") or not (phone and lead_id):
+        return jobs.post_notice(
+            job_id,
             notify["channel"],
             text,
             thread_ts=notify.get("thread_ts"),
-            phone=notify.get("phone"),
-            lead_id=notify.get("lead_id"),
+            phone=phone,
+            lead_id=lead_id,
         )
+    lead = Lead(
+        phone=phone, line=line, lead_id=lead_id, seq=await services.store.next_seq(phone, line)
     )
-    await services.outbox.enqueue(follow_up)
+    return jobs.post_in_thread(job_id, lead, notify["channel"], text)
 
 
 # --- Slack ------------------------------------------------------------------------------------
@@ -131,10 +145,12 @@ async def post_ordered(services: Services, job: Job) -> None:
     turn = await store.slack_turn(d["phone"], d["line"], d["seq"], job)
     if turn == "done":
         return
+    unpark = jobs.unpark(d["phone"], d["line"], d["seq"])
     if turn == "parked":
-        unpark = jobs.unpark(d["phone"], d["line"], d["seq"])
         await services.outbox.retry_later(unpark, services.clock() + PARK_TIMEOUT)
         return
+    # Its turn came: a timer set while it was parked would linger as outbox depth for 10 min.
+    await services.outbox.cancel_retry(unpark)
     if await _already_taken(services, job):
         return
     try:

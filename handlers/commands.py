@@ -24,7 +24,7 @@ async def status_text(services: Services) -> str:
     try:
         await services.redis.ping()
         depth = await services.outbox.depth()
-        last_error = await services.redis.get(services.store.keys.last_error())
+        last_error = await services.store.last_error()
         redis_state = "ok"
     except RedisError as exc:
         depth, last_error, redis_state = {}, None, f"unreachable ({type(exc).__name__})"

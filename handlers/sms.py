@@ -14,6 +14,7 @@ from multidict import MultiDictProxy
 
 from bot import flows, jobs, twilio_errors
 from bot.keywords import classify
+from bot.perform import lead_notice
 from bot.phone import InvalidNumber, caller_number, masked, to_e164
 from bot.services import Services
 from bot.textback import InboundText
@@ -93,16 +94,9 @@ async def message_status(request: web.Request) -> web.Response:
     reason = twilio_errors.describe(code, f"the carrier reported it {status}")
     log.info("sms %s sid=%s to=%s code=%s", status, sid, masked(sent["to"]), code)
     notify = sent["notify"]
-    follow_up = [
-        jobs.post_notice(
-            f"status:{sid}:{status}",
-            notify["channel"],
-            f":warning: Text not delivered ({sent['purpose']}): {reason}.",
-            thread_ts=notify.get("thread_ts"),
-            phone=notify.get("phone"),
-            lead_id=notify.get("lead_id"),
-        )
-    ]
+    text = f":warning: Text not delivered ({sent['purpose']}): {reason}."
+    # In the lead's thread after its card, even when Slack is slow to take the card.
+    follow_up = [await lead_notice(services, f"status:{sid}:{status}", notify, sent["line"], text)]
     if sent.get("react_on"):
         where = sent["react_on"]
         follow_up.append(

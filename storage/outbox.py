@@ -62,6 +62,10 @@ class Outbox:
     async def retry_later(self, job: Job, due: float) -> None:
         await self.redis.zadd(self.keys.retry(job.queue), {job.to_json(): due})
 
+    async def cancel_retry(self, job: Job) -> None:
+        """Drop a scheduled job (as scheduled, attempt included) that is no longer needed."""
+        await self.redis.zrem(self.keys.retry(job.queue), job.to_json())
+
     async def promote_due(self, queue: Queue, now: float, limit: int = 500) -> int:
         keys = [self.keys.retry(queue), self.keys.stream(queue)]
         return int(await self._promote(keys=keys, args=[now, limit]))

@@ -220,5 +220,9 @@ class Store:
         raw = await self.redis.get(self.keys.sent_sms(message_sid))
         return json.loads(raw) if raw else None
 
+    async def last_error(self) -> str | None:
+        value = await self.redis.get(self.keys.last_error())
+        return value if isinstance(value, str) else None
+
     async def note_error(self, text: str) -> None:
         await self.redis.set(self.keys.last_error(), text, ex=30 * DAY)
