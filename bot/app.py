@@ -109,7 +109,8 @@ async def open_services(
         clock=clock,
     )
     try:
-        await services.outbox.ensure_groups()
+        # No Redis call here: a server that starts while Redis is down still answers /healthz
+        # (503) and recovers by itself; the worker creates the consumer groups when it can.
         yield services
     finally:
         await http.close()

@@ -12,6 +12,8 @@ import os
 import random
 import socket
 
+from redis.exceptions import RedisError
+
 from bot.jobs import QUEUES, Queue
 from bot.perform import Retry, perform
 from bot.services import Services
@@ -39,7 +41,13 @@ class Worker:
         self._in_flight: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        await self.services.outbox.ensure_groups()
+        while not self._stopping.is_set():
+            try:
+                await self.services.outbox.ensure_groups()
+                break
+            except RedisError as exc:
+                log.warning("redis not ready (%s); worker retrying", type(exc).__name__)
+                await self._pause(1.0)
         log.info("worker started name=%s concurrency=%d", self.name, self.concurrency)
         loops = [self._consume(queue) for queue in QUEUES] + [self._maintain()]
         await asyncio.gather(*loops)
@@ -58,8 +66,10 @@ class Worker:
                 deliveries = await outbox.read(
                     queue, self.name, count=self.concurrency, block_ms=500
                 )
-            except Exception:  # Redis restarting: back off, don't die
-                log.exception("outbox read failed queue=%s", queue)
+            except Exception as exc:  # Redis restarting: back off, don't die
+                log.error("outbox read failed queue=%s error=%s", queue, exc)
+                if "NOGROUP" in str(exc):
+                    await self._recreate_groups()  # Redis lost its data (restart without AOF)
                 await self._pause(1.0)
                 continue
             for delivery in deliveries:
@@ -115,6 +125,12 @@ class Worker:
                 job.retried(), self.services.clock() + backoff(job.attempt, None)
             )
         await outbox.ack(delivery)
+
+    async def _recreate_groups(self) -> None:
+        try:
+            await self.services.outbox.ensure_groups()
+        except RedisError:
+            pass  # still down; the next round tries again
 
     async def _pause(self, seconds: float) -> None:
         try:
