@@ -83,7 +83,7 @@ def test_crew_markup_becomes_plain_sms_text() -> None:
     text = "Hi <@U123>, see <https://x.example|our site> &amp; call <tel:+12025550123|us> &lt;3"
     assert (
         slack_text.to_plain(text)
-        == "Hi , see our site (https://x.example) & call us (+12025550123) <3"
+        == "Hi, see our site (https://x.example) & call us (+12025550123) <3"
     )
 
 

@@ -1,0 +1,274 @@
+"""The outbox under faults: Slack and Twilio failing, redeliveries, garbage on the stream."""
+
+from __future__ import annotations
+
+import re
+
+from bot import jobs
+from bot.jobs import Lead
+from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness
+from tests.waiting import wait_until
+
+LINE = "default"
+OTHER_CALLER = "+12025550145"
+
+
+def card_ts(harness: Harness) -> str | None:
+    """ts of the first top-level message the bot posted (the lead card), if any."""
+    for (_, ts), message in harness.slack.messages.items():
+        if not message.get("thread_ts"):
+            return ts
+    return None
+
+
+def successful_posts_at(harness: Harness) -> list[float]:
+    return [c.at for c in harness.slack.calls if c.method == "chat.postMessage" and not c.failed]
+
+
+def sms_job(job_id: str, body: str, to: str = CALLER) -> jobs.Job:
+    return jobs.send_sms(
+        job_id,
+        to=to,
+        from_=BUSINESS_NUMBER,
+        body=body,
+        purpose="test",
+        line=LINE,
+        notify={"channel": CHANNEL},
+    )
+
+
+async def opted_out(harness: Harness, phone: str = CALLER) -> bool:
+    return await harness.services.store.is_opted_out(phone, LINE)
+
+
+# --- Slack failing -----------------------------------------------------------------------------
+
+
+async def test_slack_rate_limit_delays_the_card_but_not_the_text(harness: Harness) -> None:
+    harness.slack.fail("chat.postMessage", status=429, retry_after=1, times=2)
+
+    await harness.missed_call()
+
+    await wait_until(lambda: successful_posts_at(harness), timeout=8, message="card never came")
+    await harness.drained(timeout=8)
+    assert len(harness.slack.posts) == 1
+    assert "Missed call" in harness.slack.posts[0]["text"]
+    failures = [c for c in harness.slack.calls if c.method == "chat.postMessage" and c.failed]
+    assert [c.status for c in failures] == [429, 429]
+    card_at = successful_posts_at(harness)[0]
+    # Retry-After (1 s, twice) was honoured...
+    assert card_at - failures[0].at >= 1.8
+    # ...and the text did not wait for Slack.
+    sent = harness.twilio.messages_to(CALLER)
+    assert len(sent) == 1
+    assert sent[0]["at"] < failures[1].at < card_at
+
+
+async def test_slack_outage_keeps_caller_texts_in_order_after_the_card(harness: Harness) -> None:
+    harness.slack.fail("chat.postMessage", status=500, times=3)
+    await harness.missed_call()
+    await wait_until(
+        lambda: harness.slack.calls_to("chat.postMessage", failed=True),
+        message="card never attempted",
+    )
+
+    bodies = ["first", "second", "third", "fourth"]
+    for body in bodies:
+        assert (await harness.caller_text(body)).status == 200
+
+    await harness.drained(timeout=9)
+    thread = card_ts(harness)
+    assert thread is not None
+    assert len(harness.slack.calls_to("chat.postMessage", failed=True)) == 3
+    assert len(harness.slack.posts) == 1 + len(bodies)
+    assert "Missed call" in harness.slack.posts[0]["text"]
+    in_thread = [p["text"] for p in harness.slack.replies(thread)]
+    assert [re.findall(r"^>(\w+)$", t, re.M)[0] for t in in_thread] == bodies
+
+
+async def test_permanent_slack_error_on_the_card_does_not_hold_the_callers_later_posts(
+    harness: Harness,
+) -> None:
+    harness.slack.fail("chat.postMessage", error="channel_not_found")
+    await harness.missed_call()
+    await wait_until(lambda: harness.slack.calls_to("chat.postMessage", failed=True))
+    await harness.drained()
+
+    await harness.caller_text("are you there?")
+    await harness.drained()
+
+    posts = harness.slack.posts
+    assert len(posts) == 1
+    assert "are you there?" in posts[0]["text"]
+    assert not posts[0].get("thread_ts")  # no card to thread under
+    assert len(harness.twilio.messages_to(CALLER)) == 1  # the auto-text went anyway
+    error = await harness.services.redis.get(harness.services.store.keys.last_error())
+    assert error is not None
+    assert "channel_not_found" in error
+
+
+# --- Twilio failing ----------------------------------------------------------------------------
+
+
+async def test_twilio_server_errors_are_retried_into_one_text(harness: Harness) -> None:
+    harness.twilio.fail_next(times=2, status=500)
+
+    await harness.missed_call()
+
+    await wait_until(lambda: harness.twilio.messages_to(CALLER), message="text never sent")
+    await harness.drained()
+    assert len(harness.twilio.messages_to(CALLER)) == 1
+    assert [a["status"] for a in harness.twilio.attempts] == [500, 500, 201]
+
+
+async def test_twilio_too_many_requests_is_retried_into_one_text(harness: Harness) -> None:
+    harness.twilio.fail_next(times=2, status=429)
+
+    await harness.missed_call()
+
+    await wait_until(lambda: harness.twilio.messages_to(CALLER), message="text never sent")
+    await harness.drained()
+    assert len(harness.twilio.messages_to(CALLER)) == 1
+    assert [a["code"] for a in harness.twilio.attempts] == [20429, 20429, None]
+
+
+async def test_opted_out_error_on_the_auto_text_records_the_opt_out_without_retrying(
+    harness: Harness,
+) -> None:
+    harness.twilio.fail_for_number(CALLER, code=21610, status=400)
+
+    await harness.missed_call()
+
+    thread = await wait_until(lambda: card_ts(harness), message="no lead card")
+    notice = await wait_until(
+        lambda: [p for p in harness.slack.replies(thread) if "21610" in p["text"]],
+        message="no failure notice in the thread",
+    )
+    await harness.drained()
+    assert "opted out" in notice[0]["text"]
+    assert len(harness.twilio.attempts) == 1
+    assert harness.twilio.messages == []
+    assert await opted_out(harness)
+
+    harness.twilio.clear_faults()
+    await harness.crew_reply(thread, "Hi, following up")
+    await wait_until(lambda: harness.slack.reactions, message="held reply got no reaction")
+    await harness.drained()
+    assert harness.twilio.messages == []
+    assert harness.slack.reactions[0]["name"] == "warning"
+
+
+async def test_failed_auto_text_notice_waits_for_a_slow_card(harness: Harness) -> None:
+    """The failure is known in milliseconds; the card may still be on its way to Slack."""
+    harness.slack.latency = 0.3
+    harness.twilio.fail_for_number(CALLER, code=30034, status=400, message="Unregistered")
+
+    await harness.missed_call()
+
+    await wait_until(lambda: len(harness.slack.posts) >= 2, message="no failure notice")
+    await harness.drained()
+    thread = card_ts(harness)
+    assert thread is not None
+    assert [p for p in harness.slack.posts if not p.get("thread_ts")] == [harness.slack.posts[0]]
+    notices = [p["text"] for p in harness.slack.replies(thread)]
+    assert len(notices) == 1
+    assert "10DLC" in notices[0]
+
+
+async def test_undelivered_notice_waits_for_a_card_held_up_by_slack(harness: Harness) -> None:
+    harness.slack.fail("chat.postMessage", status=500, times=3)
+    await harness.missed_call()
+    sent = await wait_until(lambda: harness.twilio.messages_to(CALLER), message="no text")
+    assert harness.slack.posts == []  # the card is still retrying
+
+    response = await harness.twilio_post(
+        "/twilio/sms/status",
+        {"MessageSid": sent[0]["sid"], "MessageStatus": "undelivered", "ErrorCode": "30003"},
+    )
+
+    assert response.status == 204
+    await wait_until(lambda: len(harness.slack.posts) >= 2, timeout=8, message="no notice")
+    await harness.drained()
+    thread = card_ts(harness)
+    assert thread is not None
+    assert [p for p in harness.slack.posts if not p.get("thread_ts")] == [harness.slack.posts[0]]
+    notices = [p["text"] for p in harness.slack.replies(thread)]
+    assert len(notices) == 1
+    assert "off or unreachable" in notices[0]
+
+
+# --- redelivery and crashes --------------------------------------------------------------------
+
+
+async def test_an_sms_job_delivered_twice_sends_one_text(harness: Harness) -> None:
+    job = sms_job("test:twice", "Only once please")
+
+    await harness.services.outbox.enqueue([job])
+    await harness.services.outbox.enqueue([job])
+
+    await wait_until(lambda: harness.twilio.messages, message="text never sent")
+    await harness.drained()
+    assert [m["Body"] for m in harness.twilio.messages] == ["Only once please"]
+
+
+async def test_an_sms_job_left_running_by_a_dead_worker_is_not_sent_again(
+    harness: Harness,
+) -> None:
+    job = sms_job("test:crashed", "Maybe already sent")
+    await harness.services.store.begin_job(job.id, 3600)
+
+    await harness.services.outbox.enqueue([job, sms_job("test:after", "Control")])
+
+    await wait_until(lambda: harness.twilio.messages, message="control text never sent")
+    await harness.drained()
+    assert [m["Body"] for m in harness.twilio.messages] == ["Control"]
+
+
+async def test_a_slack_post_job_delivered_twice_posts_once(harness: Harness) -> None:
+    lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-twice", seq=1)
+    card = jobs.post_card("test:card", lead, CHANNEL, "A card")
+    notice = jobs.post_notice("test:notice", CHANNEL, "A notice")
+
+    await harness.services.outbox.enqueue([card, notice])
+    await harness.services.outbox.enqueue([card, notice])
+
+    await wait_until(lambda: len(harness.slack.posts) >= 2, message="posts never made")
+    await harness.drained()
+    assert sorted(p["text"] for p in harness.slack.posts) == ["A card", "A notice"]
+
+
+async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(
+    harness: Harness,
+) -> None:
+    keys = harness.services.store.keys
+    await harness.services.redis.xadd(keys.stream("slack"), {"job": "not json"})
+
+    await harness.missed_call()
+
+    await wait_until(lambda: harness.slack.posts, message="card never posted")
+    await harness.drained()
+    assert len(harness.slack.posts) == 1
+    assert await harness.services.redis.lrange(keys.dead(), 0, -1) == ["not json"]
+
+
+# --- operations --------------------------------------------------------------------------------
+
+
+async def test_metrics_count_missed_calls_and_texts_sent(harness: Harness) -> None:
+    await harness.missed_call()
+    await wait_until(lambda: harness.twilio.messages, message="text never sent")
+    await harness.drained()
+
+    response = await harness.client.get("/metrics")
+
+    assert response.status == 200
+    text = await response.text()
+    assert re.search(r"^textback_missed_calls_total 1\.0$", text, re.M)
+    assert re.search(r'^textback_sms_sent_total\{purpose="auto-text \(\w+\)"\} 1\.0$', text, re.M)
+
+
+async def test_healthz_answers_when_redis_does(harness: Harness) -> None:
+    response = await harness.client.get("/healthz")
+
+    assert response.status == 200
+    assert (await response.json())["ok"] is True
