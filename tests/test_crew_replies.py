@@ -73,6 +73,8 @@ async def status_callback(
     }
     if error_code is not None:
         params["ErrorCode"] = error_code
+    # Twilio calls back only after its API answered our send; wait until the worker saw that answer.
+    await wait_until(lambda: harness.services.store.sent_sms(sid), message="send not recorded")
     return await harness.twilio_post("/twilio/sms/status", params)
 
 

@@ -180,6 +180,8 @@ async def test_undelivered_notice_waits_for_a_card_held_up_by_slack(harness: Har
     await harness.missed_call()
     sent = await wait_until(lambda: harness.twilio.messages_to(CALLER), message="no text")
     assert harness.slack.posts == []  # the card is still retrying
+    # Twilio calls back only after its API answered our send; wait until the worker saw that answer.
+    await wait_until(lambda: harness.services.store.sent_sms(sent[0]["sid"]))
 
     response = await harness.twilio_post(
         "/twilio/sms/status",
