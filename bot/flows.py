@@ -38,7 +38,8 @@ async def missed_call(services: Services, call: MissedCall) -> str:
         lead_seconds=line.lead_seconds,
         new_lead_id=_new_id(),
     )
-    if _settled(claim):
+    if _settled(claim) or "lead_id" not in claim.record:
+        # Queued already, or settled without a lead (answered): a late callback changes nothing.
         return "duplicate"
     await outbox.enqueue(textback.plan_missed_call(call, claim, line), claim_key=claim.key)
     if not claim.duplicate:

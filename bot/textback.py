@@ -5,7 +5,7 @@ Pure functions, no I/O: handlers call these between reading the store and writin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot import jobs, slack_text, templates
@@ -151,6 +151,8 @@ def plan_inbound_text(
     text: InboundText, claim: Claim, line: Line, confirm_opt_out: bool
 ) -> list[Job]:
     """Relay to the caller's thread; answer only STOP/START/HELP, and only when Twilio didn't."""
+    if text.action == "opt_in" and not (text.twilio_answered or claim.record.get("was_opted_out")):
+        text = replace(text, action="message")  # "Yes" answering the crew is not a re-subscribe
     seq = claim.seq
     planned: list[Job] = []
     sid = text.message_sid
