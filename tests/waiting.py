@@ -1,7 +1,5 @@
 """The one waiting primitive for tests: poll a condition instead of sleeping a guess."""
 
-# The agreed API takes `timeout` (ASYNC109 prefers asyncio.timeout); polling needs a deadline.
-# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 
