@@ -110,8 +110,12 @@ async def dial_status(request: web.Request) -> web.Response:
     call = _missed_call(form, services)
     line = services.lines.for_number(call.business_number)
     status = field(form, "DialCallStatus")
-    answered = status == "completed" and (
-        not line.screen_calls or await services.store.was_screened(call.call_sid)
+    # Answered means a person took it: bridged, and (with screening) a key was pressed.
+    bridged = field(form, "DialBridged", "true").lower() != "false"
+    answered = (
+        status == "completed"
+        and bridged
+        and (not line.screen_calls or await services.store.was_screened(call.call_sid))
     )
     if answered:
         await flows.answered_call(services, call.caller, call.call_sid)

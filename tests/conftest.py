@@ -235,6 +235,48 @@ class Harness:
         return await self.slack_event(event)
 
 
+def cards(harness: Harness) -> list[dict[str, Any]]:
+    """Top-level messages in the leads channel (lead cards and channel notices), oldest first."""
+    return [
+        m
+        for (channel, _), m in harness.slack.messages.items()
+        if channel == CHANNEL and not m.get("thread_ts")
+    ]
+
+
+def thread(harness: Harness, ts: str) -> list[str]:
+    """Texts posted inside the thread under `ts`, oldest first."""
+    return [p["text"] for p in harness.slack.replies(ts)]
+
+
+def card_ts(harness: Harness) -> str | None:
+    """ts of the first top-level message the bot posted (the lead card), if any."""
+    for (_, ts), message in harness.slack.messages.items():
+        if not message.get("thread_ts"):
+            return ts
+    return None
+
+
+async def slash_command(harness: Harness, text: str, command: str = "/textback") -> Any:
+    """POST a signed slash command the way Slack does."""
+    body = urlencode(
+        {
+            "command": command,
+            "text": text,
+            "user_id": CREW_USER,
+            "channel_id": CHANNEL,
+            "team_id": "T0TEAM",
+            "response_url": "https://hooks.slack.invalid/x",
+            "trigger_id": "1.2",
+        }
+    )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **slack_headers(SIGNING_SECRET, body),
+    }
+    return await harness.client.post("/slack/events", data=body, headers=headers)
+
+
 def new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 
@@ -275,7 +317,3 @@ async def harness(
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**values): settings overrides for the harness")
-
-
-def signed_twilio_query(path: str, query: dict[str, str]) -> str:
-    return f"{path}?{urlencode(query)}"

@@ -11,27 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, new_sid
+from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, cards, new_sid, thread
 
 DAY = 86_400
 OPT_OUT_NOTE = "Caller opted out"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def cards(harness: Harness) -> list[dict[str, Any]]:
-    """Top-level messages in the leads channel (lead cards), oldest first."""
-    return [
-        m
-        for (channel, _), m in harness.slack.messages.items()
-        if channel == CHANNEL and not m.get("thread_ts")
-    ]
-
-
-def thread(harness: Harness, ts: str) -> list[str]:
-    """Texts posted inside the thread under `ts`, oldest first."""
-    return [p["text"] for p in harness.slack.replies(ts)]
 
 
 async def only_card(harness: Harness) -> dict[str, Any]:

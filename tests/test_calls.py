@@ -19,12 +19,13 @@ from bot.segments import count_segments
 from tests.conftest import (
     BUSINESS_NUMBER,
     CALLER,
-    CHANNEL,
     PUBLIC_URL,
     Clock,
     Harness,
+    cards,
     new_sid,
     start_harness,
+    thread,
 )
 from tests.signing import twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
@@ -37,20 +38,6 @@ DAY = 86_400
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def cards(harness: Harness) -> list[dict[str, Any]]:
-    """Top-level messages in the leads channel (lead cards and channel notices), oldest first."""
-    return [
-        m
-        for (channel, _), m in harness.slack.messages.items()
-        if channel == CHANNEL and not m.get("thread_ts")
-    ]
-
-
-def thread(harness: Harness, ts: str) -> list[str]:
-    """Texts posted inside the thread under `ts`, oldest first."""
-    return [p["text"] for p in harness.slack.replies(ts)]
 
 
 def twiml(body: str) -> ET.Element:
@@ -590,3 +577,13 @@ async def test_dial_status_answers_before_twilio_is_called_and_the_text_follows(
     await harness.drained()
     assert len(harness.twilio.messages_to(CALLER)) == 1
     assert (await harness.services.outbox.depth())["sms"] == 0
+
+
+async def test_key_pressed_but_never_bridged_still_counts_as_missed(harness: Harness) -> None:
+    call_sid = new_sid("CA")
+    accept = f"/twilio/voice/screen-accept?parent={call_sid}"
+    await harness.twilio_post(accept, {"CallSid": new_sid("CA"), "Digits": "1"})
+    await harness.missed_call(call_sid=call_sid, status="completed", DialBridged="false")
+    sent = await wait_until(lambda: harness.twilio.messages_to(CALLER), message="no text")
+    await harness.drained()
+    assert len(sent) == 1

@@ -17,6 +17,7 @@ from tests.conftest import (
     CREW_USER,
     SIGNING_SECRET,
     Harness,
+    card_ts,
     new_sid,
 )
 from tests.signing import slack_headers
@@ -28,14 +29,6 @@ _ts_counter = itertools.count(1)
 def crew_ts() -> str:
     """A fresh Slack ts for a crew message, distinct from the stand-in's own (1700000000.*)."""
     return f"1800000000.{next(_ts_counter):06d}"
-
-
-def card_ts(harness: Harness) -> str | None:
-    """ts of the first top-level message the bot posted (the lead card), if any."""
-    for (_, ts), message in harness.slack.messages.items():
-        if not message.get("thread_ts"):
-            return ts
-    return None
 
 
 async def open_lead(harness: Harness) -> str:

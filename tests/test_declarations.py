@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import yaml
 
 from bot.settings import Settings
-from tests.conftest import SIGNING_SECRET, Harness
-from tests.signing import slack_headers
+from tests.conftest import Harness, slash_command
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifests" / "slack.yaml").read_text())
@@ -83,21 +81,6 @@ async def test_every_manifest_event_is_acknowledged(harness: Harness) -> None:
 
 async def test_every_manifest_slash_command_is_answered(harness: Harness) -> None:
     for command in MANIFEST["features"]["slash_commands"]:
-        body = urlencode(
-            {
-                "command": command["command"],
-                "text": "help",
-                "user_id": "U0CREW",
-                "channel_id": "C0LEADS",
-                "team_id": "T0TEAM",
-                "response_url": "https://hooks.slack.invalid/x",
-                "trigger_id": "1.2",
-            }
-        )
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            **slack_headers(SIGNING_SECRET, body),
-        }
-        response = await harness.client.post("/slack/events", data=body, headers=headers)
+        response = await slash_command(harness, "help", command=command["command"])
         assert response.status == 200
         assert "/textback status" in await response.text()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import local_redis
 from bot.app import create_app
-from tests.conftest import CALLER, SIGNING_SECRET, Clock, Harness, make_settings, new_sid
-from tests.signing import slack_headers, twilio_signature
+from tests.conftest import CALLER, Clock, Harness, make_settings, new_sid, slash_command
+from tests.signing import twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
 
 
@@ -59,22 +57,7 @@ async def test_metrics_count_missed_calls_and_texts(harness: Harness) -> None:
 
 
 async def test_textback_status_shows_configuration_and_queues(harness: Harness) -> None:
-    body = urlencode(
-        {
-            "command": "/textback",
-            "text": "status",
-            "user_id": "U0CREW",
-            "channel_id": "C0LEADS",
-            "team_id": "T0TEAM",
-            "response_url": "https://hooks.slack.invalid/x",
-            "trigger_id": "1.2",
-        }
-    )
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        **slack_headers(SIGNING_SECRET, body),
-    }
-    response = await harness.client.post("/slack/events", data=body, headers=headers)
+    response = await slash_command(harness, "status")
     assert response.status == 200
     text = await response.text()
     assert "Johnson Electric" in text

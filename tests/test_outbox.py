@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bot import jobs
 from bot.jobs import Lead
-from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness
+from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
 from tests.waiting import wait_until
 
 LINE = "default"
 OTHER_CALLER = "+12025550145"
-
-
-def card_ts(harness: Harness) -> str | None:
-    """ts of the first top-level message the bot posted (the lead card), if any."""
-    for (_, ts), message in harness.slack.messages.items():
-        if not message.get("thread_ts"):
-            return ts
-    return None
 
 
 def successful_posts_at(harness: Harness) -> list[float]:
@@ -274,3 +268,15 @@ async def test_healthz_answers_when_redis_does(harness: Harness) -> None:
 
     assert response.status == 200
     assert (await response.json())["ok"] is True
+
+
+@pytest.mark.settings(SLACK_POSTS_PER_SECOND=4)
+async def test_posts_to_one_channel_are_paced_under_slacks_limit(harness: Harness) -> None:
+    harness.slack.rate_limit_per_channel = 4  # strict: no bursts at all
+    callers = [f"+120255501{n:02d}" for n in range(40, 46)]
+    for caller in callers:
+        await harness.caller_text("Need a quote", caller=caller)
+    await wait_until(lambda: len(harness.slack.posts) == 2 * len(callers), timeout=10)
+    await harness.drained()
+    assert harness.slack.rate_limited == 0
+    assert len(harness.slack.posts) == 12

@@ -171,7 +171,9 @@ async def test_scripted_error_and_500(slack: SlackStandIn, slack_client: AsyncWe
     with pytest.raises(SlackApiError) as err:
         await slack_client.chat_postMessage(channel="C9", text="hi")
     assert (err.value.response.status_code, err.value.response["error"]) == (
-        200, "channel_not_found")
+        200,
+        "channel_not_found",
+    )
     for _ in range(2):
         with pytest.raises(SlackApiError) as err:
             await slack_client.reactions_add(channel="C1", timestamp="1.2", name="x")
@@ -231,7 +233,9 @@ async def test_latency(slack: SlackStandIn, slack_client: AsyncWebClient) -> Non
 
 async def test_create_message(twilio: TwilioStandIn, twilio_client: Client) -> None:
     message = await twilio_client.messages.create_async(
-        to=CUSTOMER, from_=BUSINESS, body="Sorry we missed you!",
+        to=CUSTOMER,
+        from_=BUSINESS,
+        body="Sorry we missed you!",
         status_callback="https://example.test/twilio/status",
     )
 

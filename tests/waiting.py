@@ -1,6 +1,5 @@
 """The one waiting primitive for tests: poll a condition instead of sleeping a guess."""
 
-
 from __future__ import annotations
 
 import asyncio

@@ -124,19 +124,37 @@ class SlackStandIn(LoopbackServer):
     def add_user(self, user_id: str, real_name: str, name: str | None = None) -> None:
         name = name or real_name.lower().replace(" ", ".")
         profile = {"real_name": real_name, "display_name": name}
-        self.users[user_id] = {"id": user_id, "name": name, "real_name": real_name,
-                               "is_bot": False, "profile": profile}
+        self.users[user_id] = {
+            "id": user_id,
+            "name": name,
+            "real_name": real_name,
+            "is_bot": False,
+            "profile": profile,
+        }
 
-    def add_message(self, channel: str, text: str, *, user: str = "U0HUMAN",
-                    thread_ts: str | None = None) -> str:
+    def add_message(
+        self, channel: str, text: str, *, user: str = "U0HUMAN", thread_ts: str | None = None
+    ) -> str:
         """Seed a message (e.g. a human's thread reply) so chat.update/delete can find it."""
         ts = self._new_ts()
-        self.messages[(channel, ts)] = {"type": "message", "user": user, "text": text, "ts": ts,
-                                        **({"thread_ts": thread_ts} if thread_ts else {})}
+        self.messages[(channel, ts)] = {
+            "type": "message",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        }
         return ts
 
-    def fail(self, method: str, status: int | None = None, *, error: str | None = None,
-             retry_after: int = 1, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        status: int | None = None,
+        *,
+        error: str | None = None,
+        retry_after: int = 1,
+        times: int = 1,
+    ) -> None:
         """Fail the next `times` calls to `method`.
 
         status 429 -> HTTP 429 + Retry-After, error "ratelimited"; 5xx -> that status,
@@ -144,10 +162,12 @@ class SlackStandIn(LoopbackServer):
         """
         status = status if status is not None else (200 if error else 429)
         self._faults[method].append(
-            _Fault(status, error or _default_error(status), retry_after, times))
+            _Fault(status, error or _default_error(status), retry_after, times)
+        )
 
-    def fail_all(self, status: int = 503, duration_seconds: float = 1.0,
-                 retry_after: int = 1) -> None:
+    def fail_all(
+        self, status: int = 503, duration_seconds: float = 1.0, retry_after: int = 1
+    ) -> None:
         """Every method answers `status` until `duration_seconds` from now (an outage)."""
         fault = _Fault(status, _default_error(status), retry_after, remaining=0)
         self._outage = (time.monotonic() + duration_seconds, fault)
@@ -160,8 +180,11 @@ class SlackStandIn(LoopbackServer):
 
     def calls_to(self, method: str, failed: bool | None = None) -> list[Params]:
         """Params of calls to `method`; failed=None means all, True/False filters."""
-        return [c.params for c in self.calls
-                if c.method == method and (failed is None or c.failed == failed)]
+        return [
+            c.params
+            for c in self.calls
+            if c.method == method and (failed is None or c.failed == failed)
+        ]
 
     @property
     def posts(self) -> list[Params]:
@@ -188,8 +211,9 @@ class SlackStandIn(LoopbackServer):
         await self._simulate_latency()
         return web.json_response(payload, status=status, headers=headers)
 
-    def _answer(self, method: str, params: Params, token: str | None,
-                now: float) -> tuple[int, Payload, dict[str, str]]:
+    def _answer(
+        self, method: str, params: Params, token: str | None, now: float
+    ) -> tuple[int, Payload, dict[str, str]]:
         if not token:
             return 200, _err("not_authed"), {}
         if token != self.token:
@@ -257,8 +281,15 @@ class SlackStandIn(LoopbackServer):
         return ts
 
     def _auth_test(self, _: Params) -> Payload:
-        return {"ok": True, "url": "https://textback-test.slack.com/", "team": "Textback Test",
-                "user": "textback", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+        return {
+            "ok": True,
+            "url": "https://textback-test.slack.com/",
+            "team": "Textback Test",
+            "user": "textback",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+        }
 
     def _post_message(self, p: Params) -> Payload:
         channel = p.get("channel")
@@ -267,10 +298,16 @@ class SlackStandIn(LoopbackServer):
         if not (p.get("text") or p.get("blocks") or p.get("attachments")):
             return _err("no_text")
         ts = self._new_ts()
-        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID,
-                   "text": p.get("text", ""), "ts": ts}
-        message.update({k: p[k] for k in ("thread_ts", "blocks", "attachments", "metadata")
-                        if k in p})
+        message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": p.get("text", ""),
+            "ts": ts,
+        }
+        message.update(
+            {k: p[k] for k in ("thread_ts", "blocks", "attachments", "metadata") if k in p}
+        )
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -280,8 +317,13 @@ class SlackStandIn(LoopbackServer):
         if message is None:
             return _err("message_not_found")
         message.update({k: p[k] for k in ("text", "blocks", "attachments") if k in p})
-        return {"ok": True, "channel": key[0], "ts": key[1], "text": message.get("text", ""),
-                "message": message}
+        return {
+            "ok": True,
+            "channel": key[0],
+            "ts": key[1],
+            "text": message.get("text", ""),
+            "message": message,
+        }
 
     def _delete(self, p: Params) -> Payload:
         key = (str(p.get("channel")), str(p.get("ts")))
@@ -322,9 +364,16 @@ class SlackStandIn(LoopbackServer):
         channel = p.get("channel")
         if not channel:
             return _err("channel_not_found")
-        return {"ok": True, "channel": {"id": channel, "name": self.channels.get(channel, channel),
-                                        "is_channel": True, "is_member": True,
-                                        "is_archived": False}}
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": self.channels.get(channel, channel),
+                "is_channel": True,
+                "is_member": True,
+                "is_archived": False,
+            },
+        }
 
     def _get_upload_url(self, p: Params) -> Payload:
         if not p.get("filename") or not p.get("length"):
@@ -345,12 +394,24 @@ class SlackStandIn(LoopbackServer):
         done = []
         for entry in entries:
             pending = self._pending_files.pop(entry["id"])
-            upload = SlackUpload(entry["id"], pending["filename"], entry.get("title"),
-                                 pending["data"], channel_id, p.get("thread_ts"),
-                                 p.get("initial_comment"))
+            upload = SlackUpload(
+                entry["id"],
+                pending["filename"],
+                entry.get("title"),
+                pending["data"],
+                channel_id,
+                p.get("thread_ts"),
+                p.get("initial_comment"),
+            )
             self.uploads.append(upload)
-            done.append({"id": upload.file_id, "name": upload.filename,
-                         "title": upload.title or upload.filename, "size": len(upload.data)})
+            done.append(
+                {
+                    "id": upload.file_id,
+                    "name": upload.filename,
+                    "title": upload.title or upload.filename,
+                    "size": len(upload.data),
+                }
+            )
         return {"ok": True, "files": done}
 
 
@@ -360,7 +421,7 @@ def _default_error(status: int) -> str:
 
 def _bearer(request: web.Request) -> str | None:
     auth = request.headers.get("Authorization", "")
-    return auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+    return auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
 
 
 async def _read_params(request: web.Request) -> Params:

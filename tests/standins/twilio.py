@@ -37,16 +37,25 @@ class _Fault:
 
 def twilio_error(status: int, code: int, message: str) -> web.Response:
     """An error body in the legacy shape twilio-python turns into TwilioRestException."""
-    body = {"code": code, "message": message, "status": status,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+    body = {
+        "code": code,
+        "message": message,
+        "status": status,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+    }
     return web.json_response(body, status=status)
 
 
 class TwilioStandIn(LoopbackServer):
     """Loopback Twilio API. Pass `url` as `client.api.base_url`."""
 
-    def __init__(self, account_sid: str = DEFAULT_ACCOUNT_SID,
-                 auth_token: str = DEFAULT_AUTH_TOKEN, *, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        *,
+        latency: float = 0.0,
+    ) -> None:
         super().__init__(latency)
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -65,13 +74,19 @@ class TwilioStandIn(LoopbackServer):
 
     # ---- configuration -------------------------------------------------------------
 
-    def fail_for_number(self, to: str, code: int = 21610, status: int = 400,
-                        message: str = "Attempt to send to unsubscribed recipient") -> None:
+    def fail_for_number(
+        self,
+        to: str,
+        code: int = 21610,
+        status: int = 400,
+        message: str = "Attempt to send to unsubscribed recipient",
+    ) -> None:
         """Every send to `to` fails (21610 = recipient replied STOP)."""
         self._number_faults[to] = _Fault(status, code, message)
 
-    def fail_next(self, times: int = 1, status: int = 500, code: int | None = None,
-                  message: str | None = None) -> None:
+    def fail_next(
+        self, times: int = 1, status: int = 500, code: int | None = None, message: str | None = None
+    ) -> None:
         """The next `times` sends fail whatever the number (429 -> 20429, 500 -> 20500)."""
         code = code if code is not None else _DEFAULT_CODES.get(status, 20500)
         fault = _Fault(status, code, message or HTTPStatus(status).phrase)
@@ -98,7 +113,7 @@ class TwilioStandIn(LoopbackServer):
         if not header.startswith("Basic "):
             return False
         try:
-            decoded = base64.b64decode(header[len("Basic "):], validate=True).decode()
+            decoded = base64.b64decode(header[len("Basic ") :], validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             return False
         return decoded == f"{self.account_sid}:{self.auth_token}"
@@ -111,9 +126,15 @@ class TwilioStandIn(LoopbackServer):
         params["MediaUrl"] = [v for v in form.getall("MediaUrl", []) if isinstance(v, str)]
         fault = self._pick_fault(request, params)
         sid = "SM" + secrets.token_hex(16)
-        self.attempts.append({**params, "at": at, "sid": None if fault else sid,
-                              "status": fault.status if fault else 201,
-                              "code": fault.code if fault else None})
+        self.attempts.append(
+            {
+                **params,
+                "at": at,
+                "sid": None if fault else sid,
+                "status": fault.status if fault else 201,
+                "code": fault.code if fault else None,
+            }
+        )
         if fault is None:
             self.messages.append({**params, "sid": sid, "at": at})
         await self._simulate_latency()
@@ -139,14 +160,26 @@ class TwilioStandIn(LoopbackServer):
         body = params.get("Body", "")
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
         return {
-            "sid": sid, "account_sid": self.account_sid, "api_version": API_VERSION,
-            "to": params["To"], "from": params["From"], "body": body,
-            "status": "queued", "direction": "outbound-api",
-            "num_segments": str(_segments(body)), "num_media": str(len(params["MediaUrl"])),
-            "date_created": now, "date_updated": now, "date_sent": None,
-            "error_code": None, "error_message": None, "price": None, "price_unit": "USD",
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "to": params["To"],
+            "from": params["From"],
+            "body": body,
+            "status": "queued",
+            "direction": "outbound-api",
+            "num_segments": str(_segments(body)),
+            "num_media": str(len(params["MediaUrl"])),
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": None,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "price_unit": "USD",
             "messaging_service_sid": None,
-            "uri": f"{uri}.json", "subresource_uris": {"media": f"{uri}/Media.json"},
+            "uri": f"{uri}.json",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
         }
 
     async def _get_media(self, request: web.Request) -> web.Response:
@@ -165,4 +198,3 @@ def _segments(body: str) -> int:
     # Approximation: ASCII counts as GSM-7 (160, or 153 per part), anything else UCS-2.
     single, multi = (160, 153) if body.isascii() else (70, 67)
     return 1 if len(body) <= single else -(-len(body) // multi)
-
