@@ -1,57 +1,79 @@
-"""The /textback slash command. Answers are ephemeral and come back within Slack's 3 s."""
+"""The /textback slash command: a registry of subcommands, each in its own module.
+
+A module adds a subcommand with @subcommand(...); `help` lists them all. Answers are ephemeral
+and come back in the ack, within Slack's 3 s.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
 
 COMMAND = "/textback"
 
-HELP = """*/textback* — missed-call text-back
-• `/textback status` — what is configured, Redis health, queue depth, last error
-• `/textback help` — this list
-Reply in a caller's thread to text them.
-Start a thread message with `//` for a note the caller never sees."""
+
+@dataclass(frozen=True)
+class Invocation:
+    services: Services
+    args: list[str]  # the words after the subcommand
+    text: str  # everything after the subcommand, as typed
+    user_id: str
 
 
-async def status_text(services: Services) -> str:
-    settings = services.settings
-    line = services.lines.default
-    try:
-        await services.redis.ping()
-        depth = await services.outbox.depth()
-        last_error = await services.store.last_error()
-        redis_state = "ok"
-    except RedisError as exc:
-        depth, last_error, redis_state = {}, None, f"unreachable ({type(exc).__name__})"
-    forward = ", ".join(line.forward_to) or "none (every call is missed and texted at once)"
-    queues = ", ".join(f"{name} {count}" for name, count in depth.items()) or "unknown"
-    return "\n".join(
-        [
-            f"*{line.business_name}* · <#{line.channel_id}>",
-            f"Hours: {line.hours.describe()} ({settings.business_timezone})",
-            f"Rings: {forward} for {line.ring_seconds} s"
-            + (" with call screening" if line.screen_calls and line.forward_to else ""),
-            f"One auto-text per caller per {settings.textback_window_hours:g} h; "
-            f"threads reused for {settings.lead_thread_days:g} days",
-            f"Redis: {redis_state} · queued jobs: {queues}",
-            f"Last error: {last_error or 'none'}",
-        ]
-    )
+Handler = Callable[[Invocation], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+    handler: Handler
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def subcommand(name: str, usage: str, summary: str) -> Callable[[Handler], Handler]:
+    def add(handler: Handler) -> Handler:
+        SUBCOMMANDS[name] = Subcommand(name, usage, summary, handler)
+        return handler
+
+    return add
+
+
+def help_text() -> str:
+    lines = ["*/textback* — missed-call text-back"]
+    lines += [f"• `{COMMAND} {c.usage}` — {c.summary}" for c in SUBCOMMANDS.values()]
+    lines += [
+        "Reply in a caller's thread to text them.",
+        "Start a thread message with `//` for a note the caller never sees.",
+    ]
+    return "\n".join(lines)
+
+
+@subcommand("help", "help", "this list")
+async def _help(_: Invocation) -> str:
+    return help_text()
+
+
+async def dispatch(services: Services, text: str, user_id: str) -> str:
+    verb, _, rest = text.strip().partition(" ")
+    found = SUBCOMMANDS.get(verb.lower() or "help")
+    if found is None:
+        return f"I don't know `{verb}`.\n{help_text()}"
+    return await found.handler(Invocation(services, rest.split(), rest.strip(), user_id))
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
+    from handlers import command_status  # noqa: F401  (registers its subcommands)
+
     @bolt.command(COMMAND)
     async def textback(ack: Any, command: dict[str, Any]) -> None:
-        words = str(command.get("text") or "").split()
-        verb = words[0].lower() if words else "help"
-        if verb == "status":
-            await ack(text=await status_text(services))
-        elif verb == "help":
-            await ack(text=HELP)
-        else:
-            await ack(text=f"I don't know `{verb}` yet.\n{HELP}")
+        text = str(command.get("text") or "")
+        await ack(text=await dispatch(services, text, str(command.get("user_id") or "")))
