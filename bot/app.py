@@ -29,6 +29,7 @@ from handlers import commands, health, slack_events, sms, voice
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.twilio_auth import TwilioVerifier
 from storage.keys import Keys
+from storage.line_config import LineConfig
 from storage.outbox import Outbox
 from storage.store import Store
 
@@ -101,7 +102,7 @@ async def open_services(
         redis=redis,
         store=Store(redis, keys),
         outbox=Outbox(redis, keys),
-        lines=Lines(default_line(settings)),
+        lines=Lines(default_line(settings), LineConfig(redis, keys)),
         metrics=Metrics(),
         slack=slack_client(settings),
         twilio=twilio,

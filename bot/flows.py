@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 async def missed_call(services: Services, call: MissedCall) -> str:
     """Returns the outcome: send, excluded, opted_out, window, paused, hidden or duplicate."""
     store, outbox = services.store, services.outbox
-    line = services.lines.for_number(call.business_number)
+    # With the settings changed from Slack: templates, hours, window, pause.
+    line = await services.lines.current(call.business_number)
     if call.caller is None:
         if not await store.record_call_outcome(None, call.call_sid, "hidden"):
             return "duplicate"
@@ -37,6 +38,7 @@ async def missed_call(services: Services, call: MissedCall) -> str:
         window_seconds=line.window_seconds,
         lead_seconds=line.lead_seconds,
         new_lead_id=_new_id(),
+        paused=line.paused_at(call.at.timestamp()),
     )
     if _settled(claim) or "lead_id" not in claim.record:
         # Queued already, or settled without a lead (answered): a late callback changes nothing.

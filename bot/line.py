@@ -6,11 +6,18 @@ storage keys already carry the line id so more numbers and locations fit without
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot import overrides
 from bot.hours import BusinessHours
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.line_config import LineConfig
 
 DEFAULT_LINE = "default"
 
@@ -28,6 +35,14 @@ class Line:
     intake_url: str | None
     window_seconds: float
     lead_seconds: float
+    # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.
+    templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
+    template_versions: Mapping[str, int] = field(default_factory=dict)
+    paused_until: float | None = None  # epoch seconds; inf until resumed
+    overridden: frozenset[str] = frozenset()  # which settings came from Slack
+
+    def paused_at(self, epoch: float) -> bool:
+        return self.paused_until is not None and epoch < self.paused_until
 
 
 def default_line(settings: Settings) -> Line:
@@ -47,10 +62,42 @@ def default_line(settings: Settings) -> Line:
 
 
 class Lines:
-    """Finds the line for a business number (the To of a call or text)."""
+    """Finds the line for a business number (the To of a call or text).
 
-    def __init__(self, default: Line) -> None:
+    for_number/by_id give the environment's line; current/current_by_id apply what was changed
+    from Slack (read from Redis, kept per process for at most `ttl` seconds; a change made in
+    this process is seen at once, other processes see it within `ttl`)."""
+
+    def __init__(
+        self,
+        default: Line,
+        config: LineConfig | None = None,
+        ttl: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.default = default
+        self.config = config
+        self.ttl = ttl
+        self._monotonic = monotonic
+        self._cache: dict[str, tuple[float, Line]] = {}
+
+    async def current(self, business_number: str) -> Line:
+        return await self.current_by_id(self.for_number(business_number).id)
+
+    async def current_by_id(self, line_id: str) -> Line:
+        if self.config is None:
+            return self.by_id(line_id)
+        now = self._monotonic()
+        cached = self._cache.get(line_id)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        line = overrides.apply(self.by_id(line_id), await self.config.overrides(line_id))
+        self._cache[line_id] = (now + self.ttl, line)
+        return line
+
+    def forget(self, line_id: str) -> None:
+        """After a change from this process: the next call reads Redis again."""
+        self._cache.pop(line_id, None)
 
     def for_number(self, business_number: str) -> Line:
         return self.default

@@ -50,3 +50,24 @@ def masked(number: str | None) -> str:
     if not number:
         return "-"
     return f"{number[:3]}…{number[-2:]}" if len(number) > 6 else "…"
+
+
+_NUMBERISH = set("0123456789+-.() ")
+
+
+def number_and_rest(text: str, default_region: str = "US") -> tuple[str, str]:
+    """'(202) 555-0123 plumbing supplier' -> ('+12025550123', 'plumbing supplier').
+
+    The number is the shortest leading run of words that reads as a valid number, so it may
+    contain spaces; InvalidNumber when the text starts with none."""
+    words = text.split()
+    for end in range(1, len(words) + 1):
+        candidate = " ".join(words[:end])
+        if not set(candidate) <= _NUMBERISH:
+            break
+        try:
+            return to_e164(candidate, default_region), " ".join(words[end:])
+        except InvalidNumber:
+            continue
+    shown = words[0] if words else ""
+    raise InvalidNumber(f"{shown!r} is not a phone number")

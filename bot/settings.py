@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     lead_thread_days: float = Field(14, gt=0)
     # Who confirms a STOP: Twilio's built-in opt-out handling (the default on long codes) or us.
     opt_out_confirmation: Literal["twilio", "app"] = "twilio"
+    # Slack user ids who may change templates, hours, window and pause (besides workspace admins).
+    admin_user_ids: Annotated[list[str], NoDecode] = []
 
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
@@ -90,6 +92,13 @@ class Settings(BaseSettings):
             BusinessHours.parse(value)
         except HoursError as exc:
             raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("forward_to", mode="before")

@@ -6,10 +6,12 @@ characters: plain ASCII on purpose, since one curly quote or dash would make it 
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from bot.segments import SegmentInfo, count_segments
+from bot.segments import GSM7_BASIC, SegmentInfo, count_segments
 
 Kind = Literal["business", "after_hours", "repeat"]
 KINDS: tuple[Kind, ...] = ("business", "after_hours", "repeat")
@@ -30,6 +32,81 @@ DEFAULTS: dict[Kind, str] = {
 }
 
 
+# What a template may say in braces. {or_link} is " or use <link>" when there is a link, else "".
+PLACEHOLDERS = ("business", "link", "or_link", "first_name", "time_of_day")
+# {first_name} when Twilio gives no usable caller name: "Hi {first_name}" reads "Hi there".
+FIRST_NAME_FALLBACK = "there"
+FIRST_NAME_MAX = 12  # longer names fall back, so a preview with a 12-letter name is the worst case
+TIMES_OF_DAY = ("this morning", "this afternoon", "this evening")
+
+
+@dataclass(frozen=True)
+class Values:
+    """What the placeholders become. Render and the template preview both go through fill()."""
+
+    business: str
+    link: str | None = None
+    first_name: str = FIRST_NAME_FALLBACK
+    time_of_day: str = "this afternoon"
+
+
+def first_name(caller_name: str | None) -> str:
+    """The caller's first name from Twilio's CallerName, or the fallback.
+
+    Only plain GSM-7 letters, at most FIRST_NAME_MAX of them: a name can never make the text
+    longer than the preview promised, nor switch it to UCS-2."""
+    words = (caller_name or "").split()
+    if not words:
+        return FIRST_NAME_FALLBACK
+    word = words[0].strip(",")
+    if not word.isalpha() or len(word) > FIRST_NAME_MAX or not set(word) <= GSM7_BASIC:
+        return FIRST_NAME_FALLBACK
+    return word.capitalize()
+
+
+def time_of_day(local: datetime) -> str:
+    if local.hour < 12:
+        return TIMES_OF_DAY[0]
+    return TIMES_OF_DAY[1] if local.hour < 17 else TIMES_OF_DAY[2]
+
+
+class TemplateError(ValueError):
+    """A template that cannot be filled: unbalanced braces or an unknown placeholder."""
+
+
+def fields(template: str) -> list[tuple[str, str | None, str | None]]:
+    """Each placeholder as (name, format spec, conversion); TemplateError on broken braces."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(str(exc)) from None
+    return [(name, spec, conv) for _, name, spec, conv in parsed if name is not None]
+
+
+def fill(template: str, values: Values) -> str:
+    """Substitute the known placeholders; nothing else of str.format (no attributes, no specs)."""
+    by_name = {
+        "business": values.business,
+        "link": values.link or "",
+        "or_link": f" or use {values.link}" if values.link else "",
+        "first_name": values.first_name,
+        "time_of_day": values.time_of_day,
+    }
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(str(exc)) from None
+    out: list[str] = []
+    for literal, name, spec, conversion in parsed:
+        out.append(literal)
+        if name is None:
+            continue
+        if name not in by_name or spec or conversion:
+            raise TemplateError(f"unknown placeholder {{{name}}}")
+        out.append(by_name[name])
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Rendered:
     kind: Kind
@@ -40,11 +117,22 @@ class Rendered:
         return count_segments(self.text)
 
 
-def render(kind: Kind, *, business: str, link: str | None, template: str | None = None) -> Rendered:
-    text = (template or DEFAULTS[kind]).format(
-        business=business, or_link=f" or use {link}" if link else "", link=link or ""
+def render(
+    kind: Kind,
+    *,
+    business: str,
+    link: str | None,
+    template: str | None = None,
+    caller_name: str | None = None,
+    local: datetime | None = None,
+) -> Rendered:
+    values = Values(
+        business=business,
+        link=link,
+        first_name=first_name(caller_name),
+        time_of_day=time_of_day(local) if local is not None else TIMES_OF_DAY[1],
     )
-    return Rendered(kind=kind, text=text)
+    return Rendered(kind=kind, text=fill(template or DEFAULTS[kind], values))
 
 
 def help_reply(business: str) -> str:

@@ -101,7 +101,14 @@ def plan_missed_call(call: MissedCall, claim: Claim, line: Line) -> list[Job]:
     planned: list[Job] = []
     if claim.outcome == "send":
         kind = template_kind(line, claim, call.at)
-        text = templates.render(kind, business=line.business_name, link=line.intake_url).text
+        text = templates.render(
+            kind,
+            business=line.business_name,
+            link=line.intake_url,
+            template=line.templates.get(kind),
+            caller_name=call.caller_name,
+            local=call.at.astimezone(line.timezone),
+        ).text
         planned.append(
             jobs.send_sms(
                 f"textback:{call.call_sid}",

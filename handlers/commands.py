@@ -71,7 +71,15 @@ async def dispatch(services: Services, text: str, user_id: str) -> str:
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
-    from handlers import command_status  # noqa: F401  (registers its subcommands)
+    # Importing a module registers its subcommands; help lists them in this order.
+    from handlers import (  # noqa: F401
+        command_exclude,
+        command_hours,
+        command_pause,
+        command_status,
+        command_template,
+        command_window,
+    )
 
     @bolt.command(COMMAND)
     async def textback(ack: Any, command: dict[str, Any]) -> None:

@@ -40,6 +40,19 @@ class Keys:
         """Set when someone pressed a key on the screening prompt of this parent call."""
         return f"{self.prefix}:{{{call_sid}}}:screened"
 
+    # --- one line's settings changed from Slack ------------------------------------------------
+    def line_config(self, line: str) -> str:
+        """Hash: overrides of the environment's defaults (templates, hours, window, pause)."""
+        return f"{self.prefix}:line:{line}:config"
+
+    def excluded(self, line: str) -> str:
+        """Hash phone -> note: the exclusion list, for listing (the caller hash decides)."""
+        return f"{self.prefix}:line:{line}:excluded"
+
+    def slack_admin(self, user_id: str) -> str:
+        """Cached answer of users.info: is this Slack user a workspace admin or owner."""
+        return f"{self.prefix}:slack-admin:{user_id}"
+
     # --- Slack ----------------------------------------------------------------------------------
     def thread(self, channel: str, ts: str) -> str:
         """A lead card's Slack ts -> the caller it belongs to."""

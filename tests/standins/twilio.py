@@ -66,6 +66,7 @@ class TwilioStandIn(LoopbackServer):
         self._number_faults: dict[str, _Fault] = {}
         self._next_faults: list[_Fault] = []
         self.app.router.add_post(f"/{API_VERSION}/Accounts/{{sid}}/Messages.json", self._send)
+        self.app.router.add_get(f"/{API_VERSION}/Accounts/{{sid}}.json", self._get_account)
         self.app.router.add_get("/media/{name}", self._get_media)
 
     @property
@@ -181,6 +182,22 @@ class TwilioStandIn(LoopbackServer):
             "uri": f"{uri}.json",
             "subresource_uris": {"media": f"{uri}/Media.json"},
         }
+
+    async def _get_account(self, request: web.Request) -> web.Response:
+        """GET of the account itself: what a health check asks for."""
+        if not self._authorized(request) or request.match_info["sid"] != self.account_sid:
+            return twilio_error(401, 20003, "Authenticate")
+        await self._simulate_latency()
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}.json"
+        return web.json_response(
+            {
+                "sid": self.account_sid,
+                "friendly_name": "Test account",
+                "status": "active",
+                "type": "Full",
+                "uri": uri,
+            }
+        )
 
     async def _get_media(self, request: web.Request) -> web.Response:
         if not self._authorized(request):

@@ -1,0 +1,72 @@
+"""`/textback exclude add|remove|list`: numbers that never get an auto-text.
+
+Personal contacts, suppliers, existing customers. Their calls still post to Slack. Anyone in the
+channel may change the list. An opt-out is a different thing and no command lifts it.
+"""
+
+from __future__ import annotations
+
+from bot.phone import InvalidNumber, number_and_rest, pretty
+from bot.slack_text import escape
+from handlers.command_admin import line_config
+from handlers.commands import Invocation, subcommand
+
+USAGE = (
+    "Usage: `/textback exclude add <number> [note]`, `/textback exclude remove <number>` or "
+    "`/textback exclude list`. Numbers in any common form: +12025550123, (202) 555-0123, "
+    "202.555.0123."
+)
+
+
+@subcommand(
+    "exclude",
+    "exclude add <number> [note] | remove <number> | list",
+    "numbers that never get an auto-text (personal, suppliers, customers)",
+)
+async def exclude(invocation: Invocation) -> str:
+    verb, _, rest = invocation.text.partition(" ")
+    verb = verb.lower()
+    if verb == "list" and not rest.strip():
+        return await _list(invocation)
+    if verb not in ("add", "remove"):
+        return USAGE
+    try:
+        phone, note = number_and_rest(rest)
+    except InvalidNumber as exc:
+        return f"{exc}.\n{USAGE}" if rest.strip() else f"Which number?\n{USAGE}"
+    services = invocation.services
+    line = services.lines.default
+    caller = await services.store.caller(phone, line.id)
+    opted_out = "opted_out" in caller
+    if verb == "add":
+        await line_config(services).exclude(phone, line.id, note)
+        text = f"Excluded {pretty(phone)}" + (f" ({escape(note)})" if note else "") + "."
+        text += " Its calls still show here, with no auto-text."
+        if opted_out:
+            text += " It has also opted out (texted STOP)."
+        return text
+    if note:
+        return f"`exclude remove` takes only the number.\n{USAGE}"
+    removed = await line_config(services).unexclude(phone, line.id)
+    text = (
+        f"Removed {pretty(phone)} from the exclusion list."
+        if removed
+        else f"{pretty(phone)} was not on the exclusion list."
+    )
+    if opted_out:
+        text += (
+            " It stays opted out (they texted STOP): no command lifts that, only their own START."
+        )
+    return text
+
+
+async def _list(invocation: Invocation) -> str:
+    services = invocation.services
+    excluded = await line_config(services).excluded(services.lines.default.id)
+    if not excluded:
+        return "No numbers are excluded. Add one with `/textback exclude add <number> [note]`."
+    lines = [f"*Excluded numbers* ({len(excluded)}):"]
+    for phone in sorted(excluded):
+        note = excluded[phone]
+        lines.append(f"• {pretty(phone)}" + (f" — {escape(note)}" if note else ""))
+    return "\n".join(lines)

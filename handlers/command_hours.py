@@ -1,0 +1,67 @@
+"""`/textback hours show|set`: business hours decide between the business and after-hours text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.hours import EXAMPLE, BusinessHours, HoursError
+from bot.line import Line
+from bot.services import Services
+from bot.slack_text import escape
+from bot.when import describe as describe_time
+from handlers.command_admin import line_config, refusal
+from handlers.commands import Invocation, subcommand
+
+USAGE = (
+    f"Usage: `/textback hours show` or `/textback hours set {EXAMPLE}` "
+    "(optionally ending with a time zone, e.g. `America/Chicago`)."
+)
+
+
+def describe_hours(services: Services, line: Line) -> str:
+    source = "set in Slack" if "hours" in line.overridden else "default"
+    now = datetime.fromtimestamp(services.clock(), line.timezone)
+    opens = line.hours.next_open(now)
+    if opens is None:
+        state = "closed every day: every missed call gets the after-hours text"
+    elif opens == now:
+        state = "open now"
+    else:
+        state = f"closed now, opens {describe_time(opens)}"
+    return f"Hours: {line.hours.describe()} ({line.timezone.key}, {source}) · {state}"
+
+
+@subcommand("hours", f"hours show | set {EXAMPLE} [time zone]", "business hours")
+async def hours(invocation: Invocation) -> str:
+    verb, _, rest = invocation.text.partition(" ")
+    services = invocation.services
+    line = await services.lines.current_by_id(services.lines.default.id)
+    if verb.lower() in ("show", ""):
+        return describe_hours(services, line)
+    if verb.lower() != "set" or not rest.strip():
+        return USAGE
+    denied = await refusal(services, invocation.user_id)
+    if denied:
+        return denied
+    spec, zone = _split_zone(rest.strip(), line.timezone.key)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"`{escape(zone)}` is not a time zone I know (use e.g. America/New_York).\n{USAGE}"
+    try:
+        BusinessHours.parse(spec)
+    except HoursError as exc:
+        return f"{escape(str(exc))}.\n{USAGE}"
+    await line_config(services).set_hours(line.id, spec, zone)
+    services.lines.forget(line.id)
+    line = await services.lines.current_by_id(line.id)
+    return "Saved. " + describe_hours(services, line)
+
+
+def _split_zone(text: str, default: str) -> tuple[str, str]:
+    """A trailing IANA zone ("America/Chicago", "UTC") is the time zone, the rest the hours."""
+    head, _, last = text.rpartition(" ")
+    if head and ("/" in last or last.upper() == "UTC"):
+        return head.strip(), "UTC" if last.upper() == "UTC" else last
+    return text, default

@@ -1,0 +1,121 @@
+"""`/textback template show|set|reset`: the automated texts, checked by the template guard.
+
+Every answer shows the text as a caller would get it at its longest, with its characters,
+segments and encoding; a refused text shows every reason at once.
+"""
+
+from __future__ import annotations
+
+from bot import template_guard, templates
+from bot.line import Line
+from bot.services import Services
+from bot.slack_text import escape, to_plain
+from handlers.command_admin import line_config, refusal
+from handlers.commands import Invocation, subcommand
+
+KIND_NAMES: dict[str, templates.Kind] = {
+    "business": "business",
+    "after-hours": "after_hours",
+    "after_hours": "after_hours",
+    "afterhours": "after_hours",
+    "repeat": "repeat",
+}
+LABELS: dict[templates.Kind, str] = {
+    "business": "business",
+    "after_hours": "after-hours",
+    "repeat": "repeat",
+}
+USAGE = (
+    "Usage: `/textback template show`, `/textback template set <business|after-hours|repeat> "
+    "<text>` or `/textback template reset <business|after-hours|repeat>`.\n"
+    'Placeholders: {business}, {link}, {or_link} (" or use <link>" when there is one), '
+    '{first_name} (the caller\'s name, or "there" when Twilio gives none), {time_of_day} '
+    '("this morning/afternoon/evening"). It must name the business and say "Reply STOP to opt '
+    'out."'
+)
+
+
+def worst_case(services: Services, line: Line) -> templates.Values:
+    link = line.intake_url or template_guard.placeholder_link(services.settings.public_url)
+    return template_guard.worst_case(line.business_name, link)
+
+
+def show_preview(preview: template_guard.Preview) -> str:
+    quoted = "\n".join(f">{escape(row)}" for row in preview.text.splitlines() or [""])
+    info = preview.info
+    lines = [
+        quoted,
+        f"{info.characters} characters · {info.segments} segment"
+        f"{'' if info.segments == 1 else 's'} · {info.encoding}",
+    ]
+    if preview.ucs2_characters:
+        shown = ", ".join(f"`{c}` (U+{ord(c):04X})" for c in preview.ucs2_characters)
+        lines.append(f"Forces UCS-2 (70 characters a segment instead of 160): {shown}")
+    return "\n".join(lines)
+
+
+def describe_kind(services: Services, line: Line, kind: templates.Kind) -> str:
+    text = line.templates.get(kind) or templates.DEFAULTS[kind]
+    version = line.template_versions.get(kind)
+    source = "set in Slack" if kind in line.templates else "default"
+    if version:
+        source += f", version {version}"
+    preview = template_guard.preview(text, worst_case(services, line))
+    return f"*{LABELS[kind]}* ({source}):\n{show_preview(preview)}"
+
+
+@subcommand(
+    "template",
+    "template show | set <business|after-hours|repeat> <text> | reset <kind>",
+    "the automated texts, with a live preview (characters, segments, encoding)",
+)
+async def template(invocation: Invocation) -> str:
+    verb, _, rest = invocation.text.partition(" ")
+    verb = verb.lower()
+    services = invocation.services
+    line = await services.lines.current_by_id(services.lines.default.id)
+    if verb in ("show", ""):
+        body = "\n\n".join(describe_kind(services, line, kind) for kind in templates.KINDS)
+        return (
+            f"{body}\n\n_Shown at their longest (a {template_guard.LONGEST_FIRST_NAME}-long "
+            "first name, the full link)._"
+        )
+    if verb not in ("set", "reset"):
+        return USAGE
+    kind_word, _, text = rest.strip().partition(" ")
+    kind = KIND_NAMES.get(kind_word.lower())
+    if kind is None:
+        which = f"`{kind_word}` is not a template" if kind_word else "Which template?"
+        return f"{which}: use business, after-hours or repeat.\n{USAGE}"
+    denied = await refusal(services, invocation.user_id)
+    if denied:
+        return denied
+    config = line_config(services)
+    if verb == "reset":
+        if text.strip():
+            return f"`template reset` takes only the template's name.\n{USAGE}"
+        version = await config.reset_template(line.id, kind)
+        services.lines.forget(line.id)
+        line = await services.lines.current_by_id(line.id)
+        return f"The {LABELS[kind]} text is back to the default (version {version}).\n" + (
+            describe_kind(services, line, kind)
+        )
+    text = to_plain(text)  # Slack sends & < > escaped and links in its own markup
+    if not text:
+        return f"What should the {LABELS[kind]} text say?\n{USAGE}"
+    verdict = template_guard.check(text, worst_case(services, line))
+    if not verdict.ok:
+        reasons = "\n".join(f"• {escape(reason)}" for reason in verdict.reasons)
+        shown = (
+            f"\nAt its longest it would read:\n{show_preview(verdict.preview)}"
+            if (verdict.preview)
+            else ""
+        )
+        return f"Not saved. The {LABELS[kind]} text needs changes:\n{reasons}{shown}"
+    version = await config.set_template(line.id, kind, text)
+    services.lines.forget(line.id)
+    assert verdict.preview is not None
+    return (
+        f"Saved the {LABELS[kind]} text (version {version}). The next caller gets it; "
+        f"at its longest it reads:\n{show_preview(verdict.preview)}"
+    )

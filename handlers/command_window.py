@@ -1,0 +1,36 @@
+"""`/textback window [hours]`: one auto-text per caller per this many hours."""
+
+from __future__ import annotations
+
+import re
+
+from bot.slack_text import escape
+from handlers.command_admin import line_config, refusal
+from handlers.commands import Invocation, subcommand
+
+MIN_HOURS, MAX_HOURS = 1, 720
+USAGE = (
+    f"Usage: `/textback window <hours>`, a whole number from {MIN_HOURS} to {MAX_HOURS} "
+    "(e.g. `/textback window 48`); `/textback window` shows it."
+)
+_HOURS = re.compile(r"(\d+)\s*(h|hours?)?", re.IGNORECASE)
+
+
+@subcommand("window", "window [hours]", "one auto-text per caller per this many hours")
+async def window(invocation: Invocation) -> str:
+    services = invocation.services
+    line = await services.lines.current_by_id(services.lines.default.id)
+    current = line.window_seconds / 3600
+    source = "set in Slack" if "window" in line.overridden else "default"
+    if not invocation.text:
+        return f"One auto-text per caller per {current:g} h ({source})."
+    match = _HOURS.fullmatch(invocation.text.strip())
+    if match is None or not MIN_HOURS <= int(match.group(1)) <= MAX_HOURS:
+        return f"`{escape(invocation.text)}` is not a window I can use.\n{USAGE}"
+    denied = await refusal(services, invocation.user_id)
+    if denied:
+        return denied
+    hours = int(match.group(1))
+    await line_config(services).set_window(line.id, hours)
+    services.lines.forget(line.id)
+    return f"Saved: one auto-text per caller per {hours} h (was {current:g} h)."

@@ -1,0 +1,87 @@
+"""Settings changed from Slack, per line, in one Redis hash that every process reads.
+
+The hash only holds what someone changed; everything else stays the environment's default.
+Fields: template:<kind> and template:<kind>:version, hours, timezone, window_hours,
+paused_until (epoch seconds; "inf" until resumed). The exclusion list's index lives here too.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from storage.keys import Keys
+
+ADMIN_CACHE_SECONDS = 300  # how long a users.info answer about admin rights is trusted
+
+
+class LineConfig:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    async def overrides(self, line: str) -> dict[str, str]:
+        return await self.redis.hgetall(self.keys.line_config(line))  # type: ignore[return-value]
+
+    # --- templates --------------------------------------------------------------------------
+    async def set_template(self, line: str, kind: str, text: str) -> int:
+        """Store the template; returns its new version (1, 2, ...)."""
+        key = self.keys.line_config(line)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(key, f"template:{kind}", text)
+        pipe.hincrby(key, f"template:{kind}:version", 1)
+        _, version = await pipe.execute()
+        return int(version)
+
+    async def reset_template(self, line: str, kind: str) -> int:
+        """Back to the default text; the version still moves on, so the ledger tells them apart."""
+        key = self.keys.line_config(line)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(key, f"template:{kind}")
+        pipe.hincrby(key, f"template:{kind}:version", 1)
+        _, version = await pipe.execute()
+        return int(version)
+
+    # --- hours, window, pause ---------------------------------------------------------------
+    async def set_hours(self, line: str, hours: str, timezone: str) -> None:
+        await self.redis.hset(
+            self.keys.line_config(line), mapping={"hours": hours, "timezone": timezone}
+        )
+
+    async def set_window(self, line: str, hours: float) -> None:
+        await self.redis.hset(self.keys.line_config(line), "window_hours", repr(hours))
+
+    async def pause(self, line: str, until: float) -> None:
+        """Until `until` (epoch seconds), or float('inf') until someone resumes."""
+        await self.redis.hset(self.keys.line_config(line), "paused_until", repr(until))
+
+    async def resume(self, line: str) -> bool:
+        return bool(await self.redis.hdel(self.keys.line_config(line), "paused_until"))
+
+    # --- the exclusion list -----------------------------------------------------------------
+    async def exclude(self, phone: str, line: str, note: str) -> None:
+        """The caller hash's field is what the missed-call decision reads; the index lists it."""
+        pipe = self.redis.pipeline(transaction=False)  # two hash slots: no MULTI on a cluster
+        pipe.hset(self.keys.caller(phone, line), "excluded", note or "-")
+        pipe.hset(self.keys.excluded(line), phone, note)
+        await pipe.execute()
+
+    async def unexclude(self, phone: str, line: str) -> bool:
+        """False when the number was not excluded. Never touches an opt-out."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hdel(self.keys.caller(phone, line), "excluded")
+        pipe.hdel(self.keys.excluded(line), phone)
+        removed_flag, removed_index = await pipe.execute()
+        return bool(removed_flag or removed_index)
+
+    async def excluded(self, line: str) -> dict[str, str]:
+        return await self.redis.hgetall(self.keys.excluded(line))  # type: ignore[return-value]
+
+    # --- who may change settings ------------------------------------------------------------
+    async def cached_admin(self, user_id: str) -> bool | None:
+        value = await self.redis.get(self.keys.slack_admin(user_id))
+        return None if value is None else value == "1"
+
+    async def remember_admin(self, user_id: str, is_admin: bool) -> None:
+        await self.redis.set(
+            self.keys.slack_admin(user_id), "1" if is_admin else "0", ex=ADMIN_CACHE_SECONDS
+        )
