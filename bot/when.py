@@ -50,6 +50,8 @@ def parse_until(text: str, now: datetime) -> datetime:
     day: date | None = _day(day_word, now)
     if day is None:
         day_word, time_word = "", words  # no day named: only a time
+        if not _TIME.fullmatch(words.replace(" ", "")):
+            raise WhenError(f'could not read "{text}": try e.g. {EXAMPLES}')
     at = _time(time_word) if time_word else None
     if day is None and at is None:
         raise WhenError(f'could not read "{text}": try e.g. {EXAMPLES}')

@@ -257,13 +257,15 @@ def card_ts(harness: Harness) -> str | None:
     return None
 
 
-async def slash_command(harness: Harness, text: str, command: str = "/textback") -> Any:
+async def slash_command(
+    harness: Harness, text: str, command: str = "/textback", user_id: str = CREW_USER
+) -> Any:
     """POST a signed slash command the way Slack does."""
     body = urlencode(
         {
             "command": command,
             "text": text,
-            "user_id": CREW_USER,
+            "user_id": user_id,
             "channel_id": CHANNEL,
             "team_id": "T0TEAM",
             "response_url": "https://hooks.slack.invalid/x",

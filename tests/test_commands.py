@@ -1,0 +1,341 @@
+"""/textback exclude, template, hours, window, pause/resume and status, through signed slash
+commands, and what the next missed caller gets after each change."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from bot import templates
+from tests.conftest import (
+    CALLER,
+    CREW_USER,
+    Clock,
+    Harness,
+    cards,
+    slash_command,
+    start_harness,
+    thread,
+)
+from tests.standins import SlackStandIn, TwilioStandIn
+from tests.waiting import wait_until
+
+OTHER_CALLER = "+12125550142"
+BOSS = "U0BOSS"
+HOUR = 3600
+admins = pytest.mark.settings(ADMIN_USER_IDS=CREW_USER)
+
+
+async def say(harness: Harness, text: str, user_id: str = CREW_USER) -> str:
+    """Run `/textback <text>` and return the answer (plain text in the ack: ephemeral)."""
+    response = await slash_command(harness, text, user_id=user_id)
+    assert response.status == 200
+    return str(await response.text())
+
+
+async def texts_to(harness: Harness, number: str = CALLER) -> list[str]:
+    await harness.drained()
+    return [m["Body"] for m in harness.twilio.messages_to(number)]
+
+
+async def test_help_lists_every_subcommand(harness: Harness) -> None:
+    text = await say(harness, "help")
+    for usage in ("exclude add", "template show", "hours show", "window", "pause", "resume"):
+        assert f"/textback {usage}" in text
+    for part in ("| set <business|after-hours|repeat> <text>", "| list", "[until <time>]"):
+        assert part in text
+    assert "/textback status" in text
+
+
+async def test_unknown_subcommand_answers_with_help(harness: Harness) -> None:
+    text = await say(harness, "frobnicate")
+    assert "I don't know `frobnicate`" in text and "/textback exclude" in text
+
+
+# --- exclude ----------------------------------------------------------------------------------
+
+
+async def test_number_excluded_by_command_gets_no_text(harness: Harness) -> None:
+    answer = await say(harness, "exclude add (202) 555-0123 my brother")
+    assert answer.startswith("Excluded (202) 555-0123 (my brother).")
+    await harness.missed_call(CALLER)
+    assert await texts_to(harness) == []
+    assert "exclusion list" in cards(harness)[0]["text"]
+
+
+@pytest.mark.parametrize("written", ["+12125550142", "212.555.0142", "(212) 555-0142"])
+async def test_exclude_accepts_common_number_forms_and_lists_them(
+    harness: Harness, written: str
+) -> None:
+    await say(harness, f"exclude add {written} plumbing supplier")
+    listed = await say(harness, "exclude list")
+    assert "(212) 555-0142 — plumbing supplier" in listed
+
+
+async def test_removed_exclusion_texts_again(harness: Harness) -> None:
+    await say(harness, "exclude add 202.555.0123")
+    answer = await say(harness, "exclude remove +1 202 555 0123")
+    assert answer == "Removed (202) 555-0123 from the exclusion list."
+    assert await say(harness, "exclude list") == (
+        "No numbers are excluded. Add one with `/textback exclude add <number> [note]`."
+    )
+    await harness.missed_call(CALLER)
+    assert len(await texts_to(harness)) == 1
+
+
+async def test_exclude_with_a_bad_number_shows_usage(harness: Harness) -> None:
+    answer = await say(harness, "exclude add 555-0199")
+    assert "is not a valid phone number" in answer or "is not a phone number" in answer
+    assert "Usage: `/textback exclude add <number> [note]`" in answer
+    assert "Usage" in await say(harness, "exclude")
+    assert (await say(harness, "exclude list")).startswith("No numbers are excluded")
+
+
+async def test_an_opted_out_number_stays_opted_out_after_exclude_remove(harness: Harness) -> None:
+    await harness.caller_text("STOP")
+    await harness.drained()
+    await say(harness, "exclude add (202) 555-0123")
+    answer = await say(harness, "exclude remove (202) 555-0123")
+    assert "stays opted out" in answer and "only their own START" in answer
+    await harness.missed_call(CALLER)
+    assert await texts_to(harness) == []
+    (card,) = cards(harness)  # the STOP text opened the lead; the call lands in its thread
+    assert any("this caller opted out" in post for post in thread(harness, card["ts"]))
+
+
+# --- template -----------------------------------------------------------------------------------
+
+
+@admins
+async def test_template_set_in_slack_is_the_text_the_next_caller_gets(harness: Harness) -> None:
+    template = (
+        "Hi {first_name}, {business} here. Sorry we missed you {time_of_day}! "
+        "Reply here. Reply STOP to opt out."
+    )
+    answer = await say(harness, f"template set business {template}")
+    assert answer.startswith("Saved the business text (version 1).")
+    assert ">Hi Christabella, Johnson Electric here. Sorry we missed you this afternoon!" in answer
+    assert "· 1 segment · GSM-7" in answer
+    await harness.missed_call(CALLER, CallerName="MARIA LOPEZ")
+    (sent,) = await texts_to(harness)
+    assert sent.startswith("Hi Maria, Johnson Electric here. Sorry we missed you this ")
+    assert sent.endswith("Reply here. Reply STOP to opt out.")
+
+
+@admins
+async def test_refused_template_gives_every_reason_and_changes_nothing(harness: Harness) -> None:
+    answer = await say(harness, "template set business FREE estimates, 20% off! {price}")
+    assert answer.startswith("Not saved. The business text needs changes:")
+    for reason in ("{price} is not a placeholder", "name the business", "opt out", "(free)"):
+        assert reason in answer
+    assert "(% off)" in answer
+    await harness.missed_call(CALLER)
+    (sent,) = await texts_to(harness)
+    assert sent == templates.render("business", business="Johnson Electric", link=None).text
+
+
+@admins
+async def test_template_preview_names_characters_that_force_ucs2(harness: Harness) -> None:
+    answer = await say(
+        harness, "template set after-hours {business}: we’re closed. Reply STOP to opt out."
+    )
+    assert "UCS-2" in answer and "`’` (U+2019)" in answer
+    assert "Saved the after-hours text" in answer
+
+
+@admins
+async def test_template_show_and_reset(harness: Harness) -> None:
+    await say(harness, "template set repeat {business} again, sorry! Reply STOP to opt out.")
+    shown = await say(harness, "template show")
+    assert "*repeat* (set in Slack, version 1)" in shown
+    assert "*business* (default)" in shown
+    assert "characters · 1 segment · GSM-7" in shown
+    reset = await say(harness, "template reset repeat")
+    assert reset.startswith("The repeat text is back to the default (version 2).")
+    assert "*repeat* (default, version 2)" in await say(harness, "template show")
+
+
+@admins
+async def test_template_usage_errors_say_what_to_type(harness: Harness) -> None:
+    assert "`nightly` is not a template" in await say(harness, "template set nightly hi")
+    assert "Which template?" in await say(harness, "template reset")
+    assert "What should the business text say?" in await say(harness, "template set business")
+
+
+async def test_changing_a_template_is_for_admins_and_says_who(harness: Harness) -> None:
+    answer = await say(harness, "template set business {business}. Reply STOP to opt out.")
+    assert answer.startswith("Only admins can change this:")
+    assert "Slack workspace admins and owners" in answer
+    assert "*business* (default)" in await say(harness, "template show")  # reading is for all
+
+
+@pytest.mark.settings(ADMIN_USER_IDS="U0ALICE,U0BOB")
+async def test_refusal_names_the_configured_admins(harness: Harness) -> None:
+    answer = await say(harness, "window 48")
+    assert "<@U0ALICE>, <@U0BOB> (ADMIN_USER_IDS)" in answer
+    assert "per 24 h" in await say(harness, "window")
+
+
+async def test_workspace_admin_may_change_settings_even_with_slack_slow(harness: Harness) -> None:
+    harness.slack.add_user(BOSS, "Pat Boss")
+    harness.slack.users[BOSS]["is_admin"] = True
+    harness.slack.latency = 1.0  # users.info takes a second; the command still answers
+    answer = await say(harness, "window 48", user_id=BOSS)
+    assert answer == "Saved: one auto-text per caller per 48 h (was 24 h)."
+    assert (await say(harness, "window 12", user_id=BOSS)).startswith("Saved")
+    # The admin answer is cached: one users.info for two commands.
+    assert len(harness.slack.calls_to("users.info")) == 1
+
+
+async def test_a_member_who_is_not_an_admin_is_refused(harness: Harness) -> None:
+    harness.slack.add_user("U0MEMBER", "Sam Member")
+    answer = await say(harness, "pause", user_id="U0MEMBER")
+    assert answer.startswith("Only admins can change this")
+    await harness.missed_call(CALLER)
+    assert len(await texts_to(harness)) == 1
+
+
+# --- hours ------------------------------------------------------------------------------------
+
+
+@admins
+async def test_hours_set_in_slack_switch_to_the_after_hours_text(harness: Harness) -> None:
+    answer = await say(harness, "hours set closed")
+    assert answer.startswith("Saved. Hours: closed (America/New_York, set in Slack)")
+    await harness.missed_call(CALLER)
+    (sent,) = await texts_to(harness)
+    assert sent == templates.render("after_hours", business="Johnson Electric", link=None).text
+
+
+@admins
+@pytest.mark.settings(BUSINESS_HOURS="closed", ADMIN_USER_IDS=CREW_USER)
+async def test_hours_set_in_slack_switch_to_the_business_text(harness: Harness) -> None:
+    answer = await say(harness, "hours set Daily 00:00-24:00 America/Chicago")
+    assert "Hours: Daily 24h (America/Chicago, set in Slack) · open now" in answer
+    await harness.missed_call(CALLER)
+    (sent,) = await texts_to(harness)
+    assert sent == templates.render("business", business="Johnson Electric", link=None).text
+
+
+@admins
+async def test_unreadable_hours_say_why_and_show_usage(harness: Harness) -> None:
+    answer = await say(harness, "hours set Mon-Fri 8-5")
+    assert '"8" needs minutes or am/pm' in answer
+    assert "Usage: `/textback hours show`" in answer
+    assert "Mars/Olympus" in await say(harness, "hours set Mon-Fri 08:00-17:00 Mars/Olympus")
+    assert "(America/New_York, default)" in await say(harness, "hours show")
+
+
+# --- window -----------------------------------------------------------------------------------
+
+
+@admins
+async def test_window_change_applies_to_the_next_call(harness: Harness) -> None:
+    await harness.missed_call(CALLER)
+    assert len(await texts_to(harness)) == 1
+    harness.clock.advance(2 * HOUR)
+    await harness.missed_call(CALLER)
+    assert len(await texts_to(harness)) == 1  # within the default 24 h
+    assert (await say(harness, "window 1")).startswith("Saved: one auto-text per caller per 1 h")
+    harness.clock.advance(2 * HOUR)
+    await harness.missed_call(CALLER)
+    assert len(await texts_to(harness)) == 2
+
+
+@admins
+@pytest.mark.parametrize("bad", ["0", "721", "two days", "-3", "1.5"])
+async def test_window_out_of_bounds_is_refused(harness: Harness, bad: str) -> None:
+    answer = await say(harness, f"window {bad}")
+    assert "from 1 to 720" in answer
+    assert "per 24 h (default)" in await say(harness, "window")
+
+
+# --- pause / resume ---------------------------------------------------------------------------
+
+
+@admins
+async def test_paused_calls_post_to_slack_without_a_text_and_resume_texts_again(
+    harness: Harness,
+) -> None:
+    answer = await say(harness, "pause")
+    assert answer.startswith("Auto-texts: *paused* until someone runs `/textback resume`.")
+    await harness.missed_call(CALLER)
+    assert await texts_to(harness) == []
+    assert "paused" in cards(harness)[0]["text"]
+    assert (
+        await say(harness, "resume") == "Auto-texts are on again: the next missed caller gets one."
+    )
+    await harness.missed_call(OTHER_CALLER)
+    assert len(await texts_to(harness, OTHER_CALLER)) == 1
+
+
+@admins
+async def test_pause_until_a_time_resumes_by_itself(harness: Harness) -> None:
+    answer = await say(harness, "pause until 2099-12-01 08:00")
+    assert "paused* until Tue Dec 1, 8:00 AM EST" in answer
+    assert "resume by themselves" in answer
+    await harness.missed_call(CALLER)
+    assert await texts_to(harness) == []
+    answer = await say(harness, "pause for 2 days")
+    harness.clock.advance(3 * 86_400)
+    await harness.missed_call(OTHER_CALLER)
+    assert len(await texts_to(harness, OTHER_CALLER)) == 1
+    assert "Auto-texts: on" in await say(harness, "status")
+
+
+@admins
+async def test_pause_with_an_unreadable_time_says_how(harness: Harness) -> None:
+    answer = await say(harness, "pause until whenever")
+    assert 'could not read "until whenever"' in answer and "until monday 8am" in answer
+    assert "Usage" in await say(harness, "pause tomorrow")
+    assert "Auto-texts: on" in await say(harness, "status")
+
+
+async def test_settings_changed_in_one_process_apply_in_another(
+    harness: Harness,
+    redis_url: str,
+    key_prefix: str,
+    slack: SlackStandIn,
+    twilio: TwilioStandIn,
+    redis: Redis,
+) -> None:
+    other = await start_harness(
+        redis_url, key_prefix, slack, twilio, Clock(), run_worker=False, admin_user_ids=CREW_USER
+    )
+    try:
+        assert (await say(other, "pause")).startswith("Auto-texts: *paused*")
+
+        async def paused_here() -> bool:
+            line = await harness.services.lines.current_by_id("default")
+            return line.paused_at(harness.clock())
+
+        await wait_until(paused_here, timeout=10, message="the pause never reached this process")
+        await harness.missed_call(CALLER)
+        assert await texts_to(harness) == []
+    finally:
+        await other.client.close()
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+@admins
+async def test_status_shows_what_is_in_effect_and_twilio_health(harness: Harness) -> None:
+    await say(harness, "template set repeat {business} again. Reply STOP to opt out.")
+    await say(harness, "window 48")
+    await say(harness, "pause until 2099-01-05 09:00")
+    text = await say(harness, "status")
+    assert "Hours: Daily 24h (America/New_York, default) · open now" in text
+    assert "Auto-texts: *paused* until Mon Jan 5, 9:00 AM EST" in text
+    assert "per 48 h (set in Slack)" in text
+    assert "Texts: business default, after-hours default, repeat set in Slack (v1)" in text
+    assert "Twilio: ok" in text
+    assert "queued jobs: sms 0, slack 0" in text
+    assert "Last error: none" in text
+
+
+async def test_status_says_when_twilio_refuses_the_credentials(harness: Harness) -> None:
+    harness.twilio.auth_token = "rotated-elsewhere"
+    text = await say(harness, "status")
+    assert "Twilio: credentials refused" in text
+    assert "Redis: ok" in text
