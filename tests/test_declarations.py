@@ -58,6 +58,7 @@ def test_manifest_asks_for_the_scopes_the_bot_uses() -> None:
         "channels:history",
         "groups:history",
         "files:write",
+        "users:read",  # users.info: may this person change settings (workspace admin)?
     }
     assert needed <= scopes
 
