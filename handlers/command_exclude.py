@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from bot.phone import InvalidNumber, number_and_rest, pretty
 from bot.slack_text import escape
-from handlers.command_admin import line_config
 from handlers.commands import Invocation, subcommand
 
 USAGE = (
@@ -39,7 +38,7 @@ async def exclude(invocation: Invocation) -> str:
     caller = await services.store.caller(phone, line.id)
     opted_out = "opted_out" in caller
     if verb == "add":
-        await line_config(services).exclude(phone, line.id, note)
+        await services.store.exclude(phone, line.id, note)
         text = f"Excluded {pretty(phone)}" + (f" ({escape(note)})" if note else "") + "."
         text += " Its calls still show here, with no auto-text."
         if opted_out:
@@ -47,7 +46,7 @@ async def exclude(invocation: Invocation) -> str:
         return text
     if note:
         return f"`exclude remove` takes only the number.\n{USAGE}"
-    removed = await line_config(services).unexclude(phone, line.id)
+    removed = await services.store.unexclude(phone, line.id)
     text = (
         f"Removed {pretty(phone)} from the exclusion list."
         if removed
@@ -62,7 +61,7 @@ async def exclude(invocation: Invocation) -> str:
 
 async def _list(invocation: Invocation) -> str:
     services = invocation.services
-    excluded = await line_config(services).excluded(services.lines.default.id)
+    excluded = await services.store.excluded(services.lines.default.id)
     if not excluded:
         return "No numbers are excluded. Add one with `/textback exclude add <number> [note]`."
     lines = [f"*Excluded numbers* ({len(excluded)}):"]

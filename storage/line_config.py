@@ -57,25 +57,6 @@ class LineConfig:
     async def resume(self, line: str) -> bool:
         return bool(await self.redis.hdel(self.keys.line_config(line), "paused_until"))
 
-    # --- the exclusion list -----------------------------------------------------------------
-    async def exclude(self, phone: str, line: str, note: str) -> None:
-        """The caller hash's field is what the missed-call decision reads; the index lists it."""
-        pipe = self.redis.pipeline(transaction=False)  # two hash slots: no MULTI on a cluster
-        pipe.hset(self.keys.caller(phone, line), "excluded", note or "-")
-        pipe.hset(self.keys.excluded(line), phone, note)
-        await pipe.execute()
-
-    async def unexclude(self, phone: str, line: str) -> bool:
-        """False when the number was not excluded. Never touches an opt-out."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hdel(self.keys.caller(phone, line), "excluded")
-        pipe.hdel(self.keys.excluded(line), phone)
-        removed_flag, removed_index = await pipe.execute()
-        return bool(removed_flag or removed_index)
-
-    async def excluded(self, line: str) -> dict[str, str]:
-        return await self.redis.hgetall(self.keys.excluded(line))  # type: ignore[return-value]
-
     # --- who may change settings ------------------------------------------------------------
     async def cached_admin(self, user_id: str) -> bool | None:
         value = await self.redis.get(self.keys.slack_admin(user_id))

@@ -147,10 +147,24 @@ class Store:
         await self.redis.hsetnx(self.keys.caller(phone, line), "opted_out", now)
 
     async def exclude(self, phone: str, line: str, note: str = "") -> None:
-        await self.redis.hset(self.keys.caller(phone, line), "excluded", note or "-")
+        """The caller hash's field is what the missed-call decision reads; the line's index
+        lists the exclusions (/textback exclude list)."""
+        pipe = self.redis.pipeline(transaction=False)  # two hash slots: no MULTI on a cluster
+        pipe.hset(self.keys.caller(phone, line), "excluded", note or "-")
+        pipe.hset(self.keys.excluded(line), phone, note)
+        await pipe.execute()
 
-    async def unexclude(self, phone: str, line: str) -> None:
-        await self.redis.hdel(self.keys.caller(phone, line), "excluded")
+    async def unexclude(self, phone: str, line: str) -> bool:
+        """False when the number was not excluded. Never touches an opt-out."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hdel(self.keys.caller(phone, line), "excluded")
+        pipe.hdel(self.keys.excluded(line), phone)
+        flag, indexed = await pipe.execute()
+        return bool(flag or indexed)
+
+    async def excluded(self, line: str) -> dict[str, str]:
+        """Excluded number -> note, for one line."""
+        return await self.redis.hgetall(self.keys.excluded(line))  # type: ignore[return-value]
 
     async def next_seq(self, phone: str, line: str) -> int:
         """A place at the end of the caller's Slack post order (for notices about crew replies)."""
