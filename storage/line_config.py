@@ -2,7 +2,7 @@
 
 The hash only holds what someone changed; everything else stays the environment's default.
 Fields: template:<kind> and template:<kind>:version, hours, timezone, window_hours,
-paused_until (epoch seconds; "inf" until resumed). The exclusion list's index lives here too.
+paused_until (epoch seconds; "inf" until resumed).
 """
 
 from __future__ import annotations
