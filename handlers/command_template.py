@@ -7,27 +7,16 @@ segments and encoding; a refused text shows every reason at once.
 from __future__ import annotations
 
 from bot import template_guard, templates
-from bot.line import Line
-from bot.services import Services
 from bot.slack_text import escape, to_plain
+from handlers import template_modal
 from handlers.command_admin import line_config, refusal
 from handlers.commands import Invocation, subcommand
+from handlers.template_common import KIND_NAMES, LABELS, describe_kind, show_preview, worst_case
 
-KIND_NAMES: dict[str, templates.Kind] = {
-    "business": "business",
-    "after-hours": "after_hours",
-    "after_hours": "after_hours",
-    "afterhours": "after_hours",
-    "repeat": "repeat",
-}
-LABELS: dict[templates.Kind, str] = {
-    "business": "business",
-    "after_hours": "after-hours",
-    "repeat": "repeat",
-}
 USAGE = (
     "Usage: `/textback template show`, `/textback template set <business|after-hours|repeat> "
-    "<text>` or `/textback template reset <business|after-hours|repeat>`.\n"
+    "<text>`, `/textback template reset <business|after-hours|repeat>` or "
+    "`/textback template edit` (a form, easier on a phone).\n"
     'Placeholders: {business}, {link}, {or_link} (" or use <link>" when there is one), '
     '{first_name} (the caller\'s name, or "there" when Twilio gives none), {time_of_day} '
     '("this morning/afternoon/evening"). It must name the business and say "Reply STOP to opt '
@@ -35,38 +24,9 @@ USAGE = (
 )
 
 
-def worst_case(services: Services, line: Line) -> templates.Values:
-    link = line.intake_url or template_guard.placeholder_link(services.settings.public_url)
-    return template_guard.worst_case(line.business_name, link)
-
-
-def show_preview(preview: template_guard.Preview) -> str:
-    quoted = "\n".join(f">{escape(row)}" for row in preview.text.splitlines() or [""])
-    info = preview.info
-    lines = [
-        quoted,
-        f"{info.characters} characters · {info.segments} segment"
-        f"{'' if info.segments == 1 else 's'} · {info.encoding}",
-    ]
-    if preview.ucs2_characters:
-        shown = ", ".join(f"`{c}` (U+{ord(c):04X})" for c in preview.ucs2_characters)
-        lines.append(f"Forces UCS-2 (70 characters a segment instead of 160): {shown}")
-    return "\n".join(lines)
-
-
-def describe_kind(services: Services, line: Line, kind: templates.Kind) -> str:
-    text = line.templates.get(kind) or templates.DEFAULTS[kind]
-    version = line.template_versions.get(kind)
-    source = "set in Slack" if kind in line.templates else "default"
-    if version:
-        source += f", version {version}"
-    preview = template_guard.preview(text, worst_case(services, line))
-    return f"*{LABELS[kind]}* ({source}):\n{show_preview(preview)}"
-
-
 @subcommand(
     "template",
-    "template show | set <business|after-hours|repeat> <text> | reset <kind>",
+    "template show | set <business|after-hours|repeat> <text> | reset <kind> | edit",
     "the automated texts, with a live preview (characters, segments, encoding)",
 )
 async def template(invocation: Invocation) -> str:
@@ -80,6 +40,11 @@ async def template(invocation: Invocation) -> str:
             f"{body}\n\n_Shown at their longest (a {template_guard.LONGEST_FIRST_NAME}-long "
             "first name, the full link)._"
         )
+    if verb == "edit":
+        denied = await refusal(services, invocation.user_id)
+        if denied:
+            return denied
+        return await template_modal.open_editor(services, line, invocation.trigger_id)
     if verb not in ("set", "reset"):
         return USAGE
     kind_word, _, text = rest.strip().partition(" ")

@@ -23,6 +23,7 @@ class Invocation:
     args: list[str]  # the words after the subcommand
     text: str  # everything after the subcommand, as typed
     user_id: str
+    trigger_id: str = ""  # lets a subcommand open a modal (views.open) within 3 s
 
 
 Handler = Callable[[Invocation], Awaitable[str]]
@@ -62,12 +63,14 @@ async def _help(_: Invocation) -> str:
     return help_text()
 
 
-async def dispatch(services: Services, text: str, user_id: str) -> str:
+async def dispatch(services: Services, text: str, user_id: str, trigger_id: str = "") -> str:
     verb, _, rest = text.strip().partition(" ")
     found = SUBCOMMANDS.get(verb.lower() or "help")
     if found is None:
         return f"I don't know `{verb}`.\n{help_text()}"
-    return await found.handler(Invocation(services, rest.split(), rest.strip(), user_id))
+    return await found.handler(
+        Invocation(services, rest.split(), rest.strip(), user_id, trigger_id)
+    )
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
@@ -79,9 +82,16 @@ def register(bolt: AsyncApp, services: Services) -> None:
         command_status,
         command_template,
         command_window,
+        template_modal,
     )
+
+    template_modal.register(bolt, services)
 
     @bolt.command(COMMAND)
     async def textback(ack: Any, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
-        await ack(text=await dispatch(services, text, str(command.get("user_id") or "")))
+        user_id, trigger_id = (
+            str(command.get("user_id") or ""),
+            str(command.get("trigger_id") or ""),
+        )
+        await ack(text=await dispatch(services, text, user_id, trigger_id))

@@ -92,6 +92,7 @@ class SlackStandIn(LoopbackServer):
         self.calls: list[SlackCall] = []
         self.uploads: list[SlackUpload] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
+        self.views: list[dict[str, Any]] = []  # modals opened with views.open
         self._reactions: set[tuple[str, str, str]] = set()
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
         self._outage: tuple[float, _Fault] | None = None
@@ -111,6 +112,7 @@ class SlackStandIn(LoopbackServer):
             "conversations.info": self._conversations_info,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "views.open": self._views_open,
         }
         self.app.router.add_route("*", "/api/{method}", self._handle_api)
         self.app.router.add_post("/upload/{file_id}", self._handle_upload)
@@ -359,6 +361,18 @@ class SlackStandIn(LoopbackServer):
     def _users_info(self, p: Params) -> Payload:
         user = self.users.get(str(p.get("user")))
         return {"ok": True, "user": user} if user else _err("user_not_found")
+
+    def _views_open(self, p: Params) -> Payload:
+        view = p.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not p.get("trigger_id"):
+            return _err("invalid_trigger_id")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return _err("invalid_arguments")
+        opened = {**view, "id": f"V{len(self.views) + 1:08d}"}
+        self.views.append(opened)
+        return {"ok": True, "view": opened}
 
     def _conversations_info(self, p: Params) -> Payload:
         channel = p.get("channel")
