@@ -97,7 +97,7 @@ async def open_services(
         socket_connect_timeout=5,
         retry_on_timeout=True,
     )
-    redis = Redis(connection_pool=pool)
+    redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
     keys = Keys(settings.redis_key_prefix)
     twilio, twilio_http = twilio_client(settings)
     http = aiohttp.ClientSession()

@@ -139,3 +139,49 @@ for _, job in ipairs(due) do
 end
 return #due
 """
+
+# KEYS: caller hash, job marker. ARGV: respect_opt_out (1/0), marker ttl.
+# One round trip before an SMS goes out: the opt-out check and the at-most-once marker.
+# Returns "opted_out", "go", or the marker another delivery left ("done", "running", "failed").
+SMS_START = """
+if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[1], 'opted_out') == 1 then return 'opted_out' end
+local previous = redis.call('GET', KEYS[2])
+if previous then return previous end
+redis.call('SET', KEYS[2], 'running', 'EX', ARGV[2])
+return 'go'
+"""
+
+# KEYS: caller hash, parked hash, job marker, lead hash. ARGV: seq, job-json, lease seconds.
+# One round trip before a thread post: its turn in the thread, its lease, and the card's ts.
+# Returns {state, card_ts, was_parked}; state: done | parked | finished | busy | run.
+POST_START = """
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local seq = tonumber(ARGV[1])
+if seq <= done then return {'done', '', 0} end
+if seq ~= done + 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  return {'parked', '', 0}
+end
+local was_parked = redis.call('HDEL', KEYS[2], ARGV[1])
+local previous = redis.call('GET', KEYS[3])
+if previous == 'done' or previous == 'failed' then return {'finished', '', was_parked} end
+if previous then return {'busy', '', was_parked} end
+redis.call('SET', KEYS[3], 'running', 'EX', ARGV[3])
+return {'run', redis.call('HGET', KEYS[4], 'ts') or '', was_parked}
+"""
+
+# KEYS: caller hash, parked hash, job marker, lead hash.
+# ARGV: seq, outcome (done/failed), marker ttl, card channel, card ts, lead ttl.
+# One round trip after a thread post: record it, the card's ts if it was the card, the thread's
+# progress, and hand back the post parked behind it.
+POST_FINISH = """
+redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[4], 'channel', ARGV[4], 'ts', ARGV[5])
+  redis.call('EXPIRE', KEYS[4], ARGV[6])
+end
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local seq = tonumber(ARGV[1])
+if seq > done then redis.call('HSET', KEYS[1], 'done', seq) end
+return redis.call('HGET', KEYS[2], tostring(seq + 1))
+"""

@@ -211,7 +211,8 @@ async def test_an_sms_job_left_running_by_a_dead_worker_is_not_sent_again(
     harness: Harness,
 ) -> None:
     job = sms_job("test:crashed", "Maybe already sent")
-    await harness.services.store.begin_job(job.id, 3600)
+    # What a worker killed mid-send leaves behind: the marker taken, no outcome recorded.
+    assert await harness.services.store.start_sms(CALLER, LINE, job.id, True) == "go"
 
     await harness.services.outbox.enqueue([job, sms_job("test:after", "Control")])
 

@@ -47,12 +47,12 @@ class Proc:
         return self.process.returncode
 
 
-def spawn(name: str, command: str, env: dict[str, str], log_dir: Path) -> Proc:
+def spawn(name: str, command: str, env: dict[str, str], log_dir: Path, *args: str) -> Proc:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", command],
+            [sys.executable, "-m", "bot", command, *args],
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
             stdout=out,
             stderr=subprocess.STDOUT,

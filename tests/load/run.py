@@ -160,8 +160,11 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             "LOG_LEVEL": "WARNING",
         }
         web = spawn("web", "serve", env, log_dir)
-        worker = spawn("worker", "worker", env, log_dir)
-        procs = [web, worker]
+        # One worker per queue, as the README recommends under load: texts never share a
+        # process with Slack posts, so a Slack backlog cannot delay them.
+        sms_worker = spawn("worker-sms", "worker", env, log_dir, "--queues", "sms")
+        slack_worker = spawn("worker-slack", "worker", env, log_dir, "--queues", "slack")
+        procs = [web, sms_worker, slack_worker]
         base = f"http://127.0.0.1:{port}"
         driver = Driver(base, twilio.auth_token)
         try:
@@ -212,16 +215,26 @@ async def _fire(
 
     async def call(caller: str, due: float) -> None:
         await asyncio.sleep(max(0.0, due - time.monotonic()))  # the schedule, not synchronisation
-        params = {"CallSid": "CA" + uuid.uuid4().hex, "From": caller, "To": BUSINESS_NUMBER,
-                  "Direction": "inbound", "DialCallStatus": "no-answer"}
+        params = {
+            "CallSid": "CA" + uuid.uuid4().hex,
+            "From": caller,
+            "To": BUSINESS_NUMBER,
+            "Direction": "inbound",
+            "DialCallStatus": "no-answer",
+        }
         sent_at[caller] = time.monotonic()
         await driver.post("/twilio/voice/dial-status", params)
 
     async def reply(caller: str, due: float) -> None:
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         token = uuid.uuid4().hex[:12]
-        params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": caller, "To": BUSINESS_NUMBER,
-                  "Body": f"need a quote {token}", "NumMedia": "0"}
+        params = {
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "From": caller,
+            "To": BUSINESS_NUMBER,
+            "Body": f"need a quote {token}",
+            "NumMedia": "0",
+        }
         reply_tokens[caller] = (token, time.monotonic())
         await driver.post("/twilio/sms", params)
 
@@ -284,8 +297,11 @@ def _count(
     figures.lost += sum(1 for token in tokens if token_posts[token] == 0)
     figures.duplicated += sum(count - 1 for count in token_posts.values() if count > 1)
     figures.reply_post_ms = percentiles(
-        [posted_at[token] - reply_tokens[caller][1] for token, caller in tokens.items()
-         if token in posted_at]
+        [
+            posted_at[token] - reply_tokens[caller][1]
+            for token, caller in tokens.items()
+            if token in posted_at
+        ]
     )
     figures.slack_429s = slack.rate_limited
     figures.slack_posts = len(posts)
@@ -321,24 +337,37 @@ def table(figures: Figures, config: LoadConfig) -> str:
         return " / ".join(f"{values.get(k, float('nan')):.1f}" for k in keys)
 
     rows = [
-        ("rate offered / achieved (calls/s)", f"{figures.offered_rate:.1f} / {figures.achieved_rate:.1f}"),
+        (
+            "rate offered / achieved (calls/s)",
+            f"{figures.offered_rate:.1f} / {figures.achieved_rate:.1f}",
+        ),
         ("missed calls / caller replies", f"{figures.calls} / {figures.replies}"),
         ("webhook ack p50 / p99 / max (ms)", ms(figures.ack_ms, "p50", "p99", "max")),
-        ("missed call -> SMS request p50 / p99 / max (ms)", ms(figures.sms_ms, "p50", "p99", "max")),
+        (
+            "missed call -> SMS request p50 / p99 / max (ms)",
+            ms(figures.sms_ms, "p50", "p99", "max"),
+        ),
         ("caller reply -> Slack post p50 / p99 (ms)", ms(figures.reply_post_ms, "p50", "p99")),
         ("Slack posts / 429s", f"{figures.slack_posts} / {figures.slack_429s}"),
-        ("Slack post rate / allowed (per s)", f"{figures.slack_post_rate:.1f} / {figures.slack_allowed_rate:.1f}"),
+        (
+            "Slack post rate / allowed (per s)",
+            f"{figures.slack_post_rate:.1f} / {figures.slack_allowed_rate:.1f}",
+        ),
         ("lost / duplicated", f"{figures.lost} / {figures.duplicated}"),
         ("drain after last webhook (s)", f"{figures.drain_seconds:.1f}"),
     ]
     for name, usage in figures.processes.items():
         rows.append(
-            (f"{name}: CPU s / idle MB / peak MB",
-             f"{usage['cpu_seconds']:.1f} / {usage['idle_rss_mb']:.0f} / {usage['peak_rss_mb']:.0f}")
+            (
+                f"{name}: CPU s / idle MB / peak MB",
+                f"{usage['cpu_seconds']:.1f} / {usage['idle_rss_mb']:.0f} / {usage['peak_rss_mb']:.0f}",
+            )
         )
     width = max(len(name) for name, _ in rows)
-    header = (f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
-              f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}")
+    header = (
+        f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
+        f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}"
+    )
     return "\n".join([header, *(f"{name:<{width}}  {value}" for name, value in rows)])
 
 
