@@ -360,7 +360,8 @@ def table(figures: Figures, config: LoadConfig) -> str:
         rows.append(
             (
                 f"{name}: CPU s / idle MB / peak MB",
-                f"{usage['cpu_seconds']:.1f} / {usage['idle_rss_mb']:.0f} / {usage['peak_rss_mb']:.0f}",
+                f"{usage['cpu_seconds']:.1f} / {usage['idle_rss_mb']:.0f}"
+                f" / {usage['peak_rss_mb']:.0f}",
             )
         )
     width = max(len(name) for name, _ in rows)
