@@ -290,6 +290,10 @@ async def _slack_call(
             retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
                 "retry-after"
             )
+            if status == 429 and pace_channel is not None and retry_after:
+                # Hold every worker's posts to this channel, not just this one job's retry.
+                seconds = float(retry_after)
+                await services.store.hold_pace(pace_channel, services.clock() + seconds, seconds)
             raise Retry(
                 f"slack {status}", after=float(retry_after) if retry_after else None
             ) from exc

@@ -130,6 +130,16 @@ redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', ttl_ms)
 return tostring(math.max(0, slot - now))
 """
 
+# KEYS: pace key. ARGV: until (epoch s), seconds. Slack said 429: no post to the channel until then.
+PACE_HOLD = """
+local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
+local hold_until = tonumber(ARGV[1])  -- 'until' is a Lua keyword
+if hold_until > next_at then
+  redis.call('SET', KEYS[1], tostring(hold_until), 'PX', math.ceil(ARGV[2] * 1000) + 1000)
+end
+return 1
+"""
+
 # KEYS: retry zset, stream. ARGV: now, limit. Moves due jobs back onto the stream atomically.
 PROMOTE_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))

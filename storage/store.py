@@ -75,6 +75,7 @@ class Store:
         self._slack_done = redis.register_script(scripts.SLACK_DONE)
         self._slack_unpark = redis.register_script(scripts.SLACK_UNPARK)
         self._pace = redis.register_script(scripts.PACE)
+        self._hold_pace = redis.register_script(scripts.PACE_HOLD)
         self._sms_start = redis.register_script(scripts.SMS_START)
         self._post_start = redis.register_script(scripts.POST_START)
         self._post_finish = redis.register_script(scripts.POST_FINISH)
@@ -210,6 +211,10 @@ class Store:
         interval = 1.1 / per_second
         wait = await self._pace(keys=[self.keys.pace(channel)], args=[now, interval, burst])
         return float(wait)
+
+    async def hold_pace(self, channel: str, until: float, seconds: float) -> None:
+        """Slack answered 429: no worker posts to the channel for `seconds` (until `until`)."""
+        await self._hold_pace(keys=[self.keys.pace(channel)], args=[until, seconds])
 
     # --- idempotency of jobs ----------------------------------------------------------------
     async def begin_job(self, job_id: str, lease_seconds: int) -> str | None:
