@@ -162,5 +162,8 @@ async def _worker(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await worker.stop()
+        # Let its loops see the stop and end between Redis commands (a blocking read lasts at
+        # most 0.5 s): a command cancelled mid-flight can leave its pooled socket unclosed.
+        await asyncio.wait({task}, timeout=1.0)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
