@@ -160,6 +160,4 @@ async def _worker(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await worker.stop()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await worker.shutdown(task)

@@ -94,9 +94,7 @@ async def _run_worker(settings: Settings, queues: tuple[Queue, ...]) -> None:
             loop.add_signal_handler(sig, stop.set)
         task = asyncio.create_task(worker.run())
         await stop.wait()
-        await worker.stop()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await worker.shutdown(task)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,16 @@ class Worker:
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace)
 
+    async def shutdown(self, task: asyncio.Task[None], grace: float = 8.0) -> None:
+        """Stop, and let the loops end by themselves (a read blocks at most 0.5 s): cancelling a
+        Redis command midway would leave its connection half open."""
+        await self.stop(grace)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=2.0)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     async def _consume(self, queue: Queue) -> None:
         outbox = self.services.outbox
         slots = asyncio.Semaphore(self.concurrency)
