@@ -34,15 +34,15 @@ DEFAULTS: dict[Kind, str] = {
 # https://host/i/<12-character token> link still fits one GSM-7 segment. The link counts.
 LINKED: dict[Kind, str] = {
     "business": (
-        "{business}: sorry we missed your call! Tell us what you need at {link} or reply here. "
+        "{business}: sorry we missed your call! Tell us what you need: {link} or reply here. "
         "Reply STOP to opt out."
     ),
     "after_hours": (
-        "{business}: we're closed, sorry we missed you! Tell us what you need at {link} or "
+        "{business}: we're closed, sorry we missed you! Tell us what you need: {link} or "
         "reply here. Reply STOP to opt out."
     ),
     "repeat": (
-        "Hi again from {business}! Sorry we missed you. Tell us what you need at {link} or reply "
+        "Hi again from {business}! Sorry we missed you. Tell us what you need: {link} or reply "
         "here. Reply STOP to opt out."
     ),
 }

@@ -75,7 +75,11 @@ async def submit(request: web.Request) -> web.Response:
         )
     raw = await request.read()  # the app caps bodies at 1 MB; ours is checked below
     try:
-        fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20))
+        fields = dict(
+            parse_qsl(
+                raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20, errors="strict"
+            )
+        )
     except (UnicodeDecodeError, ValueError):
         return _html(intake_page.bad_request_page(business, "We couldn't read that form."), 400)
     form = IntakeForm.from_fields(fields)
