@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from bot import consent_export, local_redis
 from bot.app import DEFAULT_REDIS_URL, create_app, open_services
+from bot.jobs import QUEUES, Queue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import Worker
 from storage.keys import Keys
@@ -26,9 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="textback", description="Missed-call text-back for Slack")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the web server (and a worker, unless RUN_WORKER=false)")
-    commands.add_parser("worker", help="run an outbox worker only (for scaling out)")
+    worker = commands.add_parser("worker", help="run an outbox worker only (for scaling out)")
+    worker.add_argument(
+        "--queues",
+        default=",".join(QUEUES),
+        help="which queues to work (default: sms,slack); a worker of its own for sms keeps "
+        "texts on time whatever Slack is doing",
+    )
     _add_consent_commands(commands)
     args = parser.parse_args(argv)
+    queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
     since = None
     if args.command == "consent":
         try:
@@ -56,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 asyncio.run(_export(settings, args.format, since, sys.stdout))
         else:
-            asyncio.run(_run_worker(settings))
+            asyncio.run(_run_worker(settings, queues))
     finally:
         if redis_process is not None:
             redis_process.terminate()
@@ -104,10 +112,18 @@ async def _export(
         await redis.aclose()
 
 
-async def _run_worker(settings: Settings) -> None:
+def _queues(parser: argparse.ArgumentParser, text: str) -> tuple[Queue, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in chosen if name not in QUEUES]
+    if unknown or not chosen:
+        parser.error(f"--queues takes a comma-separated subset of {', '.join(QUEUES)}")
+    return tuple(queue for queue in QUEUES if queue in chosen)
+
+
+async def _run_worker(settings: Settings, queues: tuple[Queue, ...]) -> None:
     """A worker without the web server, for scaling out; SIGTERM finishes in-flight jobs."""
     async with open_services(settings) as services:
-        worker = Worker(services)
+        worker = Worker(services, queues=queues)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

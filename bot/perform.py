@@ -21,7 +21,6 @@ from bot import jobs, twilio_errors
 from bot.jobs import Job, Lead
 from bot.phone import masked
 from bot.services import Services
-from storage.store import JOB_DONE_TTL
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +49,16 @@ async def perform(services: Services, job: Job) -> None:
 async def send_sms(services: Services, job: Job) -> None:
     d = job.data
     store = services.store
-    if d["respect_opt_out"] and await store.is_opted_out(d["to"], d["line"]):
+    start = await store.start_sms(d["to"], d["line"], job.id, d["respect_opt_out"])
+    if start == "opted_out":
         # STOP arrived after this was queued: the opt-out wins.
         log.info("sms held: opted out job=%s to=%s", job.id, masked(d["to"]))
         await _report_failure(services, job, "the caller opted out (texted STOP)", "Not sent")
         return
-    previous = await store.begin_job(job.id, lease_seconds=JOB_DONE_TTL)
-    if previous is not None:
+    if start != "go":
         # 'done': a redelivery. 'running': a worker died mid-send; we cannot know whether Twilio
         # got it, and a second text is worse than a missing one (at most once).
-        log.warning("sms skipped job=%s marker=%s", job.id, previous)
+        log.warning("sms skipped job=%s marker=%s", job.id, start)
         return
     try:
         message = await services.twilio.messages.create_async(
@@ -70,9 +69,9 @@ async def send_sms(services: Services, job: Job) -> None:
         )
     except TwilioRestException as exc:
         if twilio_errors.is_retryable(exc.status, exc.code):
-            await store.release_job(job.id)
+            await store.release_caller_job(d["to"], job.id)
             raise Retry(f"twilio {exc.status} code={exc.code}") from exc
-        await store.mark_job(job.id, "failed")
+        await store.finish_sms(d["to"], job.id, "failed")
         services.metrics.send_failures.labels("twilio", "permanent").inc()
         if exc.code == twilio_errors.OPTED_OUT:
             await store.record_opt_out(
@@ -87,12 +86,10 @@ async def send_sms(services: Services, job: Job) -> None:
     except (aiohttp.ClientError, TimeoutError) as exc:
         # No answer from Twilio. A refused connection sent nothing; a timeout might have,
         # but is rare enough that retrying beats dropping the caller's text.
-        await store.release_job(job.id)
+        await store.release_caller_job(d["to"], job.id)
         raise Retry(f"twilio unreachable: {type(exc).__name__}") from exc
-    await store.mark_job(job.id, "done")
-    await store.remember_sent_sms(
-        message.sid, {k: d[k] for k in ("to", "line", "notify", "react_on", "purpose")}
-    )
+    context = {k: d[k] for k in ("to", "line", "notify", "react_on", "purpose")}
+    await store.finish_sms(d["to"], job.id, "done", sent=(message.sid, context))
     services.metrics.sms_sent.labels(d["purpose"]).inc()
     if d["purpose"] == "crew reply":
         services.metrics.relayed.labels("to_caller").inc()
@@ -161,73 +158,57 @@ async def post_ordered(services: Services, job: Job) -> None:
     """A post in a caller's thread, strictly after the posts planned before it."""
     d = job.data
     store = services.store
-    turn = await store.slack_turn(d["phone"], d["line"], d["seq"], job)
-    if turn == "done":
-        return
-    unpark = jobs.unpark(d["phone"], d["line"], d["seq"])
-    if turn == "parked":
+    phone, line, lead_id, seq = d["phone"], d["line"], d["lead_id"], d["seq"]
+    start = await store.start_post(phone, line, lead_id, seq, job, SLACK_LEASE)
+    unpark = jobs.unpark(phone, line, seq)
+    if start.state == "parked":
         await services.outbox.retry_later(unpark, services.clock() + PARK_TIMEOUT)
         return
-    # Its turn came: a timer set while it was parked would linger as outbox depth for 10 min.
-    await services.outbox.cancel_retry(unpark)
-    if await _already_taken(services, job):
-        return
-    try:
-        if job.kind == "slack.upload":
-            await _upload(services, job)
-        else:
-            await _post(services, job)
-    except Retry:
-        await store.release_job(job.id)  # let the retry take the lease again
-        raise
-    except _Permanent as exc:
-        log.error("slack post failed job=%s error=%s", job.id, exc)
-        await store.mark_job(job.id, "failed")
-        await store.note_error(f"Slack: {exc}")
-    else:
-        await store.mark_job(job.id, "done")
-    following = await store.slack_done(d["phone"], d["line"], d["seq"])
+    if start.was_parked:
+        # Its turn came: the release timer set while it waited would linger as outbox depth.
+        await services.outbox.cancel_retry(unpark)
+    if start.state in ("done", "busy"):
+        return  # a redelivery, or another worker holds the lease
+    outcome, card = "done", None
+    if start.state == "run":
+        try:
+            if job.kind == "slack.upload":
+                await _upload(services, job, start.card_ts)
+            else:
+                card = await _post(services, job, start.card_ts)
+        except Retry:
+            await store.release_caller_job(phone, job.id)  # let the retry take the lease again
+            raise
+        except _Permanent as exc:
+            log.error("slack post failed job=%s error=%s", job.id, exc)
+            outcome = "failed"
+            await store.note_error(f"Slack: {exc}")
+    # 'finished': posted before a crash kept us from recording the turn; record it now.
+    following = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
     if following is not None:
         await services.outbox.enqueue([following])
 
 
-async def _already_taken(services: Services, job: Job) -> bool:
-    previous = await services.store.begin_job(job.id, lease_seconds=SLACK_LEASE)
-    if previous == "done" or previous == "failed":
-        # Posted before a crash kept us from recording the turn: record it now.
-        d = job.data
-        following = await services.store.slack_done(d["phone"], d["line"], d["seq"])
-        if following is not None:
-            await services.outbox.enqueue([following])
-        return True
-    return previous is not None  # another worker holds the lease
-
-
-async def _post(services: Services, job: Job) -> None:
+async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str, str] | None:
+    """Posts; returns (channel, ts) when this was the lead's card."""
     d = job.data
-    thread_ts = None
-    if not d["card"]:
-        thread_ts = await services.store.card_ts(d["phone"], d["lead_id"])
     response = await _slack_call(
         services,
         d["channel"],
         "chat_postMessage",
         channel=d["channel"],
         text=d["text"],
-        thread_ts=thread_ts,
+        thread_ts=None if d["card"] else card_ts,
         unfurl_links=False,
         unfurl_media=False,
         **({"blocks": d["blocks"]} if d.get("blocks") else {}),
     )
-    if d["card"]:
-        await services.store.save_card(
-            d["phone"], d["line"], d["lead_id"], d["channel"], response["ts"]
-        )
     if job.id.startswith("in:") and not job.id.endswith(":card"):
         services.metrics.relayed.labels("to_slack").inc()
+    return (d["channel"], str(response["ts"])) if d["card"] else None
 
 
-async def _upload(services: Services, job: Job) -> None:
+async def _upload(services: Services, job: Job, thread_ts: str | None) -> None:
     """An MMS photo: fetched from Twilio (basic auth), uploaded into the thread."""
     d = job.data
     settings = services.settings
@@ -247,7 +228,6 @@ async def _upload(services: Services, job: Job) -> None:
         raise Retry(f"media fetch failed: {type(exc).__name__}") from exc
     if len(content) > MAX_MEDIA_BYTES:
         raise _Permanent("media larger than 20 MB")
-    thread_ts = await services.store.card_ts(d["phone"], d["lead_id"])
     extension = d["content_type"].split("/")[-1].split(";")[0] or "bin"
     await _slack_call(
         services,
@@ -329,6 +309,10 @@ async def _slack_call(
             retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
                 "retry-after"
             )
+            if status == 429 and pace_channel is not None and retry_after:
+                # Hold every worker's posts to this channel, not just this one job's retry.
+                seconds = float(retry_after)
+                await services.store.hold_pace(pace_channel, services.clock() + seconds, seconds)
             raise Retry(
                 f"slack {status}", after=float(retry_after) if retry_after else None
             ) from exc

@@ -33,8 +33,14 @@ def backoff(attempt: int, retry_after: float | None) -> float:
 
 
 class Worker:
-    def __init__(self, services: Services, concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        concurrency: int | None = None,
+        queues: tuple[Queue, ...] = QUEUES,
+    ) -> None:
         self.services = services
+        self.queues = queues
         self.concurrency = concurrency or services.settings.worker_concurrency
         self.name = f"{socket.gethostname()}-{os.getpid()}-{random.randrange(1 << 16):04x}"
         self._stopping = asyncio.Event()
@@ -49,7 +55,7 @@ class Worker:
                 log.warning("redis not ready (%s); worker retrying", type(exc).__name__)
                 await self._pause(1.0)
         log.info("worker started name=%s concurrency=%d", self.name, self.concurrency)
-        loops = [self._consume(queue) for queue in QUEUES] + [self._maintain()]
+        loops = [self._consume(queue) for queue in self.queues] + [self._maintain()]
         await asyncio.gather(*loops)
 
     async def stop(self, grace: float = 8.0) -> None:
@@ -84,7 +90,7 @@ class Worker:
         outbox = self.services.outbox
         while not self._stopping.is_set():
             try:
-                for queue in QUEUES:
+                for queue in self.queues:
                     await outbox.promote_due(queue, self.services.clock())
                     for delivery in await outbox.reclaim(queue, self.name, RECLAIM_IDLE_MS):
                         log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
