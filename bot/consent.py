@@ -131,6 +131,7 @@ EXPORT_FIELDS = (
     "purpose",
     "disclosure",
     "ip",
+    "forwarded_for",
     "user_agent",
     "token",
     "entry_id",
