@@ -25,7 +25,7 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from bot.worker import Worker
-from handlers import commands, health, slack_events, sms, voice
+from handlers import commands, health, intake, opt_out_action, slack_events, sms, voice
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.twilio_auth import TwilioVerifier
 from storage.keys import Keys
@@ -50,6 +50,7 @@ def create_app(
     voice.register(app)
     sms.register(app)
     health.register(app)
+    intake.register(app)
     app.router.add_post("/slack/events", slack_endpoint)
     return app
 
@@ -139,6 +140,7 @@ def _services(
             )
             slack_events.register(bolt, services)
             commands.register(bolt, services)
+            opt_out_action.register(bolt, services)
             app[BOLT] = bolt
             yield
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     textback_window_hours: float = Field(24, gt=0)
     intake_url: str | None = None
     lead_thread_days: float = Field(14, gt=0)
+    # Our intake page (PUBLIC_URL/i/<token>), linked from the auto-text when INTAKE_URL is unset.
+    intake_link_days: float = Field(7, gt=0)
+    intake_max_submissions: int = Field(5, ge=1, le=100)
+    # Signs the intake form's anti-CSRF field; unset: derived from SLACK_SIGNING_SECRET.
+    intake_secret: SecretStr | None = None
     # Who confirms a STOP: Twilio's built-in opt-out handling (the default on long codes) or us.
     opt_out_confirmation: Literal["twilio", "app"] = "twilio"
 

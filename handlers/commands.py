@@ -71,7 +71,7 @@ async def dispatch(services: Services, text: str, user_id: str) -> str:
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
-    from handlers import command_status  # noqa: F401  (registers its subcommands)
+    from handlers import command_history, command_status  # noqa: F401  (register subcommands)
 
     @bolt.command(COMMAND)
     async def textback(ack: Any, command: dict[str, Any]) -> None:
