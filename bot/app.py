@@ -25,7 +25,7 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from bot.worker import Worker
-from handlers import commands, health, slack_events, sms, voice
+from handlers import commands, health, intake, opt_out_action, slack_events, sms, voice
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.twilio_auth import TwilioVerifier
 from storage.keys import Keys
@@ -51,6 +51,7 @@ def create_app(
     voice.register(app)
     sms.register(app)
     health.register(app)
+    intake.register(app)
     app.router.add_post("/slack/events", slack_endpoint)
     return app
 
@@ -140,6 +141,7 @@ def _services(
             )
             slack_events.register(bolt, services)
             commands.register(bolt, services)
+            opt_out_action.register(bolt, services)
             app[BOLT] = bolt
             yield
 
@@ -161,9 +163,4 @@ async def _worker(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await worker.stop()
-        # Let its loops see the stop and end between Redis commands (a blocking read lasts at
-        # most 0.5 s): a command cancelled mid-flight can leave its pooled socket unclosed.
-        await asyncio.wait({task}, timeout=1.0)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await worker.shutdown(task)

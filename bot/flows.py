@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot import textback
+from bot import consent, consent_flows, keywords, textback
+from bot.jobs import Lead
 from bot.phone import masked
 from bot.services import Services
 from bot.textback import CrewReply, InboundText, MissedCall
@@ -43,7 +44,11 @@ async def missed_call(services: Services, call: MissedCall) -> str:
     if _settled(claim) or "lead_id" not in claim.record:
         # Queued already, or settled without a lead (answered): a late callback changes nothing.
         return "duplicate"
-    await outbox.enqueue(textback.plan_missed_call(call, claim, line), claim_key=claim.key)
+    link = None
+    if claim.outcome == "send" and not line.intake_url:
+        link = await consent_flows.new_intake_link(services, call.caller, line.id, claim.lead_id)
+    planned = textback.plan_missed_call(call, claim, line, link=link)
+    await outbox.enqueue(planned, claim_key=claim.key)
     if not claim.duplicate:
         _count(services, claim.outcome)
         log.info(
@@ -71,11 +76,20 @@ async def inbound_text(services: Services, text: InboundText) -> None:
         now=text.at.timestamp(),
         lead_seconds=line.lead_seconds,
         new_lead_id=_new_id(),
+        body=text.body,
+        source=f"keyword:{keywords.normalise(text.body) or text.action}",
+        twilio_answered=text.twilio_answered,
     )
     if _settled(claim):
         return
     confirm = services.settings.opt_out_confirmation == "app"
     planned = textback.plan_inbound_text(text, claim, line, confirm_opt_out=confirm)
+    phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
+    if phrase and not claim.record.get("was_opted_out"):
+        # After the message and its photos: a place at the end of the thread's order.
+        seq = await services.store.next_seq(text.caller, line.id)
+        lead = Lead(phone=text.caller, line=line.id, lead_id=claim.lead_id, seq=seq)
+        planned.append(consent.opt_out_flag(lead, line.channel_id, text.message_sid, phrase))
     await services.outbox.enqueue(planned, claim_key=claim.key)
     log.info("text in sid=%s from=%s action=%s", text.message_sid, masked(text.caller), text.action)
 

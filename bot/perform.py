@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SLACK_LEASE = 60  # seconds a Slack post is "running" before another worker may take it over
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
+TEMPLATE_VERSION = "default"  # until templates are edited from Slack and carry versions
 
 
 class Retry(Exception):
@@ -73,7 +74,13 @@ async def send_sms(services: Services, job: Job) -> None:
         await store.finish_sms(d["to"], job.id, "failed")
         services.metrics.send_failures.labels("twilio", "permanent").inc()
         if exc.code == twilio_errors.OPTED_OUT:
-            await store.record_opt_out(d["to"], d["line"], services.clock())
+            await store.record_opt_out(
+                d["to"],
+                d["line"],
+                services.clock(),
+                source="carrier",
+                message=f"Twilio error 21610 sending the {d['purpose']}",
+            )
         await _report_failure(services, job, twilio_errors.describe(exc.code))
         return
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -87,6 +94,17 @@ async def send_sms(services: Services, job: Job) -> None:
     if d["purpose"] == "crew reply":
         services.metrics.relayed.labels("to_caller").inc()
     log.info("sms sent sid=%s job=%s to=%s", message.sid, job.id, masked(d["to"]))
+    if d.get("template"):
+        await store.ledger.append(
+            d["to"],
+            "text_sent",
+            services.clock(),
+            line=d["line"],
+            template=d["template"],
+            version=TEMPLATE_VERSION,
+            message_sid=message.sid,
+            purpose=d["purpose"],
+        )
     if d.get("react_on"):
         where = d["react_on"]
         await services.outbox.enqueue(
@@ -183,6 +201,7 @@ async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str,
         thread_ts=None if d["card"] else card_ts,
         unfurl_links=False,
         unfurl_media=False,
+        **({"blocks": d["blocks"]} if d.get("blocks") else {}),
     )
     if job.id.startswith("in:") and not job.id.endswith(":card"):
         services.metrics.relayed.labels("to_slack").inc()

@@ -13,9 +13,11 @@ real text is therefore never longer, nor in a costlier encoding, than what was p
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 
 from bot import templates
+from bot.intake import TOKEN_BYTES
 from bot.segments import SegmentInfo, count_segments, non_gsm_characters
 
 MAX_SEGMENTS = 2
@@ -24,8 +26,8 @@ OPT_OUT_LINE = "Reply STOP to opt out"
 LONGEST_FIRST_NAME = "Christabella"
 assert len(LONGEST_FIRST_NAME) == templates.FIRST_NAME_MAX
 LONGEST_TIME_OF_DAY = max(templates.TIMES_OF_DAY, key=len)
-# As long as a per-lead intake link: PUBLIC_URL/i/ + a 22-character token.
-TOKEN_LENGTH = 22
+# As long as a per-lead intake link: PUBLIC_URL/i/ + a token of TOKEN_BYTES in URL-safe base64.
+TOKEN_LENGTH = len(secrets.token_urlsafe(TOKEN_BYTES))
 
 # Promotional wording; whole words, any case. "% off" is matched as written ("20% off").
 PROMOTIONAL = (

@@ -32,6 +32,24 @@ DEFAULTS: dict[Kind, str] = {
 }
 
 
+# With a link (our intake page): shorter wording, so "Johnson Electric" plus a realistic
+# https://host/i/<12-character token> link still fits one GSM-7 segment. The link counts.
+LINKED: dict[Kind, str] = {
+    "business": (
+        "{business}: sorry we missed your call! Tell us what you need: {link} or reply here. "
+        "Reply STOP to opt out."
+    ),
+    "after_hours": (
+        "{business}: we're closed, sorry we missed you! Tell us what you need: {link} or "
+        "reply here. Reply STOP to opt out."
+    ),
+    "repeat": (
+        "Hi again from {business}! Sorry we missed you. Tell us what you need: {link} or reply "
+        "here. Reply STOP to opt out."
+    ),
+}
+
+
 # What a template may say in braces. {or_link} is " or use <link>" when there is a link, else "".
 PLACEHOLDERS = ("business", "link", "or_link", "first_name", "time_of_day")
 # {first_name} when Twilio gives no usable caller name: "Hi {first_name}" reads "Hi there".
@@ -132,7 +150,12 @@ def render(
         first_name=first_name(caller_name),
         time_of_day=time_of_day(local) if local is not None else TIMES_OF_DAY[1],
     )
-    return Rendered(kind=kind, text=fill(template or DEFAULTS[kind], values))
+    return Rendered(kind=kind, text=fill(template or default_for(kind, bool(link)), values))
+
+
+def default_for(kind: Kind, linked: bool) -> str:
+    """The environment's text: the shorter LINKED wording when the text carries a link."""
+    return LINKED[kind] if linked else DEFAULTS[kind]
 
 
 def help_reply(business: str) -> str:

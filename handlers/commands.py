@@ -77,6 +77,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
     # Importing a module registers its subcommands; help lists them in this order.
     from handlers import (  # noqa: F401
         command_exclude,
+        command_history,
         command_hours,
         command_pause,
         command_status,

@@ -41,7 +41,7 @@ def show_preview(preview: template_guard.Preview) -> str:
 
 
 def describe_kind(services: Services, line: Line, kind: templates.Kind) -> str:
-    text = line.templates.get(kind) or templates.DEFAULTS[kind]
+    text = line.templates.get(kind) or templates.default_for(kind, linked=True)
     version = line.template_versions.get(kind)
     source = "set in Slack" if kind in line.templates else "default"
     if version:

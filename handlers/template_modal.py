@@ -57,7 +57,7 @@ def editor_view(services: Services, line: Line) -> dict[str, Any]:
         }
     ]
     for kind in templates.KINDS:
-        current = line.templates.get(kind) or templates.DEFAULTS[kind]
+        current = line.templates.get(kind) or templates.default_for(kind, linked=True)
         blocks.append(
             {
                 "type": "input",
@@ -106,7 +106,7 @@ def submitted_errors(
     for kind in templates.KINDS:
         field = values.get(block_id(kind), {}).get(ACTION_ID, {})
         text = str(field.get("value") or "").strip()
-        if text == (line.templates.get(kind) or templates.DEFAULTS[kind]):
+        if text == (line.templates.get(kind) or templates.default_for(kind, linked=True)):
             continue
         verdict = template_guard.check(text, worst_case(services, line))
         if verdict.ok:
@@ -133,7 +133,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
             return
         config = line_config(services)
         for kind, text in changes.items():
-            if text == templates.DEFAULTS[kind]:
+            if text == templates.default_for(kind, linked=True):
                 await config.reset_template(line.id, kind)
             else:
                 await config.set_template(line.id, kind, text)

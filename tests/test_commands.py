@@ -3,6 +3,8 @@ commands, and what the next missed caller gets after each change."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from redis.asyncio import Redis
 
@@ -10,6 +12,7 @@ from bot import templates
 from tests.conftest import (
     CALLER,
     CREW_USER,
+    PUBLIC_URL,
     Clock,
     Harness,
     cards,
@@ -24,6 +27,17 @@ OTHER_CALLER = "+12125550142"
 BOSS = "U0BOSS"
 HOUR = 3600
 admins = pytest.mark.settings(ADMIN_USER_IDS=CREW_USER)
+
+
+def is_default_text(kind: templates.Kind, body: str) -> bool:
+    """The environment's text for `kind`, with this lead's own intake link in it."""
+    marker = "\x00"
+    rendered = templates.render(kind, business="Johnson Electric", link=marker).text
+    link = re.escape(PUBLIC_URL) + r"/i/[A-Za-z0-9_-]+"
+    return (
+        re.fullmatch(link.join(re.escape(part) for part in rendered.split(marker)), body)
+        is not None
+    )
 
 
 async def say(harness: Harness, text: str, user_id: str = CREW_USER) -> str:
@@ -131,7 +145,7 @@ async def test_refused_template_gives_every_reason_and_changes_nothing(harness: 
     assert "(% off)" in answer
     await harness.missed_call(CALLER)
     (sent,) = await texts_to(harness)
-    assert sent == templates.render("business", business="Johnson Electric", link=None).text
+    assert is_default_text("business", sent)
 
 
 @admins
@@ -204,7 +218,7 @@ async def test_hours_set_in_slack_switch_to_the_after_hours_text(harness: Harnes
     assert answer.startswith("Saved. Hours: closed (America/New_York, set in Slack)")
     await harness.missed_call(CALLER)
     (sent,) = await texts_to(harness)
-    assert sent == templates.render("after_hours", business="Johnson Electric", link=None).text
+    assert is_default_text("after_hours", sent)
 
 
 @admins
@@ -214,7 +228,7 @@ async def test_hours_set_in_slack_switch_to_the_business_text(harness: Harness) 
     assert "Hours: Daily 24h (America/Chicago, set in Slack) · open now" in answer
     await harness.missed_call(CALLER)
     (sent,) = await texts_to(harness)
-    assert sent == templates.render("business", business="Johnson Electric", link=None).text
+    assert is_default_text("business", sent)
 
 
 @admins

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import template_guard, templates
+from bot.intake import new_token
 from bot.segments import count_segments
 from bot.template_guard import check, placeholder_link, worst_case
 
@@ -22,6 +23,11 @@ VALUES = worst_case(BUSINESS, LINK)
 NY = ZoneInfo("America/New_York")
 
 
+def test_the_preview_link_is_as_long_as_a_real_intake_link() -> None:
+    real = "https://textback.example.com/i/" + new_token()
+    assert len(LINK) == len(real)
+
+
 def test_a_plain_informational_text_passes() -> None:
     verdict = check(GOOD, VALUES)
     assert verdict.ok, verdict.reasons
@@ -31,8 +37,10 @@ def test_a_plain_informational_text_passes() -> None:
 
 @pytest.mark.parametrize("kind", templates.KINDS)
 @pytest.mark.parametrize("business", [BUSINESS, "A" * 60])
-def test_default_texts_pass_the_guard(kind: templates.Kind, business: str) -> None:
-    assert check(templates.DEFAULTS[kind], worst_case(business, LINK)).reasons == []
+@pytest.mark.parametrize("linked", [False, True])
+def test_default_texts_pass_the_guard(kind: templates.Kind, business: str, linked: bool) -> None:
+    text = templates.default_for(kind, linked)
+    assert check(text, worst_case(business, LINK)).reasons == []
 
 
 def test_business_must_be_named() -> None:

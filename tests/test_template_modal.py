@@ -20,7 +20,10 @@ def editor_values(**texts: str) -> dict[str, Any]:
     """The modal's state as Slack submits it: every field, with the defaults where not given."""
     return {
         f"template_{kind}": {
-            "text": {"type": "plain_text_input", "value": texts.get(kind, templates.DEFAULTS[kind])}
+            "text": {
+                "type": "plain_text_input",
+                "value": texts.get(kind, templates.default_for(kind, linked=True)),
+            }
         }
         for kind in templates.KINDS
     }
@@ -56,9 +59,9 @@ async def test_template_edit_opens_the_editor_with_the_current_texts(harness: Ha
     (view,) = harness.slack.views
     assert view["callback_id"] == "textback_templates"
     fields = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert fields["template_business"]["element"]["initial_value"] == templates.DEFAULTS["business"]
-    # At its longest: with an intake link as long as ours, the default needs 2 segments.
-    assert "2 segments, GSM-7" in fields["template_business"]["hint"]["text"]
+    assert fields["template_business"]["element"]["initial_value"] == templates.LINKED["business"]
+    # At its longest, with an intake link as long as ours: still one segment.
+    assert "1 segment, GSM-7" in fields["template_business"]["hint"]["text"]
     assert harness.slack.calls_to("views.open")[0]["trigger_id"] == "1.2"
 
 

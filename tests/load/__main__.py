@@ -24,6 +24,11 @@ def main() -> int:
     )
     parser.add_argument("--concurrency", type=int, default=64, help="WORKER_CONCURRENCY")
     parser.add_argument("--redis-url", default=None, help="default: localhost:6379 db 12 or own")
+    parser.add_argument(
+        "--own-redis",
+        action="store_true",
+        help="start a private Redis and report commands and bytes per call",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0:
@@ -36,6 +41,7 @@ def main() -> int:
         slack_rate=args.slack_rate,
         concurrency=args.concurrency,
         redis_url=args.redis_url,
+        own_redis=args.own_redis,
     )
     figures = asyncio.run(run(config, progress=lambda line: print(line, file=sys.stderr)))
     print(table(figures, config))

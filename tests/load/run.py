@@ -45,6 +45,7 @@ class LoadConfig:
     concurrency: int = 64  # WORKER_CONCURRENCY
     drain_timeout: float = 180.0
     redis_url: str | None = None
+    own_redis: bool = False  # start a private Redis, so its counters measure only this run
 
 
 @dataclass
@@ -64,6 +65,9 @@ class Figures:
     duplicated: int = 0
     drain_seconds: float = 0.0
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per event (missed call + its reply, if any), idle polling subtracted; only with own_redis.
+    redis_commands_per_call: float | None = None
+    redis_bytes_per_call: float | None = None
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -129,7 +133,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
     posts_per_call = 2 if config.replies else 1
     slack_rate = config.slack_rate or max(1.0, config.rate * posts_per_call * 1.5)
     prefix = f"tbload-{uuid.uuid4().hex[:8]}"
-    redis_url, own_redis = _redis(config.redis_url)
+    redis_url, own_redis = _redis(None if config.own_redis else config.redis_url, config.own_redis)
     log_dir = Path(tempfile.mkdtemp(prefix="textback-load-"))
     figures = Figures(calls=total, slack_allowed_rate=slack_rate)
     async with (
@@ -170,6 +174,8 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
         try:
             await _healthy(base, procs)
             idle = {proc.name: proc.rss_mb() for proc in procs}
+            idle_rate = await _idle_redis_rate(redis_url) if own_redis is not None else None
+            before = await _redis_counters(redis_url) if own_redis is not None else None
             for proc in procs:
                 proc.cpu_start = proc.cpu_seconds()
             progress(f"firing {total} missed calls at {config.rate:g}/s for {config.seconds:g} s")
@@ -182,6 +188,13 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             progress("waiting for everything to drain")
             await _drain(slack, twilio, numbers, reply_tokens, config.drain_timeout)
             figures.drain_seconds = time.monotonic() - fired_until
+            if before is not None and idle_rate is not None:
+                after = await _redis_counters(redis_url)
+                elapsed = after[2] - before[2]
+                commands = after[0] - before[0] - idle_rate[0] * elapsed
+                traffic = after[1] - before[1] - idle_rate[1] * elapsed
+                figures.redis_commands_per_call = commands / total
+                figures.redis_bytes_per_call = traffic / total
             _count(figures, slack, twilio, numbers, sent_at, reply_tokens)
             figures.ack_ms = percentiles(driver.acks)
             for proc in procs:
@@ -310,10 +323,31 @@ def _count(
         figures.slack_post_rate = (len(posts) - 1) / span if span > 0 else 0.0
 
 
-def _redis(configured: str | None) -> tuple[str, Any]:
+async def _redis_counters(redis_url: str) -> tuple[float, float, float]:
+    """(commands processed, bytes in + out, time) from INFO: what the whole run cost Redis."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        stats = await redis.info("stats")
+    finally:
+        await redis.aclose()
+    traffic = stats["total_net_input_bytes"] + stats["total_net_output_bytes"]
+    # Our own INFO call counts as one command; negligible.
+    return float(stats["total_commands_processed"]), float(traffic), time.monotonic()
+
+
+async def _idle_redis_rate(redis_url: str, seconds: float = 2.0) -> tuple[float, float]:
+    """Commands and bytes per second the idle processes spend polling (worker reads, timers)."""
+    start = await _redis_counters(redis_url)
+    await asyncio.sleep(seconds)  # a measurement window, not synchronisation
+    end = await _redis_counters(redis_url)
+    elapsed = end[2] - start[2]
+    return (end[0] - start[0]) / elapsed, (end[1] - start[1]) / elapsed
+
+
+def _redis(configured: str | None, own: bool = False) -> tuple[str, Any]:
     if configured:
         return configured, None
-    if local_redis.answers("127.0.0.1", 6379):
+    if not own and local_redis.answers("127.0.0.1", 6379):
         return "redis://127.0.0.1:6379/12", None
     port = local_redis.free_port()
     return f"redis://127.0.0.1:{port}/0", local_redis.start(port, None, persist=False)
@@ -356,6 +390,14 @@ def table(figures: Figures, config: LoadConfig) -> str:
         ("lost / duplicated", f"{figures.lost} / {figures.duplicated}"),
         ("drain after last webhook (s)", f"{figures.drain_seconds:.1f}"),
     ]
+    if figures.redis_commands_per_call is not None and figures.redis_bytes_per_call is not None:
+        event = "missed call + reply" if config.replies else "missed call"
+        rows.append(
+            (
+                f"Redis per {event}: commands / bytes",
+                f"{figures.redis_commands_per_call:.1f} / {figures.redis_bytes_per_call:.0f}",
+            )
+        )
     for name, usage in figures.processes.items():
         rows.append(
             (
