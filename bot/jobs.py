@@ -66,6 +66,7 @@ def send_sms(
     respect_opt_out: bool = True,
     react_on: dict[str, str] | None = None,
     template: str | None = None,
+    template_version: str | None = None,
 ) -> Job:
     """notify: where a failure is reported (post_notice's channel/thread_ts/phone/lead_id);
     react_on {"channel","ts"}: the crew message that gets ✅ or ⚠️ once Twilio answers;
@@ -83,6 +84,7 @@ def send_sms(
             "notify": notify,
             "react_on": react_on,
             **({"template": template} if template else {}),
+            **({"template_version": template_version} if template_version else {}),
         },
     )
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SLACK_LEASE = 60  # seconds a Slack post is "running" before another worker may take it over
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
-TEMPLATE_VERSION = "default"  # until templates are edited from Slack and carry versions
+TEMPLATE_VERSION = "default"  # the environment's text (templates set in Slack carry "v<n>")
 
 
 class Retry(Exception):
@@ -101,7 +101,7 @@ async def send_sms(services: Services, job: Job) -> None:
             services.clock(),
             line=d["line"],
             template=d["template"],
-            version=TEMPLATE_VERSION,
+            version=d.get("template_version", TEMPLATE_VERSION),
             message_sid=message.sid,
             purpose=d["purpose"],
         )

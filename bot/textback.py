@@ -124,6 +124,7 @@ def plan_missed_call(
                 line=line.id,
                 notify=_lead_notify(line, lead),
                 template=kind,
+                template_version=_template_version(line, kind),
             )
         )
     when = local_time(line, call.at)
@@ -138,6 +139,13 @@ def plan_missed_call(
         text = f":telephone_receiver: Called again {when} · {status}"
         planned.append(jobs.post_in_thread(f"call:{call.call_sid}", lead, line.channel_id, text))
     return planned
+
+
+def _template_version(line: Line, kind: templates.Kind) -> str:
+    """For the consent ledger: "v3" for the third text set in Slack, "default" otherwise."""
+    if kind not in line.templates:
+        return "default"
+    return f"v{line.template_versions.get(kind, 1)}"
 
 
 def _lead_notify(line: Line, lead: Lead) -> dict[str, str]:

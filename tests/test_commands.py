@@ -137,6 +137,18 @@ async def test_template_set_in_slack_is_the_text_the_next_caller_gets(harness: H
 
 
 @admins
+async def test_consent_ledger_records_the_version_of_the_text_sent(harness: Harness) -> None:
+    await say(harness, "template set business {business}: sorry! Reply STOP to opt out.")
+    await say(harness, "template set business {business}: sorry again! Reply STOP to opt out.")
+    await harness.missed_call(CALLER)
+    await harness.drained()
+    (sent,) = [
+        e for e in await harness.services.store.ledger.history(CALLER) if e.event == "text_sent"
+    ]
+    assert (sent.detail["template"], sent.detail["version"]) == ("business", "v2")
+
+
+@admins
 async def test_refused_template_gives_every_reason_and_changes_nothing(harness: Harness) -> None:
     answer = await say(harness, "template set business FREE estimates, 20% off! {price}")
     assert answer.startswith("Not saved. The business text needs changes:")
