@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot import textback
+from bot import lead_flows, textback, urgency
 from bot.phone import masked
 from bot.services import Services
 from bot.textback import CrewReply, InboundText, MissedCall
@@ -41,6 +41,11 @@ async def missed_call(services: Services, call: MissedCall) -> str:
     if _settled(claim) or "lead_id" not in claim.record:
         # Queued already, or settled without a lead (answered): a late callback changes nothing.
         return "duplicate"
+    if not claim.duplicate:
+        after_hours = not line.hours.is_open(call.at.astimezone(line.timezone))
+        await lead_flows.lead_opened(
+            services, call.caller, line.id, claim.lead_id, claim.outcome, after_hours
+        )
     await outbox.enqueue(textback.plan_missed_call(call, claim, line), claim_key=claim.key)
     if not claim.duplicate:
         _count(services, claim.outcome)
@@ -73,7 +78,25 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     if _settled(claim):
         return
     confirm = services.settings.opt_out_confirmation == "app"
-    planned = textback.plan_inbound_text(text, claim, line, confirm_opt_out=confirm)
+    urgent = text.action == "message" and urgency.is_urgent(text.body)
+    lead = await lead_flows.caller_texted(
+        services, text.caller, line.id, claim.lead_id, urgent, waits=text.action == "message"
+    )
+    planned = textback.plan_inbound_text(
+        text, claim, line, confirm_opt_out=confirm, claimer=lead.claimer or None
+    )
+    if urgent:
+        planned.append(
+            await lead_flows.urgent_post(
+                services,
+                text.caller,
+                line.id,
+                claim.lead_id,
+                line.channel_id,
+                text.message_sid,
+                lead,
+            )
+        )
     await services.outbox.enqueue(planned, claim_key=claim.key)
     log.info("text in sid=%s from=%s action=%s", text.message_sid, masked(text.caller), text.action)
 
@@ -83,6 +106,7 @@ async def crew_reply(services: Services, reply: CrewReply) -> bool:
     owner = await services.store.thread_owner(reply.channel, reply.thread_ts)
     if owner is None:
         return False
+    await lead_flows.human_answered(services, owner.phone, owner.line, owner.lead_id)
     caller = await services.store.caller(owner.phone, owner.line)
     line = services.lines.by_id(owner.line)
     await services.outbox.enqueue(textback.plan_crew_reply(reply, owner.phone, caller, line))

@@ -17,8 +17,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from twilio.base.exceptions import TwilioRestException
 
-from bot import jobs, twilio_errors
+from bot import cards, jobs, lead_flows, twilio_errors
 from bot.jobs import Job, Lead
+from bot.leads import LeadState
 from bot.phone import masked
 from bot.services import Services
 from storage.store import JOB_DONE_TTL
@@ -95,6 +96,9 @@ async def send_sms(services: Services, job: Job) -> None:
         await services.outbox.enqueue(
             [jobs.react(f"react:{job.id}:ok", where["channel"], where["ts"], "white_check_mark")]
         )
+    notify = d.get("notify") or {}
+    if d["purpose"].startswith("auto-text") and notify.get("lead_id"):
+        await lead_flows.auto_texted(services, notify["phone"], notify["lead_id"])
 
 
 async def _report_failure(
@@ -165,6 +169,8 @@ async def post_ordered(services: Services, job: Job) -> None:
     except _Permanent as exc:
         log.error("slack post failed job=%s error=%s", job.id, exc)
         await store.mark_job(job.id, "failed")
+        if d.get("card"):
+            await lead_flows.lead_store(services).card_failed(d["phone"], d["lead_id"])
         await store.note_error(f"Slack: {exc}")
     else:
         await store.mark_job(job.id, "done")
@@ -188,15 +194,23 @@ async def _already_taken(services: Services, job: Job) -> bool:
 async def _post(services: Services, job: Job) -> None:
     d = job.data
     thread_ts = None
+    text, blocks = d["text"], None
     if not d["card"]:
         thread_ts = await services.store.card_ts(d["phone"], d["lead_id"])
+    else:  # the lead card: Block Kit from the lead's state, the plain text as its fallback
+        leads = lead_flows.lead_store(services)
+        await leads.set_summary(d["phone"], d["lead_id"], d["text"])
+        lead = await leads.get(d["phone"], d["lead_id"])
+        text, blocks = cards.fallback_text(lead), cards.blocks(lead)
     response = await _slack_call(
         services,
         d["channel"],
         "chat_postMessage",
         channel=d["channel"],
-        text=d["text"],
+        text=text,
+        blocks=blocks,
         thread_ts=thread_ts,
+        reply_broadcast=True if d.get("broadcast") else None,
         unfurl_links=False,
         unfurl_media=False,
     )
@@ -257,6 +271,7 @@ async def post_notice(services: Services, job: Job) -> None:
             "chat_postMessage",
             channel=d["channel"],
             text=d["text"],
+            blocks=d.get("blocks"),
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
@@ -268,6 +283,36 @@ async def post_notice(services: Services, job: Job) -> None:
         await services.store.release_job(job.id)
         raise
     await services.store.mark_job(job.id, "done")
+
+
+async def update_card(services: Services, job: Job) -> None:
+    """Re-render a lead card from its state now, so retries and concurrent changes converge."""
+    d = job.data
+    leads = lead_flows.lead_store(services)
+    lead: LeadState = await leads.get(d["phone"], d["lead_id"])
+    if not lead.ts:
+        if lead.card_failed:
+            return
+        raise Retry("lead card not posted yet", after=1.0)
+    try:
+        await _slack_call(
+            services,
+            f"update:{lead.channel}",
+            "chat_update",
+            channel=lead.channel,
+            ts=lead.ts,
+            text=cards.fallback_text(lead),
+            blocks=cards.blocks(lead),
+            rate=services.settings.slack_updates_per_second,
+        )
+    except _Permanent as exc:
+        log.error("card update failed job=%s error=%s", job.id, exc)
+        await services.store.note_error(f"Slack: {exc}")
+        return
+    if await leads.version(d["phone"], d["lead_id"]) != lead.version:
+        # Changed while we rendered: another update is queued, but ours may land after it.
+        version = await leads.version(d["phone"], d["lead_id"])
+        await services.outbox.enqueue([lead_flows.update_card(d["phone"], d["lead_id"], version)])
 
 
 async def react(services: Services, job: Job) -> None:
@@ -294,11 +339,15 @@ class _Permanent(Exception):
 
 
 async def _slack_call(
-    services: Services, pace_channel: str | None, method: str, **kwargs: Any
+    services: Services,
+    pace_channel: str | None,
+    method: str,
+    rate: float | None = None,
+    **kwargs: Any,
 ) -> Any:
     if pace_channel is not None:
         wait = await services.store.pace(
-            pace_channel, services.clock(), services.settings.slack_posts_per_second
+            pace_channel, services.clock(), rate or services.settings.slack_posts_per_second
         )
         if wait > 0:
             await asyncio.sleep(wait)  # pacing to Slack's per-channel rate, not synchronisation
@@ -334,5 +383,6 @@ _PERFORMERS = {
     "slack.upload": post_ordered,
     "slack.notice": post_notice,
     "slack.react": react,
+    "slack.update": update_card,
     "slack.unpark": unpark,
 }

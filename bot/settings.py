@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     # Who confirms a STOP: Twilio's built-in opt-out handling (the default on long codes) or us.
     opt_out_confirmation: Literal["twilio", "app"] = "twilio"
 
+    # Lead cards: minutes a caller's text may wait for a human (business time) before a reminder,
+    # the reactions that claim/book/close a card (comma-separated names), the Monday digest.
+    reply_sla_minutes: float = Field(10, gt=0)
+    claim_emoji: Annotated[list[str], NoDecode] = ["raising_hand", "eyes"]
+    book_emoji: Annotated[list[str], NoDecode] = ["white_check_mark"]
+    close_emoji: Annotated[list[str], NoDecode] = ["x"]
+    weekly_digest: bool = True
+    slack_updates_per_second: float = Field(0.8, gt=0)  # chat.update is Tier 3 (50+/min)
+
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
     slack_posts_per_second: float = Field(1.0, gt=0)
@@ -90,6 +99,13 @@ class Settings(BaseSettings):
             BusinessHours.parse(value)
         except HoursError as exc:
             raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("claim_emoji", "book_emoji", "close_emoji", mode="before")
+    @classmethod
+    def _split_emoji(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().strip(":") for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("forward_to", mode="before")

@@ -25,7 +25,15 @@ class Invocation:
     user_id: str
 
 
-Handler = Callable[[Invocation], Awaitable[str]]
+@dataclass(frozen=True)
+class Reply:
+    """An answer with Block Kit (text stays as the notification fallback)."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+Handler = Callable[[Invocation], Awaitable["str | Reply"]]
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ async def _help(_: Invocation) -> str:
     return help_text()
 
 
-async def dispatch(services: Services, text: str, user_id: str) -> str:
+async def dispatch(services: Services, text: str, user_id: str) -> str | Reply:
     verb, _, rest = text.strip().partition(" ")
     found = SUBCOMMANDS.get(verb.lower() or "help")
     if found is None:
@@ -71,9 +79,13 @@ async def dispatch(services: Services, text: str, user_id: str) -> str:
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
-    from handlers import command_status  # noqa: F401  (registers its subcommands)
+    from handlers import command_stats, command_status  # noqa: F401  (register subcommands)
 
     @bolt.command(COMMAND)
     async def textback(ack: Any, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
-        await ack(text=await dispatch(services, text, str(command.get("user_id") or "")))
+        answer = await dispatch(services, text, str(command.get("user_id") or ""))
+        if isinstance(answer, Reply):
+            await ack(text=answer.text, blocks=answer.blocks)
+        else:
+            await ack(text=answer)
