@@ -26,6 +26,8 @@ async def missed_call(services: Services, call: MissedCall) -> str:
         if not await store.record_call_outcome(None, call.call_sid, "hidden"):
             return "duplicate"
         await outbox.enqueue(textback.plan_hidden_call(call, line))
+        after_hours = not line.hours.is_open(call.at.astimezone(line.timezone))
+        await lead_flows.hidden_call(services, after_hours)
         _count(services, "hidden")
         return "hidden"
     claim = await store.claim_missed_call(

@@ -106,9 +106,16 @@ async def lead_opened(
     store = lead_store(services)
     await store.open_lead(phone, line, lead_id, day, now)
     names = ["missed"] + (["after_hours"] if after_hours else [])
-    if outcome not in ("send", "window"):
+    if outcome != "send":
         names.append(f"suppressed:{outcome}")
     await store.count(day, *names)
+
+
+async def hidden_call(services: Services, after_hours: bool) -> None:
+    """A call without caller ID: no lead, but it counts as missed and suppressed."""
+    day = business_day(services, services.clock())
+    names = ["missed", "suppressed:hidden"] + (["after_hours"] if after_hours else [])
+    await lead_store(services).count(day, *names)
 
 
 async def auto_texted(services: Services, phone: str, lead_id: str) -> None:
