@@ -133,7 +133,7 @@ async def caller_texted(
     await store.open_lead(phone, line, lead_id, business_day(services, now), now)
     change = await store.change(phone, lead_id, lambda lead: leads.caller_replied(lead, urgent))
     await _changed(services, phone, lead_id, change)
-    if await store.first_time(phone, lead_id, "replied"):
+    if waits and await store.first_time(phone, lead_id, "replied"):  # STOP is not a reply
         await store.count(business_day(services, now), "replied")
     lead = await store.get(phone, lead_id)
     if lead.open and waits:

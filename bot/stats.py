@@ -106,6 +106,8 @@ def render(summary: Summary, title: str) -> tuple[str, list[dict[str, Any]]]:
         f"missed calls per day, {first:%b %-d} – {last:%b %-d}\n"
         f"{bar_chart(missed)}  max {max(missed) if missed else 0}"
     )
+    if len(summary.days) <= 7:  # a week fits day initials under the bars
+        chart += "\n" + "".join(d.day.strftime("%a")[0] for d in summary.days)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
