@@ -99,8 +99,9 @@ def undo(lead: LeadState, action: Action, user: str) -> LeadState | None:
     back = lead.prev_state or "new"
     if back == lead.state:
         back = "replied" if action != "claim" else "new"
-    claimer = lead.prev_claimer if back != "new" or lead.prev_claimer else ""
-    return replace(lead, state=back, claimer=claimer, by="", prev_state="", prev_claimer="")
+    return replace(
+        lead, state=back, claimer=lead.prev_claimer, by="", prev_state="", prev_claimer=""
+    )
 
 
 def mention(lead: LeadState) -> str:

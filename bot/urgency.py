@@ -1,4 +1,7 @@
-"""Is a caller's text an emergency? Pure; the crew is pinged in the channel when it is."""
+"""Is a caller's text an emergency? Pure; the crew is pinged in the channel when it is.
+
+Words, not substrings ("sparkling" is not "sparking"). "fire" and "smoke" are left out: callers
+ask electricians about smoke detectors and fire alarms all day."""
 
 from __future__ import annotations
 
@@ -17,8 +20,6 @@ URGENT_WORDS = (
     "smell gas",
     "burst pipe",
     "pipe burst",
-    "fire",
-    "smoke",
 )
 _PATTERN = re.compile(r"\b(" + "|".join(re.escape(w) for w in URGENT_WORDS) + r")\b", re.I)
 
