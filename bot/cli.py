@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot import local_redis
 from bot.app import DEFAULT_REDIS_URL, create_app, open_services
+from bot.jobs import QUEUES, Queue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import Worker
 
@@ -23,8 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="textback", description="Missed-call text-back for Slack")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the web server (and a worker, unless RUN_WORKER=false)")
-    commands.add_parser("worker", help="run an outbox worker only (for scaling out)")
+    worker = commands.add_parser("worker", help="run an outbox worker only (for scaling out)")
+    worker.add_argument(
+        "--queues",
+        default=",".join(QUEUES),
+        help="which queues to work (default: sms,slack); a worker of its own for sms keeps "
+        "texts on time whatever Slack is doing",
+    )
     args = parser.parse_args(argv)
+    queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
 
     try:
         settings = load_settings()
@@ -40,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
         else:
-            asyncio.run(_run_worker(settings))
+            asyncio.run(_run_worker(settings, queues))
     finally:
         if redis_process is not None:
             redis_process.terminate()
@@ -68,19 +76,25 @@ def _ensure_redis(settings: Settings) -> local_redis.subprocess.Popen[bytes] | N
     return process
 
 
-async def _run_worker(settings: Settings) -> None:
+def _queues(parser: argparse.ArgumentParser, text: str) -> tuple[Queue, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in chosen if name not in QUEUES]
+    if unknown or not chosen:
+        parser.error(f"--queues takes a comma-separated subset of {', '.join(QUEUES)}")
+    return tuple(queue for queue in QUEUES if queue in chosen)
+
+
+async def _run_worker(settings: Settings, queues: tuple[Queue, ...]) -> None:
     """A worker without the web server, for scaling out; SIGTERM finishes in-flight jobs."""
     async with open_services(settings) as services:
-        worker = Worker(services)
+        worker = Worker(services, queues=queues)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         task = asyncio.create_task(worker.run())
         await stop.wait()
-        await worker.stop()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await worker.shutdown(task)
 
 
 if __name__ == "__main__":

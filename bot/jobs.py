@@ -7,7 +7,7 @@ webhook or a re-run job maps to the same id and the worker's idempotency marker 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Queue = Literal["sms", "slack"]
@@ -29,7 +29,8 @@ class Job:
         return replace(self, attempt=self.attempt + 1)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        value = {"id": self.id, "kind": self.kind, "data": self.data, "attempt": self.attempt}
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> Job:

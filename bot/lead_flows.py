@@ -36,6 +36,13 @@ def update_card(phone: str, lead_id: str, version: int) -> Job:
     )
 
 
+async def queue_update(services: Services, phone: str, lead_id: str) -> None:
+    store = lead_store(services)
+    if await store.queue_update_once(phone, lead_id):
+        version = await store.version(phone, lead_id)
+        await services.outbox.enqueue([update_card(phone, lead_id, version)])
+
+
 async def _changed(
     services: Services, phone: str, lead_id: str, change: tuple[LeadState, LeadState] | None
 ) -> LeadState | None:
@@ -43,8 +50,7 @@ async def _changed(
         return None
     before, after = change
     store = lead_store(services)
-    version = await store.version(phone, lead_id)
-    await services.outbox.enqueue([update_card(phone, lead_id, version)])
+    await queue_update(services, phone, lead_id)
     day = business_day(services, services.clock())
     for state in ("claimed", "booked"):
         if (

@@ -30,6 +30,7 @@ class LeadState:
     urgent: bool = False
     version: int = 0
     card_failed: bool = False  # Slack refused the card for good: no update will find it
+    rendered: int = -1  # the version the card in Slack shows
 
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> LeadState:
@@ -47,6 +48,7 @@ class LeadState:
             urgent=h.get("urgent") == "1",
             version=int(h.get("version") or 0),
             card_failed=h.get("card_failed") == "1",
+            rendered=int(h.get("rendered") or -1),
         )
 
     def changes(self) -> dict[str, str]:

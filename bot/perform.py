@@ -22,7 +22,6 @@ from bot.jobs import Job, Lead
 from bot.leads import LeadState
 from bot.phone import masked
 from bot.services import Services
-from storage.store import JOB_DONE_TTL
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +49,16 @@ async def perform(services: Services, job: Job) -> None:
 async def send_sms(services: Services, job: Job) -> None:
     d = job.data
     store = services.store
-    if d["respect_opt_out"] and await store.is_opted_out(d["to"], d["line"]):
+    start = await store.start_sms(d["to"], d["line"], job.id, d["respect_opt_out"])
+    if start == "opted_out":
         # STOP arrived after this was queued: the opt-out wins.
         log.info("sms held: opted out job=%s to=%s", job.id, masked(d["to"]))
         await _report_failure(services, job, "the caller opted out (texted STOP)", "Not sent")
         return
-    previous = await store.begin_job(job.id, lease_seconds=JOB_DONE_TTL)
-    if previous is not None:
+    if start != "go":
         # 'done': a redelivery. 'running': a worker died mid-send; we cannot know whether Twilio
         # got it, and a second text is worse than a missing one (at most once).
-        log.warning("sms skipped job=%s marker=%s", job.id, previous)
+        log.warning("sms skipped job=%s marker=%s", job.id, start)
         return
     try:
         message = await services.twilio.messages.create_async(
@@ -70,9 +69,9 @@ async def send_sms(services: Services, job: Job) -> None:
         )
     except TwilioRestException as exc:
         if twilio_errors.is_retryable(exc.status, exc.code):
-            await store.release_job(job.id)
+            await store.release_caller_job(d["to"], job.id)
             raise Retry(f"twilio {exc.status} code={exc.code}") from exc
-        await store.mark_job(job.id, "failed")
+        await store.finish_sms(d["to"], job.id, "failed")
         services.metrics.send_failures.labels("twilio", "permanent").inc()
         if exc.code == twilio_errors.OPTED_OUT:
             await store.record_opt_out(d["to"], d["line"], services.clock())
@@ -81,12 +80,10 @@ async def send_sms(services: Services, job: Job) -> None:
     except (aiohttp.ClientError, TimeoutError) as exc:
         # No answer from Twilio. A refused connection sent nothing; a timeout might have,
         # but is rare enough that retrying beats dropping the caller's text.
-        await store.release_job(job.id)
+        await store.release_caller_job(d["to"], job.id)
         raise Retry(f"twilio unreachable: {type(exc).__name__}") from exc
-    await store.mark_job(job.id, "done")
-    await store.remember_sent_sms(
-        message.sid, {k: d[k] for k in ("to", "line", "notify", "react_on", "purpose")}
-    )
+    context = {k: d[k] for k in ("to", "line", "notify", "react_on", "purpose")}
+    await store.finish_sms(d["to"], job.id, "done", sent=(message.sid, context))
     services.metrics.sms_sent.labels(d["purpose"]).inc()
     if d["purpose"] == "crew reply":
         services.metrics.relayed.labels("to_caller").inc()
@@ -147,61 +144,48 @@ async def post_ordered(services: Services, job: Job) -> None:
     """A post in a caller's thread, strictly after the posts planned before it."""
     d = job.data
     store = services.store
-    turn = await store.slack_turn(d["phone"], d["line"], d["seq"], job)
-    if turn == "done":
-        return
-    unpark = jobs.unpark(d["phone"], d["line"], d["seq"])
-    if turn == "parked":
+    phone, line, lead_id, seq = d["phone"], d["line"], d["lead_id"], d["seq"]
+    start = await store.start_post(phone, line, lead_id, seq, job, SLACK_LEASE)
+    unpark = jobs.unpark(phone, line, seq)
+    if start.state == "parked":
         await services.outbox.retry_later(unpark, services.clock() + PARK_TIMEOUT)
         return
-    # Its turn came: a timer set while it was parked would linger as outbox depth for 10 min.
-    await services.outbox.cancel_retry(unpark)
-    if await _already_taken(services, job):
-        return
-    try:
-        if job.kind == "slack.upload":
-            await _upload(services, job)
-        else:
-            await _post(services, job)
-    except Retry:
-        await store.release_job(job.id)  # let the retry take the lease again
-        raise
-    except _Permanent as exc:
-        log.error("slack post failed job=%s error=%s", job.id, exc)
-        await store.mark_job(job.id, "failed")
-        if d.get("card"):
-            await lead_flows.lead_store(services).card_failed(d["phone"], d["lead_id"])
-        await store.note_error(f"Slack: {exc}")
-    else:
-        await store.mark_job(job.id, "done")
-    following = await store.slack_done(d["phone"], d["line"], d["seq"])
+    if start.was_parked:
+        # Its turn came: the release timer set while it waited would linger as outbox depth.
+        await services.outbox.cancel_retry(unpark)
+    if start.state in ("done", "busy"):
+        return  # a redelivery, or another worker holds the lease
+    outcome, card = "done", None
+    if start.state == "run":
+        try:
+            if job.kind == "slack.upload":
+                await _upload(services, job, start.card_ts)
+            else:
+                card = await _post(services, job, start.card_ts)
+        except Retry:
+            await store.release_caller_job(phone, job.id)  # let the retry take the lease again
+            raise
+        except _Permanent as exc:
+            log.error("slack post failed job=%s error=%s", job.id, exc)
+            outcome = "failed"
+            await store.note_error(f"Slack: {exc}")
+            if d.get("card"):  # no card update will ever find it: stop them waiting
+                await lead_flows.lead_store(services).card_failed(phone, lead_id)
+    # 'finished': posted before a crash kept us from recording the turn; record it now.
+    following = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
     if following is not None:
         await services.outbox.enqueue([following])
 
 
-async def _already_taken(services: Services, job: Job) -> bool:
-    previous = await services.store.begin_job(job.id, lease_seconds=SLACK_LEASE)
-    if previous == "done" or previous == "failed":
-        # Posted before a crash kept us from recording the turn: record it now.
-        d = job.data
-        following = await services.store.slack_done(d["phone"], d["line"], d["seq"])
-        if following is not None:
-            await services.outbox.enqueue([following])
-        return True
-    return previous is not None  # another worker holds the lease
-
-
-async def _post(services: Services, job: Job) -> None:
+async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str, str] | None:
+    """Posts; returns (channel, ts) when this was the lead's card."""
     d = job.data
-    thread_ts = None
-    text, blocks = d["text"], None
-    if not d["card"]:
-        thread_ts = await services.store.card_ts(d["phone"], d["lead_id"])
-    else:  # the lead card: Block Kit from the lead's state, the plain text as its fallback
+    text, blocks, rendered = d["text"], None, None
+    if d["card"]:  # the lead card: Block Kit from the lead's state, the plain text as fallback
         leads = lead_flows.lead_store(services)
         await leads.set_summary(d["phone"], d["lead_id"], d["text"])
         lead = await leads.get(d["phone"], d["lead_id"])
-        text, blocks = cards.fallback_text(lead), cards.blocks(lead)
+        text, blocks, rendered = cards.fallback_text(lead), cards.blocks(lead), lead.version
     response = await _slack_call(
         services,
         d["channel"],
@@ -209,20 +193,19 @@ async def _post(services: Services, job: Job) -> None:
         channel=d["channel"],
         text=text,
         blocks=blocks,
-        thread_ts=thread_ts,
+        thread_ts=None if d["card"] else card_ts,
         reply_broadcast=True if d.get("broadcast") else None,
         unfurl_links=False,
         unfurl_media=False,
     )
-    if d["card"]:
-        await services.store.save_card(
-            d["phone"], d["line"], d["lead_id"], d["channel"], response["ts"]
-        )
+    if rendered is not None:
+        await lead_flows.lead_store(services).rendered(d["phone"], d["lead_id"], rendered)
     if job.id.startswith("in:") and not job.id.endswith(":card"):
         services.metrics.relayed.labels("to_slack").inc()
+    return (d["channel"], str(response["ts"])) if d["card"] else None
 
 
-async def _upload(services: Services, job: Job) -> None:
+async def _upload(services: Services, job: Job, thread_ts: str | None) -> None:
     """An MMS photo: fetched from Twilio (basic auth), uploaded into the thread."""
     d = job.data
     settings = services.settings
@@ -242,7 +225,6 @@ async def _upload(services: Services, job: Job) -> None:
         raise Retry(f"media fetch failed: {type(exc).__name__}") from exc
     if len(content) > MAX_MEDIA_BYTES:
         raise _Permanent("media larger than 20 MB")
-    thread_ts = await services.store.card_ts(d["phone"], d["lead_id"])
     extension = d["content_type"].split("/")[-1].split(";")[0] or "bin"
     await _slack_call(
         services,
@@ -286,18 +268,31 @@ async def post_notice(services: Services, job: Job) -> None:
 
 
 async def update_card(services: Services, job: Job) -> None:
-    """Re-render a lead card from its state now, so retries and concurrent changes converge."""
+    """Re-render a lead card from its state now, so retries and concurrent changes converge.
+
+    Updates never hold a worker while chat.update's budget (Tier 3) is spent: they wait on the
+    retry schedule instead, so thread posts are not starved behind them."""
     d = job.data
+    phone, lead_id = d["phone"], d["lead_id"]
     leads = lead_flows.lead_store(services)
-    lead: LeadState = await leads.get(d["phone"], d["lead_id"])
+    lead: LeadState = await leads.get(phone, lead_id)
     if not lead.ts:
         if lead.card_failed:
+            await leads.update_taken(phone, lead_id)
             return
         raise Retry("lead card not posted yet", after=1.0)
+    pace = f"update:{lead.channel}"
+    backlog = await leads.pace_backlog(pace, services.clock())
+    if backlog > 1.0:
+        raise Retry("card updates paced", after=backlog)
+    await leads.update_taken(phone, lead_id)  # from here, a new change queues a new update
+    lead = await leads.get(phone, lead_id)
+    if lead.version <= lead.rendered:
+        return  # the card already shows this (it was posted or updated after the change)
     try:
         await _slack_call(
             services,
-            f"update:{lead.channel}",
+            pace,
             "chat_update",
             channel=lead.channel,
             ts=lead.ts,
@@ -309,10 +304,10 @@ async def update_card(services: Services, job: Job) -> None:
         log.error("card update failed job=%s error=%s", job.id, exc)
         await services.store.note_error(f"Slack: {exc}")
         return
-    if await leads.version(d["phone"], d["lead_id"]) != lead.version:
-        # Changed while we rendered: another update is queued, but ours may land after it.
-        version = await leads.version(d["phone"], d["lead_id"])
-        await services.outbox.enqueue([lead_flows.update_card(d["phone"], d["lead_id"], version)])
+    await leads.rendered(phone, lead_id, lead.version)
+    if await leads.version(phone, lead_id) != lead.version:
+        # Changed while we rendered: its update may have found us busy; make sure one follows.
+        await lead_flows.queue_update(services, phone, lead_id)
 
 
 async def react(services: Services, job: Job) -> None:
@@ -359,6 +354,10 @@ async def _slack_call(
             retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
                 "retry-after"
             )
+            if status == 429 and pace_channel is not None and retry_after:
+                # Hold every worker's posts to this channel, not just this one job's retry.
+                seconds = float(retry_after)
+                await services.store.hold_pace(pace_channel, services.clock() + seconds, seconds)
             raise Retry(
                 f"slack {status}", after=float(retry_after) if retry_after else None
             ) from exc

@@ -12,7 +12,7 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-DIGEST_HOUR = 8  # Monday morning, business time
+DIGEST_HOURS = range(8, 12)  # Monday morning, business time; a later start waits a week
 
 
 async def summary(services: Services, days: int, last: date | None = None) -> stats.Summary:
@@ -34,13 +34,15 @@ async def maybe_post_digest(services: Services) -> bool:
     if not services.settings.weekly_digest:
         return False
     local = datetime.fromtimestamp(services.clock(), services.settings.timezone)
-    if local.weekday() != 0 or local.hour < DIGEST_HOUR:
+    if local.weekday() != 0 or local.hour not in DIGEST_HOURS:
         return False
     year, week, _ = local.isocalendar()
     store = lead_flows.lead_store(services)
     if not await store.first_for_week(f"{year}-W{week:02d}"):
         return False
     last_week = await summary(services, 7, local.date() - timedelta(days=1))
+    if not last_week.totals["missed"]:
+        return False  # a quiet week: nothing worth a post in the channel
     text, blocks = stats.render(last_week, "Textback · last week")
     job = post_notice(f"digest:{year}-W{week:02d}", services.settings.slack_channel_id, text)
     job.data["blocks"] = blocks

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     public_url: str
     redis_url: str | None = None
     redis_key_prefix: str = "tb"
+    redis_max_connections: int = Field(64, ge=4, le=10_000)
 
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr

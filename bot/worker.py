@@ -34,8 +34,14 @@ def backoff(attempt: int, retry_after: float | None) -> float:
 
 
 class Worker:
-    def __init__(self, services: Services, concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        concurrency: int | None = None,
+        queues: tuple[Queue, ...] = QUEUES,
+    ) -> None:
         self.services = services
+        self.queues = queues
         self.concurrency = concurrency or services.settings.worker_concurrency
         self.name = f"{socket.gethostname()}-{os.getpid()}-{random.randrange(1 << 16):04x}"
         self._stopping = asyncio.Event()
@@ -50,7 +56,7 @@ class Worker:
                 log.warning("redis not ready (%s); worker retrying", type(exc).__name__)
                 await self._pause(1.0)
         log.info("worker started name=%s concurrency=%d", self.name, self.concurrency)
-        loops = [self._consume(queue) for queue in QUEUES] + [self._maintain()]
+        loops = [self._consume(queue) for queue in self.queues] + [self._maintain()]
         await asyncio.gather(*loops)
 
     async def stop(self, grace: float = 8.0) -> None:
@@ -58,6 +64,16 @@ class Worker:
         self._stopping.set()
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace)
+
+    async def shutdown(self, task: asyncio.Task[None], grace: float = 8.0) -> None:
+        """Stop, and let the loops end by themselves (a read blocks at most 0.5 s): cancelling a
+        Redis command midway would leave its connection half open."""
+        await self.stop(grace)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=2.0)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _consume(self, queue: Queue) -> None:
         outbox = self.services.outbox
@@ -85,7 +101,7 @@ class Worker:
         outbox = self.services.outbox
         while not self._stopping.is_set():
             try:
-                for queue in QUEUES:
+                for queue in self.queues:
                     await outbox.promote_due(queue, self.services.clock())
                     for delivery in await outbox.reclaim(queue, self.name, RECLAIM_IDLE_MS):
                         log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)

@@ -6,6 +6,6 @@ from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
 
-def respond(twiml: VoiceResponse | None = None) -> web.Response:
-    body = str(twiml or VoiceResponse())
+def respond(twiml: VoiceResponse | str | None = None) -> web.Response:
+    body = twiml if isinstance(twiml, str) else str(twiml or VoiceResponse())
     return web.Response(text=body, content_type="text/xml")

@@ -41,14 +41,24 @@ def _missed_call(form: MultiDictProxy[str], services: Services) -> MissedCall:
     )
 
 
-def _goodbye(outcome: str) -> VoiceResponse:
+def _say_and_hang_up(words: str) -> VoiceResponse:
     twiml = VoiceResponse()
-    if outcome == "send":
-        twiml.say("Sorry we missed your call. We'll text you at this number in a moment.")
-    else:
-        twiml.say("Sorry, nobody can take your call right now. Please try again later.")
+    twiml.say(words)
     twiml.hangup()
     return twiml
+
+
+# Built once: these answers never change, and every missed call ends with one of them.
+_TEXTING = str(
+    _say_and_hang_up("Sorry we missed your call. We'll text you at this number in a moment.")
+)
+_NOT_TEXTING = str(
+    _say_and_hang_up("Sorry, nobody can take your call right now. Please try again later.")
+)
+
+
+def _goodbye(outcome: str) -> str:
+    return _TEXTING if outcome == "send" else _NOT_TEXTING
 
 
 def _hangup() -> VoiceResponse:

@@ -29,6 +29,15 @@ class Keys:
         """Hash: the lead's Slack channel and thread ts."""
         return f"{self.prefix}:{{{phone}}}:lead:{lead_id}"
 
+    def caller_job(self, phone: str, job_id: str) -> str:
+        """Idempotency marker of a job about one caller, in the caller's slot, so the check and
+        the caller's state are read in one script."""
+        return f"{self.prefix}:{{{phone}}}:job:{job_id}"
+
+    def update_queued(self, phone: str, lead_id: str) -> str:
+        """Set while a card update for the lead waits on the outbox: one is enough."""
+        return f"{self.prefix}:{{{phone}}}:lead:{lead_id}:update-queued"
+
     def call(self, phone: str | None, call_sid: str) -> str:
         """What we decided for one CallSid; Twilio may deliver its callbacks many times."""
         return f"{self.prefix}:{{{phone or HIDDEN}}}:call:{call_sid}"

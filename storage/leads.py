@@ -18,6 +18,7 @@ from storage.keys import Keys
 DAY = 86_400
 STATS_TTL = 400 * DAY
 THREAD_TTL = 180 * DAY
+UPDATE_QUEUED_TTL = 120  # a lost update job frees the slot after this long
 
 # KEYS: lead hash. Returns the waiting-since time it cleared, or false.
 _STOP_WAITING = """
@@ -84,6 +85,23 @@ class LeadStore:
     async def first_time(self, phone: str, lead_id: str, what: str) -> bool:
         """True once per lead for `what` (claimed, booked, replied): what stats count."""
         return bool(await self.redis.hsetnx(self.keys.lead(phone, lead_id), f"counted_{what}", "1"))
+
+    async def queue_update_once(self, phone: str, lead_id: str) -> bool:
+        """True when no update for this lead is queued yet (the queued one renders the latest
+        state when it runs, so more would only spend Slack's chat.update budget)."""
+        key = self.keys.update_queued(phone, lead_id)
+        return bool(await self.redis.set(key, "1", nx=True, ex=UPDATE_QUEUED_TTL))
+
+    async def update_taken(self, phone: str, lead_id: str) -> None:
+        await self.redis.delete(self.keys.update_queued(phone, lead_id))
+
+    async def rendered(self, phone: str, lead_id: str, version: int) -> None:
+        await self.redis.hset(self.keys.lead(phone, lead_id), "rendered", version)
+
+    async def pace_backlog(self, pace_channel: str, now: float) -> float:
+        """Seconds until the shared pace schedule has a free slot (without taking one)."""
+        next_at = await self.redis.get(self.keys.pace(pace_channel))
+        return max(0.0, float(next_at) - now) if next_at else 0.0
 
     async def version(self, phone: str, lead_id: str) -> int:
         return int(await self.redis.hget(self.keys.lead(phone, lead_id), "version") or 0)

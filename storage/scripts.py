@@ -130,6 +130,16 @@ redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', ttl_ms)
 return tostring(math.max(0, slot - now))
 """
 
+# KEYS: pace key. ARGV: until (epoch s), seconds. Slack said 429: no post to the channel until then.
+PACE_HOLD = """
+local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
+local hold_until = tonumber(ARGV[1])  -- 'until' is a Lua keyword
+if hold_until > next_at then
+  redis.call('SET', KEYS[1], tostring(hold_until), 'PX', math.ceil(ARGV[2] * 1000) + 1000)
+end
+return 1
+"""
+
 # KEYS: retry zset, stream. ARGV: now, limit. Moves due jobs back onto the stream atomically.
 PROMOTE_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -138,4 +148,50 @@ for _, job in ipairs(due) do
   redis.call('ZREM', KEYS[1], job)
 end
 return #due
+"""
+
+# KEYS: caller hash, job marker. ARGV: respect_opt_out (1/0), marker ttl.
+# One round trip before an SMS goes out: the opt-out check and the at-most-once marker.
+# Returns "opted_out", "go", or the marker another delivery left ("done", "running", "failed").
+SMS_START = """
+if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[1], 'opted_out') == 1 then return 'opted_out' end
+local previous = redis.call('GET', KEYS[2])
+if previous then return previous end
+redis.call('SET', KEYS[2], 'running', 'EX', ARGV[2])
+return 'go'
+"""
+
+# KEYS: caller hash, parked hash, job marker, lead hash. ARGV: seq, job-json, lease seconds.
+# One round trip before a thread post: its turn in the thread, its lease, and the card's ts.
+# Returns {state, card_ts, was_parked}; state: done | parked | finished | busy | run.
+POST_START = """
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local seq = tonumber(ARGV[1])
+if seq <= done then return {'done', '', 0} end
+if seq ~= done + 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  return {'parked', '', 0}
+end
+local was_parked = redis.call('HDEL', KEYS[2], ARGV[1])
+local previous = redis.call('GET', KEYS[3])
+if previous == 'done' or previous == 'failed' then return {'finished', '', was_parked} end
+if previous then return {'busy', '', was_parked} end
+redis.call('SET', KEYS[3], 'running', 'EX', ARGV[3])
+return {'run', redis.call('HGET', KEYS[4], 'ts') or '', was_parked}
+"""
+
+# KEYS: caller hash, parked hash, job marker, lead hash.
+# ARGV: seq, outcome (done/failed), marker ttl, card channel, card ts, lead ttl.
+# One round trip after a thread post: record it, the card's ts if it was the card, the thread's
+# progress, and hand back the post parked behind it.
+POST_FINISH = """
+redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[4], 'channel', ARGV[4], 'ts', ARGV[5])
+  redis.call('EXPIRE', KEYS[4], ARGV[6])
+end
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local seq = tonumber(ARGV[1])
+if seq > done then redis.call('HSET', KEYS[1], 'done', seq) end
+return redis.call('HGET', KEYS[2], tostring(seq + 1))
 """

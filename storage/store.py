@@ -52,6 +52,13 @@ def _claim(key: str, reply: list[str]) -> Claim:
 
 
 @dataclass(frozen=True)
+class PostStart:
+    state: str  # done | parked | finished | busy | run
+    card_ts: str | None  # the lead card's ts, for a post in its thread
+    was_parked: bool  # it had waited behind an earlier post (so a release timer exists)
+
+
+@dataclass(frozen=True)
 class ThreadOwner:
     phone: str
     line: str
@@ -68,6 +75,10 @@ class Store:
         self._slack_done = redis.register_script(scripts.SLACK_DONE)
         self._slack_unpark = redis.register_script(scripts.SLACK_UNPARK)
         self._pace = redis.register_script(scripts.PACE)
+        self._hold_pace = redis.register_script(scripts.PACE_HOLD)
+        self._sms_start = redis.register_script(scripts.SMS_START)
+        self._post_start = redis.register_script(scripts.POST_START)
+        self._post_finish = redis.register_script(scripts.POST_FINISH)
 
     # --- calls ------------------------------------------------------------------------------
     async def claim_missed_call(
@@ -201,6 +212,10 @@ class Store:
         wait = await self._pace(keys=[self.keys.pace(channel)], args=[now, interval, burst])
         return float(wait)
 
+    async def hold_pace(self, channel: str, until: float, seconds: float) -> None:
+        """Slack answered 429: no worker posts to the channel for `seconds` (until `until`)."""
+        await self._hold_pace(keys=[self.keys.pace(channel)], args=[until, seconds])
+
     # --- idempotency of jobs ----------------------------------------------------------------
     async def begin_job(self, job_id: str, lease_seconds: int) -> str | None:
         """Take the job; None if it's ours to do, else what someone else left ('done', 'running',
@@ -216,6 +231,69 @@ class Store:
     async def release_job(self, job_id: str) -> None:
         """A retryable failure: nothing went out, so a later attempt may run it."""
         await self.redis.delete(self.keys.job(job_id))
+
+    # --- the worker's hot paths: one round trip before and one after each send --------------
+    async def start_sms(self, phone: str, line: str, job_id: str, respect_opt_out: bool) -> str:
+        """'go' when this delivery may send; 'opted_out'; or the marker a delivery left."""
+        keys = [self.keys.caller(phone, line), self.keys.caller_job(phone, job_id)]
+        return str(await self._sms_start(keys=keys, args=[int(respect_opt_out), JOB_DONE_TTL]))
+
+    async def finish_sms(
+        self, phone: str, job_id: str, state: str, sent: tuple[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Mark the send done/failed; with `sent` (MessageSid, context) keep what it was for."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.keys.caller_job(phone, job_id), state, ex=JOB_DONE_TTL)
+        if sent is not None:
+            pipe.set(self.keys.sent_sms(sent[0]), json.dumps(sent[1]), ex=RECORD_TTL)
+        await pipe.execute()
+
+    async def release_caller_job(self, phone: str, job_id: str) -> None:
+        """A retryable failure: nothing went out, so a later attempt may run it."""
+        await self.redis.delete(self.keys.caller_job(phone, job_id))
+
+    async def start_post(
+        self, phone: str, line: str, lead_id: str, seq: int, job: Job, lease_seconds: int
+    ) -> PostStart:
+        keys = [
+            self.keys.caller(phone, line),
+            self.keys.parked(phone, line),
+            self.keys.caller_job(phone, job.id),
+            self.keys.lead(phone, lead_id),
+        ]
+        state, ts, was_parked = await self._post_start(
+            keys=keys, args=[seq, job.to_json(), lease_seconds]
+        )
+        return PostStart(state=str(state), card_ts=str(ts) or None, was_parked=bool(was_parked))
+
+    async def finish_post(
+        self,
+        phone: str,
+        line: str,
+        lead_id: str,
+        seq: int,
+        job_id: str,
+        outcome: str,
+        card: tuple[str, str] | None = None,
+    ) -> Job | None:
+        """Record the post (and the card's channel/ts); returns the post parked behind it."""
+        keys = [
+            self.keys.caller(phone, line),
+            self.keys.parked(phone, line),
+            self.keys.caller_job(phone, job_id),
+            self.keys.lead(phone, lead_id),
+        ]
+        channel, ts = card or ("", "")
+        args: list[str | int] = [seq, outcome, JOB_DONE_TTL, channel, ts, THREAD_TTL]
+        if card is None:
+            raw = await self._post_finish(keys=keys, args=args)
+        else:
+            pipe = self.redis.pipeline(transaction=False)
+            await self._post_finish(keys=keys, args=args, client=pipe)
+            owner = {"phone": phone, "line": line, "lead_id": lead_id}
+            pipe.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL)
+            raw = (await pipe.execute())[0]
+        return Job.from_json(raw) if raw else None
 
     # --- what our sent SMS were for (delivery status callbacks) -----------------------------
     async def remember_sent_sms(self, message_sid: str, context: dict[str, Any]) -> None:

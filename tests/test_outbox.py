@@ -211,7 +211,8 @@ async def test_an_sms_job_left_running_by_a_dead_worker_is_not_sent_again(
     harness: Harness,
 ) -> None:
     job = sms_job("test:crashed", "Maybe already sent")
-    await harness.services.store.begin_job(job.id, 3600)
+    # What a worker killed mid-send leaves behind: the marker taken, no outcome recorded.
+    assert await harness.services.store.start_sms(CALLER, LINE, job.id, True) == "go"
 
     await harness.services.outbox.enqueue([job, sms_job("test:after", "Control")])
 
@@ -280,3 +281,20 @@ async def test_posts_to_one_channel_are_paced_under_slacks_limit(harness: Harnes
     await harness.drained()
     assert harness.slack.rate_limited == 0
     assert len(harness.slack.posts) == 12
+
+
+async def test_a_429_holds_every_workers_posts_to_the_channel(harness: Harness) -> None:
+    store, now = harness.services.store, harness.clock()
+    assert await store.pace(CHANNEL, now, per_second=50) == 0
+    await store.hold_pace(CHANNEL, now + 1.0, 1.0)  # what a worker does on 429, Retry-After 1
+    assert await store.pace(CHANNEL, now, per_second=50) >= 0.99  # any worker's next post waits
+    assert await store.pace("C0OTHER", now, per_second=50) == 0  # other channels don't
+
+
+async def test_posts_after_a_429_still_all_arrive_once(harness: Harness) -> None:
+    harness.slack.fail("chat.postMessage", status=429, retry_after=1, times=1)
+    for caller in ("+12025550150", "+12025550151", "+12025550152"):
+        await harness.caller_text("Need a quote", caller=caller)
+    await wait_until(lambda: len(harness.slack.posts) == 6, timeout=15)
+    await harness.drained()
+    assert len(harness.slack.posts) == 6

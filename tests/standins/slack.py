@@ -79,6 +79,7 @@ class SlackStandIn(LoopbackServer):
         channels: Mapping[str, str] | None = None,
         latency: float = 0.0,
         rate_limit_per_channel: float | None = None,
+        rate_limit_burst: int = 1,
     ) -> None:
         super().__init__(latency)
         self.token = token
@@ -88,6 +89,8 @@ class SlackStandIn(LoopbackServer):
         self.channels: dict[str, str] = dict(channels or {})  # channel id -> name
         # chat.postMessage per channel per second; None disables the limiter.
         self.rate_limit_per_channel = rate_limit_per_channel
+        # Posts that may arrive back to back before the rate applies (Slack allows short bursts).
+        self.rate_limit_burst = rate_limit_burst
         self.rate_limited = 0  # 429s caused by rate_limit_per_channel (not by fail())
         self.calls: list[SlackCall] = []
         self.uploads: list[SlackUpload] = []
@@ -95,7 +98,7 @@ class SlackStandIn(LoopbackServer):
         self._reactions: set[tuple[str, str, str]] = set()
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
         self._outage: tuple[float, _Fault] | None = None
-        self._last_post: dict[str, float] = {}
+        self._due: dict[str, float] = {}  # channel -> theoretical time of the next post (GCRA)
         self._next_ts = 1_700_000_000_000_100  # microseconds; ts strings keep equal width
         self._file_seq = 0
         self._pending_files: dict[str, dict[str, Any]] = {}
@@ -234,8 +237,9 @@ class SlackStandIn(LoopbackServer):
         if handler is None:
             return 200, _err("unknown_method"), {}
         payload = handler(params)
-        if method == "chat.postMessage" and payload["ok"]:
-            self._last_post[channel] = now
+        if method == "chat.postMessage" and payload["ok"] and self.rate_limit_per_channel:
+            interval = 1.0 / self.rate_limit_per_channel
+            self._due[channel] = max(self._due.get(channel, now), now) + interval
         return 200, payload, {}
 
     def _take_fault(self, method: str, now: float) -> _Fault | None:
@@ -255,10 +259,11 @@ class SlackStandIn(LoopbackServer):
 
     def _rate_limit_wait(self, channel: str, now: float) -> float:
         """Seconds until `channel` may take another post; 0 when allowed."""
-        if not self.rate_limit_per_channel or channel not in self._last_post:
+        if not self.rate_limit_per_channel or channel not in self._due:
             return 0.0
         interval = 1.0 / self.rate_limit_per_channel
-        return max(0.0, self._last_post[channel] + interval - now)
+        allowed_at = self._due[channel] - (self.rate_limit_burst - 1) * interval
+        return max(0.0, allowed_at - now)
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]

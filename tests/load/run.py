@@ -1,0 +1,421 @@
+"""The load run: real server and worker processes, loopback Slack/Twilio stand-ins with latency and
+Slack's per-channel limit, signed missed-call webhooks (and caller replies) at a set rate.
+
+    python -m tests.load --rate 200 --seconds 60 [--replies] [--json out.json]
+
+Prints rate offered and achieved, webhook ack latency, missed-call -> SMS-request latency,
+caller-reply -> Slack-post latency, Slack 429s, lost, duplicated, CPU and peak memory per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from redis.asyncio import Redis
+
+from bot import local_redis
+from tests.load.numbers import callers as make_callers
+from tests.load.procs import Proc, spawn
+from tests.signing import twilio_signature
+from tests.standins import SlackStandIn, TwilioStandIn
+
+PUBLIC_URL = "https://textback.load.test"
+BUSINESS_NUMBER = "+12125550100"
+CHANNEL = "C0LOAD"
+SIGNING_SECRET = "load-signing-secret"
+
+
+@dataclass
+class LoadConfig:
+    rate: float = 200.0  # missed calls per second
+    seconds: float = 60.0
+    replies: bool = False  # each caller also texts back one second after the call
+    latency: float = 0.150  # added by each stand-in to every request
+    slack_rate: float | None = None  # posts/s/channel the Slack stand-in allows (default: raised)
+    concurrency: int = 64  # WORKER_CONCURRENCY
+    drain_timeout: float = 180.0
+    redis_url: str | None = None
+    own_redis: bool = False  # start a private Redis, so its counters measure only this run
+
+
+@dataclass
+class Figures:
+    offered_rate: float = 0.0
+    achieved_rate: float = 0.0
+    calls: int = 0
+    replies: int = 0
+    ack_ms: dict[str, float] = field(default_factory=dict)
+    sms_ms: dict[str, float] = field(default_factory=dict)
+    reply_post_ms: dict[str, float] = field(default_factory=dict)
+    slack_429s: int = 0
+    slack_posts: int = 0
+    slack_post_rate: float = 0.0
+    slack_allowed_rate: float = 0.0
+    lost: int = 0
+    duplicated: int = 0
+    drain_seconds: float = 0.0
+    processes: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per event (missed call + its reply, if any), idle polling subtracted; only with own_redis.
+    redis_commands_per_call: float | None = None
+    redis_bytes_per_call: float | None = None
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(fraction: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1000
+
+    return {
+        "p50": statistics.median(ordered) * 1000,
+        "p99": at(0.99),
+        "max": ordered[-1] * 1000,
+    }
+
+
+class Driver:
+    """Fires signed webhooks at the server the way Twilio does, and times the answers."""
+
+    def __init__(self, base: str, auth_token: str) -> None:
+        self.base = base
+        self.auth_token = auth_token
+        self.acks: list[float] = []
+        self.errors: Counter[int] = Counter()
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
+
+    async def post(self, path: str, params: dict[str, str]) -> None:
+        signature = twilio_signature(self.auth_token, PUBLIC_URL + path, params)
+        started = time.monotonic()
+        async with self.http.post(
+            self.base + path, data=params, headers={"X-Twilio-Signature": signature}
+        ) as response:
+            await response.read()
+            self.acks.append(time.monotonic() - started)
+            if response.status >= 300:
+                self.errors[response.status] += 1
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+async def _healthy(base: str, procs: list[Proc], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            for proc in procs:
+                if proc.process.poll() is not None:
+                    raise RuntimeError(f"{proc.name} exited: see {proc.log}")
+            try:
+                async with http.get(base + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)  # polling a starting process
+    raise RuntimeError("server never became healthy")
+
+
+async def run(config: LoadConfig, progress: Any = print) -> Figures:
+    total = int(config.rate * config.seconds)
+    numbers = make_callers(total)
+    posts_per_call = 2 if config.replies else 1
+    slack_rate = config.slack_rate or max(1.0, config.rate * posts_per_call * 1.5)
+    prefix = f"tbload-{uuid.uuid4().hex[:8]}"
+    redis_url, own_redis = _redis(None if config.own_redis else config.redis_url, config.own_redis)
+    log_dir = Path(tempfile.mkdtemp(prefix="textback-load-"))
+    figures = Figures(calls=total, slack_allowed_rate=slack_rate)
+    async with (
+        SlackStandIn(
+            latency=config.latency, rate_limit_per_channel=slack_rate, rate_limit_burst=3
+        ) as slack,
+        TwilioStandIn(latency=config.latency) as twilio,
+    ):
+        port = local_redis.free_port()
+        env = {
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "PUBLIC_URL": PUBLIC_URL,
+            "REDIS_URL": redis_url,
+            "REDIS_KEY_PREFIX": prefix,
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_CHANNEL_ID": CHANNEL,
+            "SLACK_API_URL": slack.url,
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_API_URL": twilio.url,
+            "BUSINESS_NAME": "Johnson Electric",
+            "BUSINESS_HOURS": "Daily 00:00-24:00",
+            "RUN_WORKER": "false",
+            "WORKER_CONCURRENCY": str(config.concurrency),
+            "SLACK_POSTS_PER_SECOND": str(slack_rate),
+            "LOG_LEVEL": "WARNING",
+        }
+        web = spawn("web", "serve", env, log_dir)
+        # One worker per queue, as the README recommends under load: texts never share a
+        # process with Slack posts, so a Slack backlog cannot delay them.
+        sms_worker = spawn("worker-sms", "worker", env, log_dir, "--queues", "sms")
+        slack_worker = spawn("worker-slack", "worker", env, log_dir, "--queues", "slack")
+        procs = [web, sms_worker, slack_worker]
+        base = f"http://127.0.0.1:{port}"
+        driver = Driver(base, twilio.auth_token)
+        try:
+            await _healthy(base, procs)
+            idle = {proc.name: proc.rss_mb() for proc in procs}
+            idle_rate = await _idle_redis_rate(redis_url) if own_redis is not None else None
+            before = await _redis_counters(redis_url) if own_redis is not None else None
+            for proc in procs:
+                proc.cpu_start = proc.cpu_seconds()
+            progress(f"firing {total} missed calls at {config.rate:g}/s for {config.seconds:g} s")
+            sent_at, reply_tokens = await _fire(driver, numbers, config, progress)
+            fired_until = time.monotonic()
+            figures.offered_rate = config.rate
+            first, last = min(sent_at.values()), max(sent_at.values())
+            figures.achieved_rate = (total - 1) / (last - first) if total > 1 else 0.0
+            figures.replies = len(reply_tokens)
+            progress("waiting for everything to drain")
+            await _drain(slack, twilio, numbers, reply_tokens, config.drain_timeout)
+            figures.drain_seconds = time.monotonic() - fired_until
+            if before is not None and idle_rate is not None:
+                after = await _redis_counters(redis_url)
+                elapsed = after[2] - before[2]
+                commands = after[0] - before[0] - idle_rate[0] * elapsed
+                traffic = after[1] - before[1] - idle_rate[1] * elapsed
+                figures.redis_commands_per_call = commands / total
+                figures.redis_bytes_per_call = traffic / total
+            _count(figures, slack, twilio, numbers, sent_at, reply_tokens)
+            figures.ack_ms = percentiles(driver.acks)
+            for proc in procs:
+                figures.processes[proc.name] = {
+                    "cpu_seconds": proc.cpu_seconds() - proc.cpu_start,
+                    "idle_rss_mb": idle[proc.name],
+                    "peak_rss_mb": proc.peak_rss_mb(),
+                }
+            if driver.errors:
+                progress(f"webhook errors by status: {dict(driver.errors)}")
+        finally:
+            await driver.close()
+            for proc in procs:
+                proc.stop()
+            await _cleanup(redis_url, prefix)
+            if own_redis is not None:
+                own_redis.terminate()
+                own_redis.wait(timeout=10)
+    return figures
+
+
+async def _fire(
+    driver: Driver, numbers: list[str], config: LoadConfig, progress: Any
+) -> tuple[dict[str, float], dict[str, tuple[str, float]]]:
+    """Each call goes at its scheduled moment (open loop: a slow server doesn't slow the offer)."""
+    sent_at: dict[str, float] = {}
+    reply_tokens: dict[str, tuple[str, float]] = {}
+    tasks: list[asyncio.Task[None]] = []
+    start = time.monotonic() + 0.2
+    interval = 1 / config.rate
+
+    async def call(caller: str, due: float) -> None:
+        await asyncio.sleep(max(0.0, due - time.monotonic()))  # the schedule, not synchronisation
+        params = {
+            "CallSid": "CA" + uuid.uuid4().hex,
+            "From": caller,
+            "To": BUSINESS_NUMBER,
+            "Direction": "inbound",
+            "DialCallStatus": "no-answer",
+        }
+        sent_at[caller] = time.monotonic()
+        await driver.post("/twilio/voice/dial-status", params)
+
+    async def reply(caller: str, due: float) -> None:
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        token = uuid.uuid4().hex[:12]
+        params = {
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "From": caller,
+            "To": BUSINESS_NUMBER,
+            "Body": f"need a quote {token}",
+            "NumMedia": "0",
+        }
+        reply_tokens[caller] = (token, time.monotonic())
+        await driver.post("/twilio/sms", params)
+
+    for index, caller in enumerate(numbers):
+        due = start + index * interval
+        tasks.append(asyncio.create_task(call(caller, due)))
+        if config.replies:
+            tasks.append(asyncio.create_task(reply(caller, due + 1.0)))
+    done = 0
+    for task in asyncio.as_completed(tasks):
+        await task
+        done += 1
+        if done % max(1, len(tasks) // 10) == 0:
+            progress(f"  {done}/{len(tasks)} webhooks answered")
+    return sent_at, reply_tokens
+
+
+async def _drain(
+    slack: SlackStandIn,
+    twilio: TwilioStandIn,
+    numbers: list[str],
+    reply_tokens: dict[str, tuple[str, float]],
+    timeout: float,
+) -> None:
+    deadline = time.monotonic() + timeout
+    tokens = {token for token, _ in reply_tokens.values()}
+    while time.monotonic() < deadline:
+        texted = {m["To"] for m in twilio.messages}
+        # Every token seen, not a post count: a reply that overtakes its call opens the lead
+        # itself and the call then adds a "called again" note, so counts can add up too early.
+        posted = {word for p in slack.posts for word in str(p.get("text", "")).split()}
+        if len(texted) >= len(numbers) and tokens <= posted:
+            return
+        await asyncio.sleep(0.2)  # polling the stand-ins for the drain
+    # Not drained: the counts below report what is missing.
+
+
+def _count(
+    figures: Figures,
+    slack: SlackStandIn,
+    twilio: TwilioStandIn,
+    numbers: list[str],
+    sent_at: dict[str, float],
+    reply_tokens: dict[str, tuple[str, float]],
+) -> None:
+    per_caller = Counter(m["To"] for m in twilio.messages)
+    first_sms: dict[str, float] = {}
+    for message in twilio.messages:
+        first_sms.setdefault(message["To"], message["at"])
+    figures.lost = sum(1 for n in numbers if per_caller[n] == 0)
+    figures.duplicated = sum(count - 1 for count in per_caller.values() if count > 1)
+    figures.sms_ms = percentiles([first_sms[n] - sent_at[n] for n in numbers if n in first_sms])
+
+    posts = [c for c in slack.calls if c.method == "chat.postMessage" and not c.failed]
+    token_posts: Counter[str] = Counter()
+    posted_at: dict[str, float] = {}
+    tokens = {token: caller for caller, (token, _) in reply_tokens.items()}
+    for call in posts:
+        text = str(call.params.get("text", ""))
+        for token in tokens.keys() & set(text.split()):
+            token_posts[token] += 1
+            posted_at.setdefault(token, call.at)
+    figures.lost += sum(1 for token in tokens if token_posts[token] == 0)
+    figures.duplicated += sum(count - 1 for count in token_posts.values() if count > 1)
+    figures.reply_post_ms = percentiles(
+        [
+            posted_at[token] - reply_tokens[caller][1]
+            for token, caller in tokens.items()
+            if token in posted_at
+        ]
+    )
+    figures.slack_429s = slack.rate_limited
+    figures.slack_posts = len(posts)
+    if len(posts) > 1:
+        span = posts[-1].at - posts[0].at
+        figures.slack_post_rate = (len(posts) - 1) / span if span > 0 else 0.0
+
+
+async def _redis_counters(redis_url: str) -> tuple[float, float, float]:
+    """(commands processed, bytes in + out, time) from INFO: what the whole run cost Redis."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        stats = await redis.info("stats")
+    finally:
+        await redis.aclose()
+    traffic = stats["total_net_input_bytes"] + stats["total_net_output_bytes"]
+    # Our own INFO call counts as one command; negligible.
+    return float(stats["total_commands_processed"]), float(traffic), time.monotonic()
+
+
+async def _idle_redis_rate(redis_url: str, seconds: float = 2.0) -> tuple[float, float]:
+    """Commands and bytes per second the idle processes spend polling (worker reads, timers)."""
+    start = await _redis_counters(redis_url)
+    await asyncio.sleep(seconds)  # a measurement window, not synchronisation
+    end = await _redis_counters(redis_url)
+    elapsed = end[2] - start[2]
+    return (end[0] - start[0]) / elapsed, (end[1] - start[1]) / elapsed
+
+
+def _redis(configured: str | None, own: bool = False) -> tuple[str, Any]:
+    if configured:
+        return configured, None
+    if not own and local_redis.answers("127.0.0.1", 6379):
+        return "redis://127.0.0.1:6379/12", None
+    port = local_redis.free_port()
+    return f"redis://127.0.0.1:{port}/0", local_redis.start(port, None, persist=False)
+
+
+async def _cleanup(redis_url: str, prefix: str) -> None:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    batch: list[str] = []
+    async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            await redis.delete(*batch)
+            batch.clear()
+    if batch:
+        await redis.delete(*batch)
+    await redis.aclose()
+
+
+def table(figures: Figures, config: LoadConfig) -> str:
+    def ms(values: dict[str, float], *keys: str) -> str:
+        return " / ".join(f"{values.get(k, float('nan')):.1f}" for k in keys)
+
+    rows = [
+        (
+            "rate offered / achieved (calls/s)",
+            f"{figures.offered_rate:.1f} / {figures.achieved_rate:.1f}",
+        ),
+        ("missed calls / caller replies", f"{figures.calls} / {figures.replies}"),
+        ("webhook ack p50 / p99 / max (ms)", ms(figures.ack_ms, "p50", "p99", "max")),
+        (
+            "missed call -> SMS request p50 / p99 / max (ms)",
+            ms(figures.sms_ms, "p50", "p99", "max"),
+        ),
+        ("caller reply -> Slack post p50 / p99 (ms)", ms(figures.reply_post_ms, "p50", "p99")),
+        ("Slack posts / 429s", f"{figures.slack_posts} / {figures.slack_429s}"),
+        (
+            "Slack post rate / allowed (per s)",
+            f"{figures.slack_post_rate:.1f} / {figures.slack_allowed_rate:.1f}",
+        ),
+        ("lost / duplicated", f"{figures.lost} / {figures.duplicated}"),
+        ("drain after last webhook (s)", f"{figures.drain_seconds:.1f}"),
+    ]
+    if figures.redis_commands_per_call is not None and figures.redis_bytes_per_call is not None:
+        event = "missed call + reply" if config.replies else "missed call"
+        rows.append(
+            (
+                f"Redis per {event}: commands / bytes",
+                f"{figures.redis_commands_per_call:.1f} / {figures.redis_bytes_per_call:.0f}",
+            )
+        )
+    for name, usage in figures.processes.items():
+        rows.append(
+            (
+                f"{name}: CPU s / idle MB / peak MB",
+                f"{usage['cpu_seconds']:.1f} / {usage['idle_rss_mb']:.0f}"
+                f" / {usage['peak_rss_mb']:.0f}",
+            )
+        )
+    width = max(len(name) for name, _ in rows)
+    header = (
+        f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
+        f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}"
+    )
+    return "\n".join([header, *(f"{name:<{width}}  {value}" for name, value in rows)])
+
+
+def to_json(figures: Figures, config: LoadConfig) -> str:
+    return json.dumps({"config": asdict(config), "figures": asdict(figures)}, indent=2)
