@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bot import cards, lead_flows
+from bot.leads import LeadState
 from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness
 from tests.lead_helpers import (
     blocks_of,
@@ -188,3 +192,50 @@ async def test_caller_reply_before_any_claim_pings_nobody(harness: Harness) -> N
     assert "<@" not in post[0]
     assert await wait_state(harness, ts, "Replied")
     assert blocks_of(harness, ts)
+
+
+async def test_reaction_ack_comes_back_before_slack_sees_the_card_update(
+    harness: Harness,
+) -> None:
+    ts = await open_lead(harness)
+    harness.slack.latency = 1.0
+    finished_before = len(harness.slack.finished)
+
+    response = await react(harness, ts, "white_check_mark")
+
+    assert response.status == 200
+    assert "chat.update" not in harness.slack.finished[finished_before:]
+    assert await wait_state(harness, ts, "Booked by")
+
+
+async def test_clicks_at_once_converge_on_the_stored_state(harness: Harness) -> None:
+    ts = await open_lead(harness)
+
+    responses = await asyncio.gather(
+        click(harness, ts, "lead_claim", user=OTHER_USER),
+        click(harness, ts, "lead_book"),
+        react(harness, ts, "x", user=OTHER_USER),
+        click(harness, ts, "lead_claim"),
+    )
+
+    assert [r.status for r in responses] == [200] * 4
+    await harness.drained(timeout=20)
+    stored = await lead_state(harness, ts)
+    assert stored.state in ("claimed", "booked", "closed")
+    assert cards.state_label(stored) in state_line(harness, ts)
+
+
+async def test_card_update_rate_limited_by_slack_is_retried(harness: Harness) -> None:
+    ts = await open_lead(harness)
+    harness.slack.fail("chat.update", 429, times=1)
+
+    await click(harness, ts, "lead_close")
+
+    assert await wait_state(harness, ts, "Closed by")
+    assert harness.slack.calls_to("chat.update", failed=True)
+
+
+async def lead_state(harness: Harness, ts: str) -> LeadState:
+    owner = await harness.services.store.thread_owner(CHANNEL, ts)
+    assert owner is not None
+    return await lead_flows.lead_store(harness.services).get(owner.phone, owner.lead_id)
