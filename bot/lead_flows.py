@@ -109,12 +109,10 @@ async def lead_opened(
     """A missed call from a known number: the lead exists from now, and counts."""
     now = services.clock()
     day = business_day(services, now)
-    store = lead_store(services)
-    await store.open_lead(phone, line, lead_id, day, now)
     names = ["missed"] + (["after_hours"] if after_hours else [])
     if outcome != "send":
         names.append(f"suppressed:{outcome}")
-    await store.count(day, *names)
+    await lead_store(services).open_lead(phone, line, lead_id, day, now, *names)
 
 
 async def hidden_call(services: Services, after_hours: bool) -> None:

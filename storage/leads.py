@@ -39,9 +39,16 @@ class LeadStore:
         raw = await self.redis.hgetall(self.keys.lead(phone, lead_id))
         return LeadState.from_hash(_strs(raw))
 
-    async def open_lead(self, phone: str, line: str, lead_id: str, day: str, now: float) -> None:
+    async def open_lead(
+        self, phone: str, line: str, lead_id: str, day: str, now: float, *counts: str
+    ) -> None:
+        """Note the lead (and count `counts` for the day) in one round trip."""
         key = self.keys.lead(phone, lead_id)
         pipe = self.redis.pipeline(transaction=False)
+        for name in counts:
+            pipe.hincrby(self.keys.stats_day(day), name, 1)
+        if counts:
+            pipe.expire(self.keys.stats_day(day), STATS_TTL)
         pipe.hset(key, mapping={"phone": phone, "line": line})
         pipe.hsetnx(key, "opened_at", now)
         pipe.expire(key, THREAD_TTL)
