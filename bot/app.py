@@ -25,7 +25,18 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from bot.worker import Worker
-from handlers import actions, commands, health, home, reactions, slack_events, sms, voice
+from handlers import (
+    actions,
+    commands,
+    health,
+    home,
+    intake,
+    opt_out_action,
+    reactions,
+    slack_events,
+    sms,
+    voice,
+)
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.twilio_auth import TwilioVerifier
 from storage.keys import Keys
@@ -50,6 +61,7 @@ def create_app(
     voice.register(app)
     sms.register(app)
     health.register(app)
+    intake.register(app)
     app.router.add_post("/slack/events", slack_endpoint)
     return app
 
@@ -143,6 +155,7 @@ def _services(
             actions.register(bolt, services)
             slack_events.register(bolt, services)
             commands.register(bolt, services)
+            opt_out_action.register(bolt, services)
             app[BOLT] = bolt
             yield
 

@@ -1,4 +1,4 @@
-"""`python -m bot serve | worker` (also the `textback` console script)."""
+"""`python -m bot serve | worker | consent export` (also the `textback` console script)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from aiohttp import web
+from redis.asyncio import Redis
 
-from bot import local_redis
+from bot import consent_export, local_redis
 from bot.app import DEFAULT_REDIS_URL, create_app, open_services
 from bot.jobs import QUEUES, Queue
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import Worker
+from storage.keys import Keys
 
 log = logging.getLogger("bot")
 
@@ -31,8 +34,15 @@ def main(argv: list[str] | None = None) -> int:
         help="which queues to work (default: sms,slack); a worker of its own for sms keeps "
         "texts on time whatever Slack is doing",
     )
+    _add_consent_commands(commands)
     args = parser.parse_args(argv)
     queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
+    since = None
+    if args.command == "consent":
+        try:
+            since = consent_export.parse_since(args.since) if args.since else None
+        except ValueError as exc:
+            parser.error(str(exc))
 
     try:
         settings = load_settings()
@@ -47,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        elif args.command == "consent":
+            if args.output:
+                with open(args.output, "w", newline="", encoding="utf-8") as out:
+                    asyncio.run(_export(settings, args.format, since, out))
+            else:
+                asyncio.run(_export(settings, args.format, since, sys.stdout))
         else:
             asyncio.run(_run_worker(settings, queues))
     finally:
@@ -74,6 +90,26 @@ def _ensure_redis(settings: Settings) -> local_redis.subprocess.Popen[bytes] | N
         data_dir,
     )
     return process
+
+
+def _add_consent_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    consent = commands.add_parser("consent", help="the consent ledger")
+    actions = consent.add_subparsers(dest="consent_command", required=True)
+    export = actions.add_parser("export", help="write every number's consent history")
+    export.add_argument("--since", help="only entries from this date (2026-11-01, UTC) on")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", help="write to this file instead of stdout")
+
+
+async def _export(
+    settings: Settings, fmt: consent_export.Format, since: float | None, out: TextIO
+) -> None:
+    redis = Redis.from_url(settings.redis_url or DEFAULT_REDIS_URL, decode_responses=True)
+    keys = Keys(settings.redis_key_prefix)
+    try:
+        await consent_export.export(redis, keys, out, fmt=fmt, since=since)
+    finally:
+        await redis.aclose()
 
 
 def _queues(parser: argparse.ArgumentParser, text: str) -> tuple[Queue, ...]:

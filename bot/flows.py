@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot import lead_flows, textback, urgency
+from bot import consent, consent_flows, keywords, lead_flows, textback, urgency
+from bot.jobs import Lead
 from bot.phone import masked
 from bot.services import Services
 from bot.textback import CrewReply, InboundText, MissedCall
@@ -48,7 +49,11 @@ async def missed_call(services: Services, call: MissedCall) -> str:
         await lead_flows.lead_opened(
             services, call.caller, line.id, claim.lead_id, claim.outcome, after_hours
         )
-    await outbox.enqueue(textback.plan_missed_call(call, claim, line), claim_key=claim.key)
+    link = None
+    if claim.outcome == "send" and not line.intake_url:
+        link = await consent_flows.new_intake_link(services, call.caller, line.id, claim.lead_id)
+    planned = textback.plan_missed_call(call, claim, line, link=link)
+    await outbox.enqueue(planned, claim_key=claim.key)
     if not claim.duplicate:
         _count(services, claim.outcome)
         log.info(
@@ -76,6 +81,9 @@ async def inbound_text(services: Services, text: InboundText) -> None:
         now=text.at.timestamp(),
         lead_seconds=line.lead_seconds,
         new_lead_id=_new_id(),
+        body=text.body,
+        source=f"keyword:{keywords.normalise(text.body) or text.action}",
+        twilio_answered=text.twilio_answered,
     )
     if _settled(claim):
         return
@@ -99,6 +107,12 @@ async def inbound_text(services: Services, text: InboundText) -> None:
                 lead,
             )
         )
+    phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
+    if phrase and not claim.record.get("was_opted_out"):
+        # After the message and its photos: a place at the end of the thread's order.
+        seq = await services.store.next_seq(text.caller, line.id)
+        flagged = Lead(phone=text.caller, line=line.id, lead_id=claim.lead_id, seq=seq)
+        planned.append(consent.opt_out_flag(flagged, line.channel_id, text.message_sid, phrase))
     await services.outbox.enqueue(planned, claim_key=claim.key)
     log.info("text in sid=%s from=%s action=%s", text.message_sid, masked(text.caller), text.action)
 

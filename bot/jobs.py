@@ -65,9 +65,11 @@ def send_sms(
     notify: dict[str, str],
     respect_opt_out: bool = True,
     react_on: dict[str, str] | None = None,
+    template: str | None = None,
 ) -> Job:
     """notify: where a failure is reported (post_notice's channel/thread_ts/phone/lead_id);
-    react_on {"channel","ts"}: the crew message that gets ✅ or ⚠️ once Twilio answers."""
+    react_on {"channel","ts"}: the crew message that gets ✅ or ⚠️ once Twilio answers;
+    template: which automated text this is (recorded in the consent ledger once sent)."""
     return Job(
         id=job_id,
         kind="sms.send",
@@ -80,6 +82,7 @@ def send_sms(
             "respect_opt_out": respect_opt_out,
             "notify": notify,
             "react_on": react_on,
+            **({"template": template} if template else {}),
         },
     )
 
@@ -90,8 +93,12 @@ def post_card(job_id: str, lead: Lead, channel: str, text: str) -> Job:
     return Job(id=job_id, kind="slack.post", data=data)
 
 
-def post_in_thread(job_id: str, lead: Lead, channel: str, text: str) -> Job:
+def post_in_thread(
+    job_id: str, lead: Lead, channel: str, text: str, blocks: list[dict[str, Any]] | None = None
+) -> Job:
     data = {"channel": channel, "text": text, "card": False, **lead.as_data()}
+    if blocks:
+        data["blocks"] = blocks
     return Job(id=job_id, kind="slack.post", data=data)
 
 

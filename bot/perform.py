@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SLACK_LEASE = 60  # seconds a Slack post is "running" before another worker may take it over
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
+TEMPLATE_VERSION = "default"  # until templates are edited from Slack and carry versions
 
 
 class Retry(Exception):
@@ -74,7 +75,13 @@ async def send_sms(services: Services, job: Job) -> None:
         await store.finish_sms(d["to"], job.id, "failed")
         services.metrics.send_failures.labels("twilio", "permanent").inc()
         if exc.code == twilio_errors.OPTED_OUT:
-            await store.record_opt_out(d["to"], d["line"], services.clock())
+            await store.record_opt_out(
+                d["to"],
+                d["line"],
+                services.clock(),
+                source="carrier",
+                message=f"Twilio error 21610 sending the {d['purpose']}",
+            )
         await _report_failure(services, job, twilio_errors.describe(exc.code))
         return
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -88,6 +95,17 @@ async def send_sms(services: Services, job: Job) -> None:
     if d["purpose"] == "crew reply":
         services.metrics.relayed.labels("to_caller").inc()
     log.info("sms sent sid=%s job=%s to=%s", message.sid, job.id, masked(d["to"]))
+    if d.get("template"):
+        await store.ledger.append(
+            d["to"],
+            "text_sent",
+            services.clock(),
+            line=d["line"],
+            template=d["template"],
+            version=TEMPLATE_VERSION,
+            message_sid=message.sid,
+            purpose=d["purpose"],
+        )
     if d.get("react_on"):
         where = d["react_on"]
         await services.outbox.enqueue(
@@ -180,7 +198,7 @@ async def post_ordered(services: Services, job: Job) -> None:
 async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str, str] | None:
     """Posts; returns (channel, ts) when this was the lead's card."""
     d = job.data
-    text, blocks, rendered = d["text"], None, None
+    text, blocks, rendered = d["text"], d.get("blocks") or None, None
     if d["card"]:  # the lead card: Block Kit from the lead's state, the plain text as fallback
         leads = lead_flows.lead_store(services)
         await leads.set_summary(d["phone"], d["lead_id"], d["text"])

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     textback_window_hours: float = Field(24, gt=0)
     intake_url: str | None = None
     lead_thread_days: float = Field(14, gt=0)
+    # Our intake page (PUBLIC_URL/i/<token>), linked from the auto-text when INTAKE_URL is unset.
+    intake_link_days: float = Field(7, gt=0)
+    intake_max_submissions: int = Field(5, ge=1, le=100)
+    # Signs the intake form's anti-CSRF field; unset: derived from SLACK_SIGNING_SECRET.
+    intake_secret: SecretStr | None = None
     # Who confirms a STOP: Twilio's built-in opt-out handling (the default on long codes) or us.
     opt_out_confirmation: Literal["twilio", "app"] = "twilio"
 
@@ -68,6 +73,8 @@ class Settings(BaseSettings):
 
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
+    # How long a worker's read waits for new jobs; also how long a clean shutdown may wait for it.
+    worker_read_block_ms: int = Field(500, ge=10, le=5_000)
     slack_posts_per_second: float = Field(1.0, gt=0)
     log_level: str = "INFO"
     data_dir: str = ".data"

@@ -30,6 +30,24 @@ DEFAULTS: dict[Kind, str] = {
 }
 
 
+# With a link (our intake page): shorter wording, so "Johnson Electric" plus a realistic
+# https://host/i/<12-character token> link still fits one GSM-7 segment. The link counts.
+LINKED: dict[Kind, str] = {
+    "business": (
+        "{business}: sorry we missed your call! Tell us what you need: {link} or reply here. "
+        "Reply STOP to opt out."
+    ),
+    "after_hours": (
+        "{business}: we're closed, sorry we missed you! Tell us what you need: {link} or "
+        "reply here. Reply STOP to opt out."
+    ),
+    "repeat": (
+        "Hi again from {business}! Sorry we missed you. Tell us what you need: {link} or reply "
+        "here. Reply STOP to opt out."
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Rendered:
     kind: Kind
@@ -41,7 +59,8 @@ class Rendered:
 
 
 def render(kind: Kind, *, business: str, link: str | None, template: str | None = None) -> Rendered:
-    text = (template or DEFAULTS[kind]).format(
+    default = LINKED[kind] if link else DEFAULTS[kind]
+    text = (template or default).format(
         business=business, or_link=f" or use {link}" if link else "", link=link or ""
     )
     return Rendered(kind=kind, text=text)

@@ -94,14 +94,19 @@ def outcome_text(line: Line, claim: Claim, at: datetime) -> str:
     return SUPPRESSED.get(outcome, f"No auto-text ({outcome})")
 
 
-def plan_missed_call(call: MissedCall, claim: Claim, line: Line) -> list[Job]:
-    """The auto-text (when the store allowed it) and the lead card or a note in its thread."""
+def plan_missed_call(
+    call: MissedCall, claim: Claim, line: Line, link: str | None = None
+) -> list[Job]:
+    """The auto-text (when the store allowed it) and the lead card or a note in its thread.
+
+    link: this lead's own intake page, used when the line has no INTAKE_URL."""
     assert call.caller is not None
     lead = Lead(phone=call.caller, line=line.id, lead_id=claim.lead_id, seq=claim.seq)
     planned: list[Job] = []
     if claim.outcome == "send":
         kind = template_kind(line, claim, call.at)
-        text = templates.render(kind, business=line.business_name, link=line.intake_url).text
+        link = link or line.intake_url
+        text = templates.render(kind, business=line.business_name, link=link).text
         planned.append(
             jobs.send_sms(
                 f"textback:{call.call_sid}",
@@ -111,6 +116,7 @@ def plan_missed_call(call: MissedCall, claim: Claim, line: Line) -> list[Job]:
                 purpose=f"auto-text ({kind})",
                 line=line.id,
                 notify=_lead_notify(line, lead),
+                template=kind,
             )
         )
     when = local_time(line, call.at)
@@ -195,13 +201,15 @@ def _keyword_reply(
         return []
     business = line.business_name
     if text.action == "help":
-        body, purpose = templates.help_reply(business), "help reply"
+        body, purpose, template = templates.help_reply(business), "help reply", "help"
     elif not confirm_opt_out:
         return []  # Twilio's default handling on long codes already confirmed STOP/START
     elif text.action == "opt_out":
         body, purpose = templates.opt_out_confirmation(business), "opt-out confirmation"
+        template = "opt_out_confirmation"
     else:
         body, purpose = templates.opt_in_confirmation(business), "opt-in confirmation"
+        template = "opt_in_confirmation"
     return [
         jobs.send_sms(
             f"keyword:{text.message_sid}",
@@ -212,6 +220,7 @@ def _keyword_reply(
             line=line.id,
             notify=notify,
             respect_opt_out=False,  # these answer the caller's own keyword
+            template=template,
         )
     ]
 

@@ -66,8 +66,8 @@ class Worker:
             await asyncio.wait(self._in_flight, timeout=grace)
 
     async def shutdown(self, task: asyncio.Task[None], grace: float = 8.0) -> None:
-        """Stop, and let the loops end by themselves (a read blocks at most 0.5 s): cancelling a
-        Redis command midway would leave its connection half open."""
+        """Stop, and let the loops end by themselves (a read blocks WORKER_READ_BLOCK_MS):
+        cancelling a Redis command midway would leave its connection half open."""
         await self.stop(grace)
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout=2.0)
@@ -81,7 +81,10 @@ class Worker:
         while not self._stopping.is_set():
             try:
                 deliveries = await outbox.read(
-                    queue, self.name, count=self.concurrency, block_ms=500
+                    queue,
+                    self.name,
+                    count=self.concurrency,
+                    block_ms=self.services.settings.worker_read_block_ms,
                 )
             except Exception as exc:  # Redis restarting: back off, don't die
                 log.error("outbox read failed queue=%s error=%s", queue, exc)

@@ -79,7 +79,11 @@ async def dispatch(services: Services, text: str, user_id: str) -> str | Reply:
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
-    from handlers import command_stats, command_status  # noqa: F401  (register subcommands)
+    from handlers import (  # noqa: F401  (register subcommands)
+        command_history,
+        command_stats,
+        command_status,
+    )
 
     @bolt.command(COMMAND)
     async def textback(ack: Any, command: dict[str, Any]) -> None:

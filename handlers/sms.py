@@ -90,7 +90,14 @@ async def message_status(request: web.Request) -> web.Response:
     except ValueError:
         code = None
     if code == twilio_errors.OPTED_OUT:
-        await services.store.record_opt_out(sent["to"], sent["line"], services.clock())
+        await services.store.record_opt_out(
+            sent["to"],
+            sent["line"],
+            services.clock(),
+            source="carrier",
+            message=f"Twilio error 21610 in the status of the {sent['purpose']}",
+            message_sid=sid,
+        )
     reason = twilio_errors.describe(code, f"the carrier reported it {status}")
     log.info("sms %s sid=%s to=%s code=%s", status, sid, masked(sent["to"]), code)
     notify = sent["notify"]

@@ -45,6 +45,24 @@ class Keys:
     def inbound_sms(self, phone: str | None, message_sid: str) -> str:
         return f"{self.prefix}:{{{phone or HIDDEN}}}:sms:{message_sid}"
 
+    def ledger(self, phone: str) -> str:
+        """Stream: the number's consent history (calls, texts sent, consents, opt-outs). Append
+        only and never expires: it is the record a lawyer or an audit asks for."""
+        return f"{self.prefix}:{{{phone}}}:ledger"
+
+    def ledger_pattern(self) -> str:
+        """SCAN match for every number's ledger."""
+        return f"{self.prefix}:{{*}}:ledger"
+
+    # --- intake page ----------------------------------------------------------------------------
+    def intake(self, token: str) -> str:
+        """Hash: the lead an intake link belongs to, its expiry and its submission count."""
+        return f"{self.prefix}:intake:{{{token}}}"
+
+    def intake_nonce(self, token: str, nonce: str) -> str:
+        """Set once a form (one page load) was submitted, so a double submit posts once."""
+        return f"{self.prefix}:intake:{{{token}}}:nonce:{nonce}"
+
     def screened(self, call_sid: str) -> str:
         """Set when someone pressed a key on the screening prompt of this parent call."""
         return f"{self.prefix}:{{{call_sid}}}:screened"

@@ -25,8 +25,9 @@ local function attach_lead(state, now, lead_seconds, new_lead_id, business_numbe
 end
 """
 
-# KEYS: call record, caller hash.
-# ARGV: now, window_seconds, lead_seconds, new_lead_id, business_number, record_ttl, paused.
+# KEYS: call record, caller hash[, ledger].
+# ARGV: now, window_seconds, lead_seconds, new_lead_id, business_number, record_ttl, paused
+# [, call_sid, line] (with the ledger key).
 # Returns {"dup"|"new", record-json, enqueued}. The opt-out/exclusion/window check and the
 # marking of "texted now" happen in one step, so two processes racing on one caller send one text.
 CLAIM_MISSED_CALL = (
@@ -46,6 +47,11 @@ else
   redis.call('HSET', KEYS[2], 'last_text_at', now)
   redis.call('HINCRBY', KEYS[2], 'texts', 1)
 end
+if KEYS[3] then
+  -- Consent ledger: the call itself is the caller's implied consent to one informational reply.
+  redis.call('XADD', KEYS[3], '*', 'event', 'implied_consent', 'at', ARGV[1], 'line', ARGV[9],
+    'call_sid', ARGV[8], 'called', ARGV[5], 'outcome', outcome)
+end
 -- A new lead's card is the call's one post; a known lead gets a "called again" note instead.
 local lead_id, new_lead, seq = attach_lead(
   KEYS[2], now, tonumber(ARGV[3]), ARGV[4], ARGV[5], 1, true)
@@ -59,9 +65,11 @@ return {'new', record, '0'}
 """
 )
 
-# KEYS: inbound message record, caller hash.
-# ARGV: now, lead_seconds, new_lead_id, business_number, record_ttl, action, posts.
-# The opt-out is written here, before any reply is planned, so no later send can race past it.
+# KEYS: inbound message record, caller hash[, ledger].
+# ARGV: now, lead_seconds, new_lead_id, business_number, record_ttl, action, posts
+# [, body, source, message_sid, line, twilio_answered] (with the ledger key).
+# The opt-out is written here, flag and ledger entry in one step, before any reply is planned,
+# so no later send can race past it.
 RECORD_INBOUND_SMS = (
     _LEAD
     + """
@@ -71,8 +79,17 @@ local now, action = tonumber(ARGV[1]), ARGV[6]
 local was_opted_out = redis.call('HEXISTS', KEYS[2], 'opted_out')
 if action == 'opt_out' then
   redis.call('HSET', KEYS[2], 'opted_out', now)
+  if KEYS[3] then
+    redis.call('XADD', KEYS[3], '*', 'event', 'opt_out', 'at', ARGV[1], 'line', ARGV[11],
+      'source', ARGV[9], 'message', ARGV[8], 'message_sid', ARGV[10])
+  end
 elseif action == 'opt_in' then
   redis.call('HDEL', KEYS[2], 'opted_out')
+  -- Only the caller's own START-family text lifts an opt-out; a "yes" to the crew lifts nothing.
+  if KEYS[3] and (was_opted_out == 1 or ARGV[12] == '1') then
+    redis.call('XADD', KEYS[3], '*', 'event', 'opt_in', 'at', ARGV[1], 'line', ARGV[11],
+      'source', ARGV[9], 'message', ARGV[8], 'message_sid', ARGV[10])
+  end
 end
 local lead_id, new_lead, seq = attach_lead(
   KEYS[2], now, tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[7]))
@@ -84,6 +101,17 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return {'new', record, '0'}
 """
 )
+
+# KEYS: caller hash, ledger. ARGV: now, then field, value pairs for the ledger entry.
+# An opt-out learned other than by keyword (carrier 21610, the crew's button): set the flag and
+# write the ledger entry in one step; returns 0 (nothing written) when already opted out.
+RECORD_OPT_OUT = """
+if redis.call('HSETNX', KEYS[1], 'opted_out', ARGV[1]) == 0 then return 0 end
+local entry = {}
+for i = 2, #ARGV do entry[#entry + 1] = ARGV[i] end
+redis.call('XADD', KEYS[2], '*', unpack(entry))
+return 1
+"""
 
 # KEYS: caller hash, parked hash. ARGV: seq, job-json.
 # "done": already posted (a redelivery); "run": its turn; "parked": waits for an earlier post.

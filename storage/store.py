@@ -11,11 +11,13 @@ from redis.asyncio import Redis
 from bot.jobs import Job
 from storage import scripts
 from storage.keys import Keys
+from storage.ledger import Ledger
 
 DAY = 86_400
 RECORD_TTL = 7 * DAY  # how long a CallSid / MessageSid / event_id is remembered for dedupe
 THREAD_TTL = 180 * DAY  # a crew reply in an old thread still finds its caller
 JOB_DONE_TTL = 7 * DAY
+LEDGER_MESSAGE_MAX = 1_600  # Twilio's cap on an SMS body
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class Store:
         self._sms_start = redis.register_script(scripts.SMS_START)
         self._post_start = redis.register_script(scripts.POST_START)
         self._post_finish = redis.register_script(scripts.POST_FINISH)
+        self._record_opt_out = redis.register_script(scripts.RECORD_OPT_OUT)
+        self.ledger = Ledger(redis, keys)
 
     # --- calls ------------------------------------------------------------------------------
     async def claim_missed_call(
@@ -95,9 +99,16 @@ class Store:
         paused: bool = False,
     ) -> Claim:
         """One atomic step: dedupe the CallSid, decide text-or-not, attach the caller's lead."""
-        keys = [self.keys.call(phone, call_sid), self.keys.caller(phone, line)]
+        keys = [
+            self.keys.call(phone, call_sid),
+            self.keys.caller(phone, line),
+            self.keys.ledger(phone),  # the call's implied consent, recorded in the same step
+        ]
         args = [now, window_seconds, lead_seconds, new_lead_id, business_number, RECORD_TTL]
-        reply = await self._claim_call(keys=keys, args=[*args, int(paused)])  # type: ignore[list-item]
+        reply = await self._claim_call(
+            keys=keys,
+            args=[*args, int(paused), call_sid, line],  # type: ignore[list-item]
+        )
         return _claim(keys[0], reply)
 
     async def record_call_outcome(self, phone: str | None, call_sid: str, outcome: str) -> bool:
@@ -132,9 +143,17 @@ class Store:
         now: float,
         lead_seconds: float,
         new_lead_id: str,
+        body: str = "",
+        source: str = "",
+        twilio_answered: bool = False,
     ) -> Claim:
-        """Dedupe the MessageSid, apply STOP/START first, reserve `posts` places in the thread."""
-        keys = [self.keys.inbound_sms(phone, message_sid), self.keys.caller(phone, line)]
+        """Dedupe the MessageSid, apply STOP/START first (flag and consent ledger entry in the
+        same step), reserve `posts` places in the thread."""
+        keys = [
+            self.keys.inbound_sms(phone, message_sid),
+            self.keys.caller(phone, line),
+            self.keys.ledger(phone),
+        ]
         args: list[str | float] = [
             now,
             lead_seconds,
@@ -143,6 +162,11 @@ class Store:
             RECORD_TTL,
             action,
             posts,
+            body[:LEDGER_MESSAGE_MAX],
+            source,
+            message_sid,
+            line,
+            int(twilio_answered),
         ]
         return _claim(keys[0], await self._record_sms(keys=keys, args=args))
 
@@ -153,9 +177,23 @@ class Store:
     async def is_opted_out(self, phone: str, line: str) -> bool:
         return bool(await self.redis.hexists(self.keys.caller(phone, line), "opted_out"))
 
-    async def record_opt_out(self, phone: str, line: str, now: float) -> None:
-        """An opt-out we learned of other than by keyword (Twilio error 21610)."""
-        await self.redis.hsetnx(self.keys.caller(phone, line), "opted_out", now)
+    async def record_opt_out(
+        self,
+        phone: str,
+        line: str,
+        now: float,
+        source: str = "carrier",
+        message: str = "",
+        **detail: str,
+    ) -> bool:
+        """An opt-out learned other than by keyword: Twilio error 21610 (source "carrier") or the
+        crew's button ("crew:<user>"). Flag and ledger entry in one step; False if already out.
+        There is deliberately no verb that clears the flag: only the caller's START does."""
+        entry = {"event": "opt_out", "at": str(now), "line": line, "source": source}
+        entry.update(message=message[:LEDGER_MESSAGE_MAX], **detail)
+        pairs = [item for pair in entry.items() for item in pair]
+        keys = [self.keys.caller(phone, line), self.keys.ledger(phone)]
+        return bool(await self._record_opt_out(keys=keys, args=[now, *pairs]))
 
     async def exclude(self, phone: str, line: str, note: str = "") -> None:
         await self.redis.hset(self.keys.caller(phone, line), "excluded", note or "-")

@@ -131,6 +131,8 @@ def make_settings(
         "slack_posts_per_second": 50,
         "slack_updates_per_second": 50,
         "weekly_digest": False,  # a test that wants Monday's digest turns it on
+        # Each test's app stops at teardown; a short read keeps that stop (and the suite) quick.
+        "worker_read_block_ms": 50,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

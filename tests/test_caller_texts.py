@@ -268,9 +268,11 @@ async def test_when_twilio_already_answered_stop_we_never_reply(harness: Harness
 async def test_please_stop_texting_me_is_relayed_not_an_opt_out(harness: Harness) -> None:
     await harness.caller_text("please stop texting me")
     card = await only_card(harness)
-    (message,) = thread(harness, card["ts"])
+    # Relayed, then flagged for the crew (tests/test_consent.py covers the flag's button).
+    message, flag = thread(harness, card["ts"])
     assert ">please stop texting me" in message
     assert OPT_OUT_NOTE not in message
+    assert "reads like an opt-out" in flag
     assert harness.twilio.messages == []
     await harness.missed_call()
     assert len(await texts_to_caller(harness)) == 1

@@ -1,0 +1,31 @@
+"""`/textback history <number>`: a number's consent ledger, ephemeral."""
+
+from __future__ import annotations
+
+from bot import consent
+from bot.phone import InvalidNumber, to_e164
+from handlers.commands import Invocation, subcommand
+
+SHOWN = 40  # Slack shows ~40 lines comfortably; the export has everything
+USAGE = "history <number>"
+
+
+@subcommand("history", USAGE, "a number's consent history: calls, texts, consent, opt-outs")
+async def history(invocation: Invocation) -> str:
+    if not invocation.text:
+        return f"Usage: `/textback {USAGE}`, e.g. `/textback history (202) 555-0123`"
+    try:
+        phone = to_e164(invocation.text)
+    except InvalidNumber:
+        shown = invocation.text[:40].replace("`", "'")
+        return (
+            f"`{shown}` is not a phone number I can read. "
+            f"Usage: `/textback {USAGE}`, e.g. `/textback history +1 202 555 0123`"
+        )
+    services = invocation.services
+    line = services.lines.default
+    ledger = services.store.ledger
+    entries = await ledger.history(phone, newest=SHOWN)
+    total = await ledger.count(phone)
+    opted_out = await services.store.is_opted_out(phone, line.id)
+    return consent.history_text(phone, entries, total, line.timezone, opted_out)

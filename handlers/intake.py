@@ -1,0 +1,114 @@
+"""GET/POST /i/<token>: the caller's intake page, linked from the auto-text.
+
+Not a webhook: a person's browser. Answers are whole HTML pages; errors keep what they typed.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from bot import consent, consent_flows, intake, intake_page
+from bot.consent_flows import Visitor
+from bot.intake import IntakeForm, Problems
+from bot.services import Services
+from handlers.app_keys import SERVICES
+from storage.intake_store import IntakeLink
+
+log = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 16 * 1024  # the fields' own limits add up to ~2.5 KB; UTF-8 may triple that
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html", headers=_HEADERS)
+
+
+async def _link(request: web.Request, services: Services) -> IntakeLink | None:
+    token = request.match_info["token"]
+    if not intake.plausible_token(token):
+        return None
+    return await consent_flows.intake_store(services).find(token, services.clock())
+
+
+def _form_page(
+    services: Services,
+    link: IntakeLink,
+    form: IntakeForm | None = None,
+    problems: Problems | None = None,
+) -> str:
+    line = services.lines.by_id(link.line)
+    nonce = intake.new_nonce()
+    csrf = intake.csrf_field(consent_flows.intake_key(services), link.token, nonce)
+    return intake_page.form_page(
+        line.business_name, consent.disclosure(line.business_name), nonce, csrf, form, problems
+    )
+
+
+async def show(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    link = await _link(request, services)
+    if link is None:
+        return _html(intake_page.not_found_page(services.lines.default.business_name), 404)
+    return _html(_form_page(services, link))
+
+
+async def submit(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    business = services.lines.default.business_name
+    link = await _link(request, services)
+    if link is None:
+        return _html(intake_page.not_found_page(business), 404)
+    if request.content_type not in ("application/x-www-form-urlencoded", ""):
+        return _html(
+            intake_page.bad_request_page(business, "Please send the form from the page."), 400
+        )
+    raw = await request.read()  # the app caps bodies at 1 MB; ours is checked below
+    try:
+        fields = dict(
+            parse_qsl(
+                raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20, errors="strict"
+            )
+        )
+    except (UnicodeDecodeError, ValueError):
+        return _html(intake_page.bad_request_page(business, "We couldn't read that form."), 400)
+    form = IntakeForm.from_fields(fields)
+    key = consent_flows.intake_key(services)
+    nonce, csrf = fields.get("nonce", ""), fields.get("csrf", "")
+    if not intake.csrf_ok(key, link.token, nonce, csrf):
+        # A stale or forged form: show it again with a fresh token, their input kept.
+        problems = Problems(general=["That form had expired. Please check it and send it again."])
+        return _html(_form_page(services, link, form, problems), 400)
+    if len(raw) > MAX_FORM_BYTES:
+        general = [f"That was more than we can take ({len(raw) // 1024} KB). Please shorten it."]
+        problems = Problems(general=general, fields=intake.validate(form).fields)
+        return _html(_form_page(services, link, form, problems), 413)
+    problems = intake.validate(form)
+    if problems:
+        return _html(_form_page(services, link, form, problems), 400)
+    visitor = Visitor(
+        ip=request.remote or "",
+        forwarded_for=request.headers.get("X-Forwarded-For", "")[:200],
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    outcome = await consent_flows.submit_intake(services, link, nonce, form, visitor)
+    if outcome == "limit":
+        return _html(intake_page.limit_page(business), 429)
+    if outcome == "missing":
+        return _html(intake_page.not_found_page(business), 404)
+    return _html(intake_page.thanks_page(business))  # "ok", or "dup": posted once already
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/i/{token}", show)
+    app.router.add_post("/i/{token}", submit)

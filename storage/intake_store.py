@@ -1,0 +1,73 @@
+"""Intake links: which lead a token belongs to, and one-time use of each form load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from storage.keys import Keys
+
+DAY = 86_400
+
+# KEYS: intake hash, nonce key. ARGV: now, max submissions, nonce ttl.
+# "missing" (unknown or expired), "dup" (this form load was already submitted), "limit" (too many
+# submissions on this link), else "ok": the nonce is marked and the count raised in one step, so
+# two submits racing each other post once.
+SUBMIT = """
+local link = redis.call('HMGET', KEYS[1], 'expires_at', 'submissions')
+if not link[1] or tonumber(link[1]) <= tonumber(ARGV[1]) then return 'missing' end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'dup' end
+if tonumber(link[2] or '0') >= tonumber(ARGV[2]) then return 'limit' end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'submissions', 1)
+return 'ok'
+"""
+
+
+@dataclass(frozen=True)
+class IntakeLink:
+    token: str
+    phone: str
+    line: str
+    lead_id: str
+    expires_at: float
+    submissions: int
+
+
+class IntakeStore:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._submit = redis.register_script(SUBMIT)
+
+    async def create(
+        self, token: str, *, phone: str, line: str, lead_id: str, expires_at: float, now: float
+    ) -> None:
+        key = self.keys.intake(token)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
+            key,
+            mapping={"phone": phone, "line": line, "lead_id": lead_id, "expires_at": expires_at},
+        )
+        # Redis forgets it a day after it expires; the expiry itself is checked against our clock.
+        pipe.expire(key, max(1, int(expires_at - now)) + DAY)
+        await pipe.execute()
+
+    async def find(self, token: str, now: float) -> IntakeLink | None:
+        """The link, or None when unknown or expired."""
+        values: dict[str, str] = await self.redis.hgetall(self.keys.intake(token))  # type: ignore[assignment]
+        if not values or float(values.get("expires_at", 0)) <= now:
+            return None
+        return IntakeLink(
+            token=token,
+            phone=values["phone"],
+            line=values["line"],
+            lead_id=values["lead_id"],
+            expires_at=float(values["expires_at"]),
+            submissions=int(values.get("submissions", 0)),
+        )
+
+    async def claim_submission(self, token: str, nonce: str, now: float, limit: int) -> str:
+        keys = [self.keys.intake(token), self.keys.intake_nonce(token, nonce)]
+        return str(await self._submit(keys=keys, args=[now, limit, 30 * DAY]))
