@@ -25,7 +25,18 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from bot.worker import Worker
-from handlers import commands, health, intake, opt_out_action, slack_events, sms, voice
+from handlers import (
+    actions,
+    commands,
+    health,
+    home,
+    intake,
+    opt_out_action,
+    reactions,
+    slack_events,
+    sms,
+    voice,
+)
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.twilio_auth import TwilioVerifier
 from storage.keys import Keys
@@ -139,6 +150,10 @@ def _services(
                 # Run our listener before answering, so a 200 means the reply is stored.
                 process_before_response=True,
             )
+            # Before slack_events: its catch-all answers any event no earlier listener took.
+            reactions.register(bolt, services)
+            home.register(bolt, services)
+            actions.register(bolt, services)
             slack_events.register(bolt, services)
             commands.register(bolt, services)
             opt_out_action.register(bolt, services)

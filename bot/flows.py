@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot import consent, consent_flows, keywords, textback
+from bot import consent, consent_flows, keywords, lead_flows, textback, urgency
 from bot.jobs import Lead
 from bot.phone import masked
 from bot.services import Services
@@ -28,6 +28,8 @@ async def missed_call(services: Services, call: MissedCall) -> str:
         if not await store.record_call_outcome(None, call.call_sid, "hidden"):
             return "duplicate"
         await outbox.enqueue(textback.plan_hidden_call(call, line))
+        after_hours = not line.hours.is_open(call.at.astimezone(line.timezone))
+        await lead_flows.hidden_call(services, after_hours)
         _count(services, "hidden")
         return "hidden"
     claim = await store.claim_missed_call(
@@ -44,6 +46,11 @@ async def missed_call(services: Services, call: MissedCall) -> str:
     if _settled(claim) or "lead_id" not in claim.record:
         # Queued already, or settled without a lead (answered): a late callback changes nothing.
         return "duplicate"
+    if not claim.duplicate:
+        after_hours = not line.hours.is_open(call.at.astimezone(line.timezone))
+        await lead_flows.lead_opened(
+            services, call.caller, line.id, claim.lead_id, claim.outcome, after_hours
+        )
     link = None
     if claim.outcome == "send" and not line.intake_url:
         link = await consent_flows.new_intake_link(services, call.caller, line.id, claim.lead_id)
@@ -83,13 +90,31 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     if _settled(claim):
         return
     confirm = services.settings.opt_out_confirmation == "app"
-    planned = textback.plan_inbound_text(text, claim, line, confirm_opt_out=confirm)
+    urgent = text.action == "message" and urgency.is_urgent(text.body)
+    lead = await lead_flows.caller_texted(
+        services, text.caller, line.id, claim.lead_id, urgent, waits=text.action == "message"
+    )
+    planned = textback.plan_inbound_text(
+        text, claim, line, confirm_opt_out=confirm, claimer=lead.claimer or None
+    )
+    if urgent:
+        planned.append(
+            await lead_flows.urgent_post(
+                services,
+                text.caller,
+                line.id,
+                claim.lead_id,
+                line.channel_id,
+                text.message_sid,
+                lead,
+            )
+        )
     phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
     if phrase and not claim.record.get("was_opted_out"):
         # After the message and its photos: a place at the end of the thread's order.
         seq = await services.store.next_seq(text.caller, line.id)
-        lead = Lead(phone=text.caller, line=line.id, lead_id=claim.lead_id, seq=seq)
-        planned.append(consent.opt_out_flag(lead, line.channel_id, text.message_sid, phrase))
+        flagged = Lead(phone=text.caller, line=line.id, lead_id=claim.lead_id, seq=seq)
+        planned.append(consent.opt_out_flag(flagged, line.channel_id, text.message_sid, phrase))
     await services.outbox.enqueue(planned, claim_key=claim.key)
     log.info("text in sid=%s from=%s action=%s", text.message_sid, masked(text.caller), text.action)
 
@@ -99,6 +124,7 @@ async def crew_reply(services: Services, reply: CrewReply) -> bool:
     owner = await services.store.thread_owner(reply.channel, reply.thread_ts)
     if owner is None:
         return False
+    await lead_flows.human_answered(services, owner.phone, owner.line, owner.lead_id)
     caller = await services.store.caller(owner.phone, owner.line)
     line = services.lines.by_id(owner.line)
     await services.outbox.enqueue(textback.plan_crew_reply(reply, owner.phone, caller, line))

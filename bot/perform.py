@@ -17,8 +17,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from twilio.base.exceptions import TwilioRestException
 
-from bot import jobs, twilio_errors
+from bot import cards, jobs, lead_flows, twilio_errors
 from bot.jobs import Job, Lead
+from bot.leads import LeadState
 from bot.phone import masked
 from bot.services import Services
 
@@ -110,6 +111,9 @@ async def send_sms(services: Services, job: Job) -> None:
         await services.outbox.enqueue(
             [jobs.react(f"react:{job.id}:ok", where["channel"], where["ts"], "white_check_mark")]
         )
+    notify = d.get("notify") or {}
+    if d["purpose"].startswith("auto-text") and notify.get("lead_id"):
+        await lead_flows.auto_texted(services, notify["phone"], notify["lead_id"])
 
 
 async def _report_failure(
@@ -183,6 +187,8 @@ async def post_ordered(services: Services, job: Job) -> None:
             log.error("slack post failed job=%s error=%s", job.id, exc)
             outcome = "failed"
             await store.note_error(f"Slack: {exc}")
+            if d.get("card"):  # no card update will ever find it: stop them waiting
+                await lead_flows.lead_store(services).card_failed(phone, lead_id)
     # 'finished': posted before a crash kept us from recording the turn; record it now.
     following = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
     if following is not None:
@@ -192,17 +198,26 @@ async def post_ordered(services: Services, job: Job) -> None:
 async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str, str] | None:
     """Posts; returns (channel, ts) when this was the lead's card."""
     d = job.data
+    text, blocks, rendered = d["text"], d.get("blocks") or None, None
+    if d["card"]:  # the lead card: Block Kit from the lead's state, the plain text as fallback
+        leads = lead_flows.lead_store(services)
+        await leads.set_summary(d["phone"], d["lead_id"], d["text"])
+        lead = await leads.get(d["phone"], d["lead_id"])
+        text, blocks, rendered = cards.fallback_text(lead), cards.blocks(lead), lead.version
     response = await _slack_call(
         services,
         d["channel"],
         "chat_postMessage",
         channel=d["channel"],
-        text=d["text"],
+        text=text,
+        blocks=blocks,
         thread_ts=None if d["card"] else card_ts,
+        reply_broadcast=True if d.get("broadcast") else None,
         unfurl_links=False,
         unfurl_media=False,
-        **({"blocks": d["blocks"]} if d.get("blocks") else {}),
     )
+    if rendered is not None:
+        await lead_flows.lead_store(services).rendered(d["phone"], d["lead_id"], rendered)
     if job.id.startswith("in:") and not job.id.endswith(":card"):
         services.metrics.relayed.labels("to_slack").inc()
     return (d["channel"], str(response["ts"])) if d["card"] else None
@@ -256,6 +271,7 @@ async def post_notice(services: Services, job: Job) -> None:
             "chat_postMessage",
             channel=d["channel"],
             text=d["text"],
+            blocks=d.get("blocks"),
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
@@ -267,6 +283,49 @@ async def post_notice(services: Services, job: Job) -> None:
         await services.store.release_job(job.id)
         raise
     await services.store.mark_job(job.id, "done")
+
+
+async def update_card(services: Services, job: Job) -> None:
+    """Re-render a lead card from its state now, so retries and concurrent changes converge.
+
+    Updates never hold a worker while chat.update's budget (Tier 3) is spent: they wait on the
+    retry schedule instead, so thread posts are not starved behind them."""
+    d = job.data
+    phone, lead_id = d["phone"], d["lead_id"]
+    leads = lead_flows.lead_store(services)
+    lead: LeadState = await leads.get(phone, lead_id)
+    if not lead.ts:
+        if lead.card_failed:
+            await leads.update_taken(phone, lead_id)
+            return
+        raise Retry("lead card not posted yet", after=1.0)
+    pace = f"update:{lead.channel}"
+    backlog = await leads.pace_backlog(pace, services.clock())
+    if backlog > 1.0:
+        raise Retry("card updates paced", after=backlog)
+    await leads.update_taken(phone, lead_id)  # from here, a new change queues a new update
+    lead = await leads.get(phone, lead_id)
+    if lead.version <= lead.rendered:
+        return  # the card already shows this (it was posted or updated after the change)
+    try:
+        await _slack_call(
+            services,
+            pace,
+            "chat_update",
+            channel=lead.channel,
+            ts=lead.ts,
+            text=cards.fallback_text(lead),
+            blocks=cards.blocks(lead),
+            rate=services.settings.slack_updates_per_second,
+        )
+    except _Permanent as exc:
+        log.error("card update failed job=%s error=%s", job.id, exc)
+        await services.store.note_error(f"Slack: {exc}")
+        return
+    await leads.rendered(phone, lead_id, lead.version)
+    if await leads.version(phone, lead_id) != lead.version:
+        # Changed while we rendered: its update may have found us busy; make sure one follows.
+        await lead_flows.queue_update(services, phone, lead_id)
 
 
 async def react(services: Services, job: Job) -> None:
@@ -293,11 +352,15 @@ class _Permanent(Exception):
 
 
 async def _slack_call(
-    services: Services, pace_channel: str | None, method: str, **kwargs: Any
+    services: Services,
+    pace_channel: str | None,
+    method: str,
+    rate: float | None = None,
+    **kwargs: Any,
 ) -> Any:
     if pace_channel is not None:
         wait = await services.store.pace(
-            pace_channel, services.clock(), services.settings.slack_posts_per_second
+            pace_channel, services.clock(), rate or services.settings.slack_posts_per_second
         )
         if wait > 0:
             await asyncio.sleep(wait)  # pacing to Slack's per-channel rate, not synchronisation
@@ -337,5 +400,6 @@ _PERFORMERS = {
     "slack.upload": post_ordered,
     "slack.notice": post_notice,
     "slack.react": react,
+    "slack.update": update_card,
     "slack.unpark": unpark,
 }

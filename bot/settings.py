@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     # Slack user ids who may change templates, hours, window and pause (besides workspace admins).
     admin_user_ids: Annotated[list[str], NoDecode] = []
 
+    # Lead cards: minutes a caller's text may wait for a human (business time) before a reminder,
+    # the reactions that claim/book/close a card (comma-separated names), the Monday digest.
+    reply_sla_minutes: float = Field(10, gt=0)
+    claim_emoji: Annotated[list[str], NoDecode] = ["raising_hand", "eyes"]
+    book_emoji: Annotated[list[str], NoDecode] = ["white_check_mark"]
+    close_emoji: Annotated[list[str], NoDecode] = ["x"]
+    weekly_digest: bool = True
+    slack_updates_per_second: float = Field(0.8, gt=0)  # chat.update is Tier 3 (50+/min)
+
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
     # How long a worker's read waits for new jobs; also how long a clean shutdown may wait for it.
@@ -107,6 +116,13 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("claim_emoji", "book_emoji", "close_emoji", mode="before")
+    @classmethod
+    def _split_emoji(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().strip(":") for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("forward_to", mode="before")

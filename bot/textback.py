@@ -169,7 +169,11 @@ _ACTION_NOTES = {
 
 
 def plan_inbound_text(
-    text: InboundText, claim: Claim, line: Line, confirm_opt_out: bool
+    text: InboundText,
+    claim: Claim,
+    line: Line,
+    confirm_opt_out: bool,
+    claimer: str | None = None,
 ) -> list[Job]:
     """Relay to the caller's thread; answer only STOP/START/HELP, and only when Twilio didn't."""
     if text.action == "opt_in" and not (text.twilio_answered or claim.record.get("was_opted_out")):
@@ -189,6 +193,8 @@ def plan_inbound_text(
         offset = 1
     body = slack_text.quote(text.body) if text.body.strip() else "_(no text)_"
     message = f":speech_balloon: *Caller:*\n{body}"
+    if claimer:  # the claimer's phone buzzes on each new reply
+        message = f":speech_balloon: *Caller* (for <@{claimer}>):\n{body}"
     note = _ACTION_NOTES.get(text.action)
     if note:
         message += f"\n{note}"

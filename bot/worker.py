@@ -14,6 +14,7 @@ import socket
 
 from redis.exceptions import RedisError
 
+from bot import lead_flows, reports
 from bot.jobs import QUEUES, Queue
 from bot.perform import Retry, perform
 from bot.services import Services
@@ -110,6 +111,8 @@ class Worker:
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)
                         task.add_done_callback(self._in_flight.discard)
+                await lead_flows.fire_due_reminders(self.services)
+                await reports.maybe_post_digest(self.services)
                 depth = await outbox.depth()
                 for name, count in depth.items():
                     self.services.metrics.outbox_depth.labels(name).set(count)

@@ -26,7 +26,15 @@ class Invocation:
     trigger_id: str = ""  # lets a subcommand open a modal (views.open) within 3 s
 
 
-Handler = Callable[[Invocation], Awaitable[str]]
+@dataclass(frozen=True)
+class Reply:
+    """An answer with Block Kit (text stays as the notification fallback)."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+Handler = Callable[[Invocation], Awaitable["str | Reply"]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,9 @@ async def _help(_: Invocation) -> str:
     return help_text()
 
 
-async def dispatch(services: Services, text: str, user_id: str, trigger_id: str = "") -> str:
+async def dispatch(
+    services: Services, text: str, user_id: str, trigger_id: str = ""
+) -> str | Reply:
     verb, _, rest = text.strip().partition(" ")
     found = SUBCOMMANDS.get(verb.lower() or "help")
     if found is None:
@@ -80,6 +90,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
         command_history,
         command_hours,
         command_pause,
+        command_stats,
         command_status,
         command_template,
         command_window,
@@ -91,8 +102,10 @@ def register(bolt: AsyncApp, services: Services) -> None:
     @bolt.command(COMMAND)
     async def textback(ack: Any, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
-        user_id, trigger_id = (
-            str(command.get("user_id") or ""),
-            str(command.get("trigger_id") or ""),
-        )
-        await ack(text=await dispatch(services, text, user_id, trigger_id))
+        user_id = str(command.get("user_id") or "")
+        trigger_id = str(command.get("trigger_id") or "")
+        answer = await dispatch(services, text, user_id, trigger_id)
+        if isinstance(answer, Reply):
+            await ack(text=answer.text, blocks=answer.blocks)
+        else:
+            await ack(text=answer)

@@ -34,6 +34,10 @@ class Keys:
         the caller's state are read in one script."""
         return f"{self.prefix}:{{{phone}}}:job:{job_id}"
 
+    def update_queued(self, phone: str, lead_id: str) -> str:
+        """Set while a card update for the lead waits on the outbox: one is enough."""
+        return f"{self.prefix}:{{{phone}}}:lead:{lead_id}:update-queued"
+
     def call(self, phone: str | None, call_sid: str) -> str:
         """What we decided for one CallSid; Twilio may deliver its callbacks many times."""
         return f"{self.prefix}:{{{phone or HIDDEN}}}:call:{call_sid}"
@@ -86,6 +90,27 @@ class Keys:
 
     def pace(self, channel: str) -> str:
         return f"{self.prefix}:pace:{channel}"
+
+    # --- leads: reminders, stats, digest ---------------------------------------------------------
+    def reminders(self) -> str:
+        """Sorted set of due "nobody answered" reminders (score: due epoch seconds)."""
+        return f"{self.prefix}:reminders"
+
+    def leads_of_day(self, day: str) -> str:
+        """Sorted set of the day's leads (member phone|line|lead_id, score: opened at)."""
+        return f"{self.prefix}:leads:{day}"
+
+    def stats_day(self, day: str) -> str:
+        """Hash of counters for one day in the business's time zone (YYYY-MM-DD)."""
+        return f"{self.prefix}:stats:{day}"
+
+    def stats_times(self, day: str) -> str:
+        """List of seconds from a caller's reply to the first human answer, that day."""
+        return f"{self.prefix}:stats:{day}:response"
+
+    def digest(self, week: str) -> str:
+        """SET NX once per ISO week: exactly one process posts the weekly digest."""
+        return f"{self.prefix}:digest:{week}"
 
     # --- outbox ---------------------------------------------------------------------------------
     def stream(self, queue: str) -> str:

@@ -129,6 +129,8 @@ def make_settings(
         "business_hours": "Daily 00:00-24:00",
         "forward_to": "+12025550188",
         "slack_posts_per_second": 50,
+        "slack_updates_per_second": 50,
+        "weekly_digest": False,  # a test that wants Monday's digest turns it on
         # Each test's app stops at teardown; a short read keeps that stop (and the suite) quick.
         "worker_read_block_ms": 50,
     }

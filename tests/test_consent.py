@@ -328,7 +328,8 @@ def test_ordinary_messages_are_not_flagged(body: str) -> None:
 
 def flag_post(harness: Harness) -> dict[str, Any]:
     """The flag as Slack holds it (with its ts)."""
-    (post,) = [m for m in harness.slack.messages.values() if m.get("blocks")]
+    # In the thread: the lead card (the thread parent) has blocks of its own.
+    (post,) = [m for m in harness.slack.messages.values() if m.get("blocks") and m.get("thread_ts")]
     return post
 
 
@@ -413,4 +414,4 @@ async def test_already_opted_out_caller_is_not_flagged_again(harness: Harness) -
     await harness.drained()
     await harness.caller_text("seriously stop texting me")
     await harness.drained()
-    assert [p for p in harness.slack.posts if p.get("blocks")] == []
+    assert [p for p in harness.slack.posts if p.get("blocks") and p.get("thread_ts")] == []

@@ -273,10 +273,13 @@ async def _drain(
     timeout: float,
 ) -> None:
     deadline = time.monotonic() + timeout
-    expected_posts = len(numbers) + len(reply_tokens)
+    tokens = {token for token, _ in reply_tokens.values()}
     while time.monotonic() < deadline:
         texted = {m["To"] for m in twilio.messages}
-        if len(texted) >= len(numbers) and len(slack.posts) >= expected_posts:
+        # Every token seen, not a post count: a reply that overtakes its call opens the lead
+        # itself and the call then adds a "called again" note, so counts can add up too early.
+        posted = {word for p in slack.posts for word in str(p.get("text", "")).split()}
+        if len(texted) >= len(numbers) and tokens <= posted:
             return
         await asyncio.sleep(0.2)  # polling the stand-ins for the drain
     # Not drained: the counts below report what is missing.

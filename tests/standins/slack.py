@@ -116,7 +116,10 @@ class SlackStandIn(LoopbackServer):
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "views.open": self._views_open,
+            "views.publish": self._views_publish,
         }
+        self.finished: list[str] = []  # methods in the order their answers left (after latency)
+        self.home_views: dict[str, Any] = {}  # user id -> the App Home view last published
         self.app.router.add_route("*", "/api/{method}", self._handle_api)
         self.app.router.add_post("/upload/{file_id}", self._handle_upload)
 
@@ -214,6 +217,7 @@ class SlackStandIn(LoopbackServer):
         status, payload, headers = self._answer(method, params, token, at)
         self.calls.append(SlackCall(method, params, at, status, payload.get("error")))
         await self._simulate_latency()
+        self.finished.append(method)
         return web.json_response(payload, status=status, headers=headers)
 
     def _answer(
@@ -362,6 +366,13 @@ class SlackStandIn(LoopbackServer):
             return _err("no_reaction")
         self._reactions.remove(key)
         return {"ok": True}
+
+    def _views_publish(self, p: Params) -> Payload:
+        user, view = p.get("user_id"), p.get("view")
+        if not user or not view:
+            return _err("invalid_arguments")
+        self.home_views[str(user)] = json.loads(view) if isinstance(view, str) else view
+        return {"ok": True, "view": self.home_views[str(user)]}
 
     def _users_info(self, p: Params) -> Payload:
         user = self.users.get(str(p.get("user")))

@@ -1,0 +1,82 @@
+"""The lead card: Block Kit for the thread parent, rendered from the lead's current state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.leads import LeadState
+from bot.phone import pretty
+
+ACTION_IDS = {"claim": "lead_claim", "book": "lead_book", "close": "lead_close"}
+EXCLUDE_ACTION = "lead_exclude"
+
+
+def state_label(lead: LeadState) -> str:
+    who = f"<@{lead.claimer}>" if lead.claimer else ""
+    by = f"<@{lead.by}>" if lead.by else who
+    label = {
+        "new": ":new: New",
+        "texted": ":outbox_tray: Texted",
+        "replied": ":speech_balloon: Replied",
+        "claimed": f":raising_hand: Claimed by {who}",
+        "booked": f":white_check_mark: Booked by {by}",
+        "closed": f":heavy_multiplication_x: Closed by {by}",
+    }.get(lead.state, lead.state)
+    return (":rotating_light: *URGENT* · " if lead.urgent else "") + label
+
+
+def fallback_text(lead: LeadState) -> str:
+    """Plain text for notifications and clients that don't show blocks."""
+    if lead.state == "new" and not lead.urgent:
+        return lead.summary
+    return f"{lead.summary}\n{state_label(lead)}"
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def blocks(lead: LeadState) -> list[dict[str, Any]]:
+    value = f"{lead.phone}|{lead.line}"
+    buttons: list[dict[str, Any]] = []
+    if lead.state not in ("claimed", "booked", "closed"):
+        buttons.append(_button("Claim", ACTION_IDS["claim"], value, "primary"))
+    if lead.state != "booked":
+        buttons.append(_button("Mark booked", ACTION_IDS["book"], value))
+    if lead.state != "closed":
+        buttons.append(_button("Close", ACTION_IDS["close"], value))
+    exclude = _button("Exclude this number", EXCLUDE_ACTION, value, "danger")
+    exclude["confirm"] = {
+        "title": {"type": "plain_text", "text": "Exclude this number?"},
+        "text": {
+            "type": "mrkdwn",
+            "text": f"{pretty(lead.phone) if lead.phone else 'This caller'} will never get an "
+            "auto-text again (calls still show up here).",
+        },
+        "confirm": {"type": "plain_text", "text": "Exclude"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+        "style": "danger",
+    }
+    buttons.append(exclude)
+    call_back = f"<tel:{lead.phone}|:telephone_receiver: Call back>" if lead.phone else ""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": lead.summary or "Lead"}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": " · ".join(p for p in (state_label(lead), call_back) if p),
+                }
+            ],
+        },
+        {"type": "actions", "block_id": "lead", "elements": buttons},
+    ]

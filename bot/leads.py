@@ -1,0 +1,111 @@
+"""A lead's state and how the crew moves it: pure transitions, no I/O.
+
+New -> Texted -> Replied -> Claimed by @x -> Booked / Closed. Buttons and reactions call the same
+transitions; removing a reaction undoes its transition (back to the state before it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Action = Literal["claim", "book", "close"]
+ACTIONS: tuple[Action, ...] = ("claim", "book", "close")
+DONE = frozenset({"booked", "closed"})
+_TARGET = {"claim": "claimed", "book": "booked", "close": "closed"}
+
+
+@dataclass(frozen=True)
+class LeadState:
+    phone: str = ""
+    line: str = ""
+    channel: str = ""
+    ts: str = ""
+    summary: str = ""
+    state: str = "new"
+    claimer: str = ""
+    by: str = ""  # who booked or closed it
+    prev_state: str = ""
+    prev_claimer: str = ""
+    urgent: bool = False
+    version: int = 0
+    card_failed: bool = False  # Slack refused the card for good: no update will find it
+    rendered: int = -1  # the version the card in Slack shows
+
+    @classmethod
+    def from_hash(cls, h: dict[str, str]) -> LeadState:
+        return cls(
+            phone=h.get("phone", ""),
+            line=h.get("line", ""),
+            channel=h.get("channel", ""),
+            ts=h.get("ts", ""),
+            summary=h.get("summary", ""),
+            state=h.get("state") or "new",
+            claimer=h.get("claimer", ""),
+            by=h.get("by", ""),
+            prev_state=h.get("prev_state", ""),
+            prev_claimer=h.get("prev_claimer", ""),
+            urgent=h.get("urgent") == "1",
+            version=int(h.get("version") or 0),
+            card_failed=h.get("card_failed") == "1",
+            rendered=int(h.get("rendered") or -1),
+        )
+
+    def changes(self) -> dict[str, str]:
+        """The fields a transition writes (never channel/ts/summary: those belong to the post)."""
+        return {
+            "state": self.state,
+            "claimer": self.claimer,
+            "by": self.by,
+            "prev_state": self.prev_state,
+            "prev_claimer": self.prev_claimer,
+            "urgent": "1" if self.urgent else "0",
+        }
+
+    @property
+    def open(self) -> bool:
+        return self.state not in DONE
+
+
+def auto_texted(lead: LeadState) -> LeadState | None:
+    return replace(lead, state="texted") if lead.state == "new" else None
+
+
+def caller_replied(lead: LeadState, urgent: bool = False) -> LeadState | None:
+    state = "replied" if lead.state in ("new", "texted") else lead.state
+    flagged = lead.urgent or urgent
+    if state == lead.state and flagged == lead.urgent:
+        return None
+    return replace(lead, state=state, urgent=flagged)
+
+
+def apply(lead: LeadState, action: Action, user: str) -> LeadState | None:
+    """The lead after `user` did `action`, or None when nothing changes."""
+    target = _TARGET[action]
+    if lead.state == target and (action != "claim" or lead.claimer == user):
+        return None
+    if action == "claim" and lead.state in DONE:
+        return None  # a booked or closed lead is not claimed again; undo first
+    saved = replace(lead, prev_state=lead.state, prev_claimer=lead.claimer)
+    if action == "claim":
+        return replace(saved, state=target, claimer=user, by="")
+    return replace(saved, state=target, claimer=lead.claimer or user, by=user)
+
+
+def undo(lead: LeadState, action: Action, user: str) -> LeadState | None:
+    """Removing a reaction: back to the state before `action`, if that is still the state."""
+    if lead.state != _TARGET[action]:
+        return None
+    if action == "claim" and lead.claimer != user:
+        return None
+    back = lead.prev_state or "new"
+    if back == lead.state:
+        back = "replied" if action != "claim" else "new"
+    return replace(
+        lead, state=back, claimer=lead.prev_claimer, by="", prev_state="", prev_claimer=""
+    )
+
+
+def mention(lead: LeadState) -> str:
+    """Who to ping about this lead: its claimer, or everyone in the channel."""
+    return f"<@{lead.claimer}>" if lead.claimer else "<!here>"

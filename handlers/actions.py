@@ -1,0 +1,53 @@
+"""Lead card buttons (block_actions): Claim, Mark booked, Close, Exclude this number.
+
+Slack wants the 200 within 3 s: we ack, change the state in Redis and queue the card update on the
+outbox; no Slack call happens before the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import lead_flows
+from bot.cards import ACTION_IDS, EXCLUDE_ACTION
+from bot.leads import ACTIONS
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+_BY_ACTION_ID = {ACTION_IDS[a]: a for a in ACTIONS}
+
+
+def card_of(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(channel, ts) of the message whose button was clicked."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return (str(channel), str(ts)) if channel and ts else None
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    @bolt.action(re.compile(r"^lead_"))
+    async def lead_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        where = card_of(body)
+        user = str((body.get("user") or {}).get("id") or "")
+        owner = await services.store.thread_owner(*where) if where else None
+        if owner is None or not user:
+            return  # not one of our cards (or a card older than we remember)
+        action_id = str(action.get("action_id"))
+        if action_id == EXCLUDE_ACTION:
+            await lead_flows.exclude(services, owner.phone, owner.line, user)
+            await lead_flows.crew_action(
+                services, owner.phone, owner.line, owner.lead_id, "close", user
+            )
+            return
+        verb = _BY_ACTION_ID.get(action_id)
+        if verb is not None:
+            await lead_flows.crew_action(
+                services, owner.phone, owner.line, owner.lead_id, verb, user
+            )

@@ -1,0 +1,18 @@
+"""`/textback stats [7d|30d]`: the stats card, answered in the ack."""
+
+from __future__ import annotations
+
+from bot import reports
+from handlers.commands import Invocation, Reply, subcommand
+
+PERIODS = {"7d": 7, "week": 7, "30d": 30, "month": 30}
+
+
+@subcommand("stats", "stats [7d|30d]", "missed calls, texts, replies, bookings and answer times")
+async def stats(invocation: Invocation) -> str | Reply:
+    period = (invocation.args[0] if invocation.args else "7d").lower()
+    days = PERIODS.get(period)
+    if days is None:
+        return f"I don't know the period `{period}`. Usage: `/textback stats [7d|30d]`"
+    text, blocks = await reports.stats_card(invocation.services, days)
+    return Reply(text, blocks)

@@ -1,0 +1,19 @@
+"""The App Home tab: today's open leads and the settings (views.publish on app_home_opened)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import reports
+from bot.services import Services
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    @bolt.event("app_home_opened")
+    async def app_home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        view = await reports.home_view(services)
+        await services.slack.views_publish(user_id=str(event["user"]), view=view)

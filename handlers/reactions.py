@@ -1,0 +1,56 @@
+"""Reactions on a lead card claim, book or close it; removing the reaction undoes that.
+
+Only reactions on a card count (the thread parent we posted, found by store.thread_owner): the
+bot's own ✅ on crew replies are on replies, and the bot's own user is ignored anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import lead_flows
+from bot.leads import Action
+from bot.services import Services
+from bot.settings import Settings
+
+
+def action_for(settings: Settings, emoji: str) -> Action | None:
+    name = emoji.split("::", 1)[0]  # skin tones arrive as "raising_hand::skin-tone-2"
+    for action, names in (
+        ("claim", settings.claim_emoji),
+        ("book", settings.book_emoji),
+        ("close", settings.close_emoji),
+    ):
+        if name in names:
+            return action  # type: ignore[return-value]
+    return None
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    async def on_reaction(event: dict[str, Any], context: Any, added: bool) -> None:
+        item = event.get("item") or {}
+        user = str(event.get("user") or "")
+        action = action_for(services.settings, str(event.get("reaction") or ""))
+        if action is None or item.get("type") != "message" or not user:
+            return
+        if user == context.get("bot_user_id"):
+            return
+        owner = await services.store.thread_owner(str(item.get("channel")), str(item.get("ts")))
+        if owner is None:
+            return  # a reaction on anything but a lead card
+        if added:
+            await lead_flows.crew_action(
+                services, owner.phone, owner.line, owner.lead_id, action, user
+            )
+        else:
+            await lead_flows.crew_undo(services, owner.phone, owner.lead_id, action, user)
+
+    @bolt.event("reaction_added")
+    async def reaction_added(event: dict[str, Any], context: Any) -> None:
+        await on_reaction(event, context, added=True)
+
+    @bolt.event("reaction_removed")
+    async def reaction_removed(event: dict[str, Any], context: Any) -> None:
+        await on_reaction(event, context, added=False)

@@ -1,0 +1,190 @@
+"""Redis verbs for lead cards, reminders and stats. Key names live in storage/keys.py.
+
+A lead's state is one hash (tagged with the caller's number); transitions are pure functions
+from bot/leads.py applied under WATCH, so two clicks at once both see the other's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from bot.leads import LeadState
+from storage.keys import Keys
+
+DAY = 86_400
+STATS_TTL = 400 * DAY
+THREAD_TTL = 180 * DAY
+UPDATE_QUEUED_TTL = 120  # a lost update job frees the slot after this long
+
+# KEYS: lead hash. Returns the waiting-since time it cleared, or false.
+_STOP_WAITING = """
+local since = redis.call('HGET', KEYS[1], 'waiting_since')
+if not since then return false end
+redis.call('HDEL', KEYS[1], 'waiting_since')
+return since
+"""
+
+
+class LeadStore:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._stop_waiting = redis.register_script(_STOP_WAITING)
+
+    async def get(self, phone: str, lead_id: str) -> LeadState:
+        raw = await self.redis.hgetall(self.keys.lead(phone, lead_id))
+        return LeadState.from_hash(_strs(raw))
+
+    async def open_lead(
+        self, phone: str, line: str, lead_id: str, day: str, now: float, *counts: str
+    ) -> None:
+        """Note the lead (and count `counts` for the day) in one round trip."""
+        key = self.keys.lead(phone, lead_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for name in counts:
+            pipe.hincrby(self.keys.stats_day(day), name, 1)
+        if counts:
+            pipe.expire(self.keys.stats_day(day), STATS_TTL)
+        pipe.hset(key, mapping={"phone": phone, "line": line})
+        pipe.hsetnx(key, "opened_at", now)
+        pipe.expire(key, THREAD_TTL)
+        pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
+        pipe.expire(self.keys.leads_of_day(day), 8 * DAY)
+        await pipe.execute()
+
+    async def leads_of_day(self, day: str) -> list[tuple[str, str, str]]:
+        members = await self.redis.zrange(self.keys.leads_of_day(day), 0, -1)
+        found = [str(m).split("|", 2) for m in members]
+        return [(m[0], m[1], m[2]) for m in found if len(m) == 3]
+
+    async def card_failed(self, phone: str, lead_id: str) -> None:
+        await self.redis.hset(self.keys.lead(phone, lead_id), "card_failed", "1")
+
+    async def set_summary(self, phone: str, lead_id: str, summary: str) -> None:
+        await self.redis.hset(self.keys.lead(phone, lead_id), "summary", summary)
+
+    async def change(
+        self, phone: str, lead_id: str, transition: Callable[[LeadState], LeadState | None]
+    ) -> tuple[LeadState, LeadState] | None:
+        """Apply a pure transition atomically; (before, after), or None when nothing changed."""
+        key = self.keys.lead(phone, lead_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    before = LeadState.from_hash(_strs(await pipe.hgetall(key)))
+                    after = transition(before)
+                    if after is None:
+                        await pipe.unwatch()
+                        return None
+                    pipe.multi()
+                    pipe.hset(key, mapping=dict(after.changes()))  # type: ignore[arg-type]
+                    pipe.hincrby(key, "version", 1)
+                    await pipe.execute()
+                    return before, after
+                except WatchError:
+                    continue
+
+    async def first_time(self, phone: str, lead_id: str, what: str) -> bool:
+        """True once per lead for `what` (claimed, booked, replied): what stats count."""
+        return bool(await self.redis.hsetnx(self.keys.lead(phone, lead_id), f"counted_{what}", "1"))
+
+    async def queue_update_once(self, phone: str, lead_id: str) -> bool:
+        """True when no update for this lead is queued yet (the queued one renders the latest
+        state when it runs, so more would only spend Slack's chat.update budget)."""
+        key = self.keys.update_queued(phone, lead_id)
+        return bool(await self.redis.set(key, "1", nx=True, ex=UPDATE_QUEUED_TTL))
+
+    async def update_taken(self, phone: str, lead_id: str) -> None:
+        await self.redis.delete(self.keys.update_queued(phone, lead_id))
+
+    async def rendered(self, phone: str, lead_id: str, version: int) -> None:
+        await self.redis.hset(self.keys.lead(phone, lead_id), "rendered", version)
+
+    async def pace_backlog(self, pace_channel: str, now: float) -> float:
+        """Seconds until the shared pace schedule has a free slot (without taking one)."""
+        next_at = await self.redis.get(self.keys.pace(pace_channel))
+        return max(0.0, float(next_at) - now) if next_at else 0.0
+
+    async def version(self, phone: str, lead_id: str) -> int:
+        return int(await self.redis.hget(self.keys.lead(phone, lead_id), "version") or 0)
+
+    # --- "nobody answered" ------------------------------------------------------------------
+    async def start_waiting(
+        self, phone: str, line: str, lead_id: str, since: float, due: list[float]
+    ) -> bool:
+        """The caller's text starts the clock, unless it is already running."""
+        if not await self.redis.hsetnx(self.keys.lead(phone, lead_id), "waiting_since", since):
+            return False
+        members = {
+            _reminder(phone, line, lead_id, since, n): at for n, at in enumerate(due, start=1)
+        }
+        await self.redis.zadd(self.keys.reminders(), members)  # type: ignore[arg-type]
+        return True
+
+    async def stop_waiting(self, phone: str, line: str, lead_id: str, count: int) -> float | None:
+        """A human answered: the clock stops and its reminders go. Returns when it started."""
+        since = await self._stop_waiting(keys=[self.keys.lead(phone, lead_id)])
+        if since is None:
+            return None
+        members = [_reminder(phone, line, lead_id, float(since), n) for n in range(1, count + 1)]
+        await self.redis.zrem(self.keys.reminders(), *members)
+        return float(since)
+
+    async def due_reminders(self, now: float, limit: int = 50) -> list[dict[str, Any]]:
+        members = await self.redis.zrangebyscore(self.keys.reminders(), "-inf", now, 0, limit)
+        return [
+            dict(zip(("phone", "line", "lead_id", "since", "n"), str(m).split("|"), strict=True))
+            for m in members
+        ]
+
+    async def drop_reminder(self, reminder: dict[str, Any]) -> None:
+        member = "|".join(str(reminder[k]) for k in ("phone", "line", "lead_id", "since", "n"))
+        await self.redis.zrem(self.keys.reminders(), member)
+
+    async def waiting_since(self, phone: str, lead_id: str) -> str | None:
+        value = await self.redis.hget(self.keys.lead(phone, lead_id), "waiting_since")
+        return value if isinstance(value, str) else None
+
+    # --- stats --------------------------------------------------------------------------------
+    async def count(self, day: str, *names: str) -> None:
+        key = self.keys.stats_day(day)
+        pipe = self.redis.pipeline(transaction=False)
+        for name in names:
+            pipe.hincrby(key, name, 1)
+        pipe.expire(key, STATS_TTL)
+        await pipe.execute()
+
+    async def response_time(self, day: str, seconds: float) -> None:
+        key = self.keys.stats_times(day)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.rpush(key, f"{seconds:.0f}")
+        pipe.expire(key, STATS_TTL)
+        await pipe.execute()
+
+    async def days(self, days: list[str]) -> list[tuple[dict[str, int], list[float]]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(self.keys.stats_day(day))
+            pipe.lrange(self.keys.stats_times(day), 0, -1)
+        replies = await pipe.execute()
+        out = []
+        for i in range(len(days)):
+            counts = {k: int(v) for k, v in replies[2 * i].items()}
+            out.append((counts, [float(v) for v in replies[2 * i + 1]]))
+        return out
+
+    async def first_for_week(self, week: str) -> bool:
+        return bool(await self.redis.set(self.keys.digest(week), "1", nx=True, ex=8 * DAY))
+
+
+def _strs(raw: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in dict(raw).items()}
+
+
+def _reminder(phone: str, line: str, lead_id: str, since: float, n: int) -> str:
+    return f"{phone}|{line}|{lead_id}|{since:.3f}|{n}"

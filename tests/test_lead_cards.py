@@ -1,0 +1,241 @@
+"""The lead card: Block Kit state updated in place, buttons and reactions, the claimer pinged."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot import cards, lead_flows
+from bot.leads import LeadState
+from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness
+from tests.lead_helpers import (
+    blocks_of,
+    buttons,
+    click,
+    open_lead,
+    react,
+    state_line,
+    wait_state,
+)
+from tests.waiting import wait_until
+
+OTHER_USER = "U0OTHER"
+
+
+async def test_card_is_block_kit_with_state_buttons_confirm_and_call_link(
+    harness: Harness,
+) -> None:
+    ts = await open_lead(harness)
+
+    message = harness.slack.messages[(CHANNEL, ts)]
+    assert "Missed call" in message["text"]  # the plain fallback for notifications
+    assert "Texted" in state_line(harness, ts)
+    assert f"<tel:{CALLER}|" in state_line(harness, ts)
+    found = buttons(harness, ts)
+    assert list(found) == ["lead_claim", "lead_book", "lead_close", "lead_exclude"]
+    assert found["lead_exclude"]["confirm"]["confirm"]["text"] == "Exclude"
+    assert harness.slack.calls_to("chat.update")  # New -> Texted happened in place
+
+
+async def test_claim_button_shows_claimed_by_the_clicker(harness: Harness) -> None:
+    ts = await open_lead(harness)
+
+    response = await click(harness, ts, "lead_claim")
+
+    assert response.status == 200
+    assert await wait_state(harness, ts, f"Claimed by <@{CREW_USER}>")
+    assert "lead_claim" not in buttons(harness, ts)
+    assert len([m for m in harness.slack.messages.values() if not m.get("thread_ts")]) == 1
+
+
+async def test_mark_booked_then_close_buttons_update_the_card(harness: Harness) -> None:
+    ts = await open_lead(harness)
+
+    await click(harness, ts, "lead_claim", user=OTHER_USER)
+    await wait_state(harness, ts, f"Claimed by <@{OTHER_USER}>")
+    await click(harness, ts, "lead_book")
+    assert await wait_state(harness, ts, f"Booked by <@{CREW_USER}>")
+    await click(harness, ts, "lead_close")
+    assert await wait_state(harness, ts, "Closed by")
+
+
+async def test_exclude_button_excludes_the_number_so_later_calls_get_no_text(
+    harness: Harness,
+) -> None:
+    ts = await open_lead(harness)
+
+    await click(harness, ts, "lead_exclude")
+
+    await wait_state(harness, ts, "Closed")
+    caller = await harness.services.store.caller(CALLER, "default")
+    assert "excluded" in caller
+    harness.clock.advance(25 * 3600)  # past the one-text window
+    await harness.missed_call()
+    await harness.drained(timeout=20)
+    assert len(harness.twilio.messages_to(CALLER)) == 1  # only the first auto-text
+    assert any("exclusion list" in p["text"] for p in harness.slack.replies(ts))
+
+
+async def test_button_ack_comes_back_before_slack_sees_the_card_update(
+    harness: Harness,
+) -> None:
+    ts = await open_lead(harness)
+    updates_before = harness.slack.calls_to("chat.update")
+    harness.slack.latency = 1.0
+    finished_before = len(harness.slack.finished)
+
+    response = await click(harness, ts, "lead_claim")
+
+    # Answered before any Slack call the click caused had come back from the slowed stand-in.
+    assert response.status == 200
+    assert "chat.update" not in harness.slack.finished[finished_before:]
+    await wait_state(harness, ts, "Claimed by")
+    assert len(harness.slack.calls_to("chat.update")) > len(updates_before)
+
+
+async def test_clicks_on_a_message_that_is_not_a_card_change_nothing(harness: Harness) -> None:
+    ts = await open_lead(harness)
+    other = harness.slack.add_message(CHANNEL, "lunch?")
+    updates = len(harness.slack.calls_to("chat.update"))
+
+    response = await click(harness, other, "lead_claim")
+
+    assert response.status == 200
+    await harness.drained()
+    assert len(harness.slack.calls_to("chat.update")) == updates
+    assert "Texted" in state_line(harness, ts)
+
+
+# --- reactions ---------------------------------------------------------------------------------
+
+
+async def test_raising_hand_claims_and_removing_it_goes_back(harness: Harness) -> None:
+    ts = await open_lead(harness)
+
+    assert (await react(harness, ts, "raising_hand")).status == 200
+    await wait_state(harness, ts, f"Claimed by <@{CREW_USER}>")
+    assert (await react(harness, ts, "raising_hand", added=False)).status == 200
+    assert await wait_state(harness, ts, "Texted")
+
+
+async def test_eyes_claims_check_mark_books_x_closes_and_undo_restores(
+    harness: Harness,
+) -> None:
+    ts = await open_lead(harness)
+
+    await react(harness, ts, "eyes")
+    await wait_state(harness, ts, "Claimed by")
+    await react(harness, ts, "white_check_mark")
+    await wait_state(harness, ts, "Booked by")
+    await react(harness, ts, "white_check_mark", added=False)
+    await wait_state(harness, ts, f"Claimed by <@{CREW_USER}>")
+    await react(harness, ts, "x", user=OTHER_USER)
+    assert await wait_state(harness, ts, f"Closed by <@{OTHER_USER}>")
+
+
+async def test_reactions_elsewhere_or_by_the_bot_do_not_book(harness: Harness) -> None:
+    ts = await open_lead(harness)
+    reply = harness.slack.add_message(CHANNEL, "on it", thread_ts=ts)
+    updates = len(harness.slack.calls_to("chat.update"))
+
+    await react(harness, reply, "white_check_mark")  # the bot's ✅ on a relayed crew reply
+    await react(harness, ts, "white_check_mark", user="U0TEXTBACK")  # the bot itself
+    await react(harness, ts, "thumbsup")  # not one of ours
+
+    # A claim afterwards is the only change the card sees.
+    await react(harness, ts, "raising_hand")
+    await wait_state(harness, ts, "Claimed by")
+    await harness.drained()
+    assert "Booked" not in state_line(harness, ts)
+    assert len(harness.slack.calls_to("chat.update")) == updates + 1
+
+
+@pytest.mark.settings(CLAIM_EMOJI="hammer", BOOK_EMOJI="moneybag", CLOSE_EMOJI="wastebasket")
+async def test_the_emoji_set_is_configurable(harness: Harness) -> None:
+    ts = await open_lead(harness)
+
+    await react(harness, ts, "raising_hand")  # no longer a claim
+    await react(harness, ts, "hammer")
+    await wait_state(harness, ts, "Claimed by")
+    await react(harness, ts, "moneybag")
+    assert await wait_state(harness, ts, "Booked by")
+
+
+# --- the claimer is pinged ---------------------------------------------------------------------
+
+
+async def test_claimer_is_mentioned_on_each_new_caller_reply(harness: Harness) -> None:
+    ts = await open_lead(harness)
+    await click(harness, ts, "lead_claim")
+    await wait_state(harness, ts, "Claimed by")
+
+    await harness.caller_text("Can you come Tuesday?")
+    await harness.caller_text("Or Wednesday")
+
+    posts = await wait_until(
+        lambda: [p["text"] for p in harness.slack.replies(ts) if "Caller" in p["text"]][1:] or None,
+        timeout=15,
+    )
+    assert all(f"<@{CREW_USER}>" in p for p in posts)
+    assert "Wednesday" in posts[-1]
+
+
+async def test_caller_reply_before_any_claim_pings_nobody(harness: Harness) -> None:
+    ts = await open_lead(harness)
+
+    await harness.caller_text("Hello?")
+
+    post = await wait_until(
+        lambda: [p["text"] for p in harness.slack.replies(ts) if "Hello" in p["text"]], timeout=15
+    )
+    assert "<@" not in post[0]
+    assert await wait_state(harness, ts, "Replied")
+    assert blocks_of(harness, ts)
+
+
+async def test_reaction_ack_comes_back_before_slack_sees_the_card_update(
+    harness: Harness,
+) -> None:
+    ts = await open_lead(harness)
+    harness.slack.latency = 1.0
+    finished_before = len(harness.slack.finished)
+
+    response = await react(harness, ts, "white_check_mark")
+
+    assert response.status == 200
+    assert "chat.update" not in harness.slack.finished[finished_before:]
+    assert await wait_state(harness, ts, "Booked by")
+
+
+async def test_clicks_at_once_converge_on_the_stored_state(harness: Harness) -> None:
+    ts = await open_lead(harness)
+
+    responses = await asyncio.gather(
+        click(harness, ts, "lead_claim", user=OTHER_USER),
+        click(harness, ts, "lead_book"),
+        react(harness, ts, "x", user=OTHER_USER),
+        click(harness, ts, "lead_claim"),
+    )
+
+    assert [r.status for r in responses] == [200] * 4
+    await harness.drained(timeout=20)
+    stored = await lead_state(harness, ts)
+    assert stored.state in ("claimed", "booked", "closed")
+    assert cards.state_label(stored) in state_line(harness, ts)
+
+
+async def test_card_update_rate_limited_by_slack_is_retried(harness: Harness) -> None:
+    ts = await open_lead(harness)
+    harness.slack.fail("chat.update", 429, times=1)
+
+    await click(harness, ts, "lead_close")
+
+    assert await wait_state(harness, ts, "Closed by")
+    assert harness.slack.calls_to("chat.update", failed=True)
+
+
+async def lead_state(harness: Harness, ts: str) -> LeadState:
+    owner = await harness.services.store.thread_owner(CHANNEL, ts)
+    assert owner is not None
+    return await lead_flows.lead_store(harness.services).get(owner.phone, owner.lead_id)
