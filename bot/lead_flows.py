@@ -142,9 +142,8 @@ async def caller_texted(
     lead = await store.get(phone, lead_id)
     if lead.open and waits:
         settings = services.settings
-        due = reminders.schedule(
-            now, settings.reply_sla_minutes, services.lines.by_id(line).hours, settings.timezone
-        )
+        current = await services.lines.current_by_id(line)  # hours may be set from Slack
+        due = reminders.schedule(now, settings.reply_sla_minutes, current.hours, current.timezone)
         await store.start_waiting(phone, line, lead_id, now, due)
     return lead
 

@@ -62,9 +62,9 @@ async def home_view(services: Services) -> dict[str, Any]:
         if lead.open:
             link = f"<tel:{phone}|{phone}>"
             lines.append(f"• {link} · {cards.state_label(lead)}")
-    line = services.lines.default
+    line = await services.lines.current_by_id(services.lines.default.id)  # with Slack's changes
     configured = (
-        f"Hours: {line.hours.describe()} ({settings.business_timezone})\n"
+        f"Hours: {line.hours.describe()} ({line.timezone.key})\n"
         f"Reply reminder after {settings.reply_sla_minutes:g} business minutes\n"
         f"Claim {', '.join(settings.claim_emoji)} · book {', '.join(settings.book_emoji)} · "
         f"close {', '.join(settings.close_emoji)}\n"

@@ -3,12 +3,13 @@ commands, and what the next missed caller gets after each change."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from redis.asyncio import Redis
 
-from bot import templates
+from bot import reports, templates
 from tests.conftest import (
     CALLER,
     CREW_USER,
@@ -365,3 +366,10 @@ async def test_status_says_when_twilio_refuses_the_credentials(harness: Harness)
     text = await say(harness, "status")
     assert "Twilio: credentials refused" in text
     assert "Redis: ok" in text
+
+
+@admins
+async def test_app_home_shows_hours_set_in_slack(harness: Harness) -> None:
+    await say(harness, "hours set Mon-Fri 09:00-17:00 America/Chicago")
+    view = await reports.home_view(harness.services)
+    assert "Hours: Mon-Fri 09:00-17:00 (America/Chicago)" in json.dumps(view)
