@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS: dict[Queue, int] = {"sms": 12, "slack": 60}  # slack: hours of outage, then give up
 MAX_BACKOFF = 300.0
-RECLAIM_IDLE_MS = 30_000  # a job unacknowledged this long belonged to a worker that died
 
 
 def backoff(attempt: int, retry_after: float | None) -> float:
@@ -102,11 +101,12 @@ class Worker:
     async def _maintain(self) -> None:
         """Move due retries back onto the streams and take over jobs of dead workers."""
         outbox = self.services.outbox
+        reclaim_idle_ms = int(self.services.settings.worker_reclaim_seconds * 1000)
         while not self._stopping.is_set():
             try:
                 for queue in self.queues:
                     await outbox.promote_due(queue, self.services.clock())
-                    for delivery in await outbox.reclaim(queue, self.name, RECLAIM_IDLE_MS):
+                    for delivery in await outbox.reclaim(queue, self.name, reclaim_idle_ms):
                         log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)
