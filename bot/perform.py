@@ -26,6 +26,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 SLACK_LEASE = 60  # seconds a Slack post is "running" before another worker may take it over
+BUSY_RECHECK = 2.0  # seconds before a post held by another delivery is looked at again
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
 TEMPLATE_VERSION = "default"  # the environment's text (templates set in Slack carry "v<n>")
@@ -37,10 +38,19 @@ class Retry(Exception):
         self.after = after
 
 
-async def perform(services: Services, job: Job) -> None:
+async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> None:
+    """reclaimed: the job was taken over from a worker presumed dead (it held it too long)."""
     handler = _PERFORMERS.get(job.kind)
     if handler is None:
         raise ValueError(f"unknown job kind {job.kind!r}")
+    if reclaimed and job.kind in _LEASED_POSTS:
+        # Its worker died holding the post's lease: waiting the lease out would hold the whole
+        # thread (and the posts parked behind it) for a minute. A Slack post is at least once,
+        # so run it now; it may repeat a post the dead worker made but never recorded.
+        # An SMS gets no such takeover: its marker keeps it at most once.
+        phone = job.data.get("phone") if job.kind != "slack.notice" else None
+        if await services.store.take_over(phone, job.id):
+            log.warning("took over a dead worker's lease job=%s", job.id)
     await handler(services, job)
 
 
@@ -171,8 +181,13 @@ async def post_ordered(services: Services, job: Job) -> None:
     if start.was_parked:
         # Its turn came: the release timer set while it waited would linger as outbox depth.
         await services.outbox.cancel_retry(unpark)
-    if start.state in ("done", "busy"):
-        return  # a redelivery, or another worker holds the lease
+    if start.state == "done":
+        return  # a redelivery
+    if start.state == "busy":
+        # Another delivery holds the lease: a duplicate of a live job, or the job of a worker
+        # that died mid-post (reclaimed before its lease ran out). Dropping it would lose the
+        # post in the second case, so look again soon; once the lease is gone, it runs.
+        raise Retry("another delivery holds the post", after=min(start.lease_left, BUSY_RECHECK))
     outcome, card = "done", None
     if start.state == "run":
         try:
@@ -259,6 +274,9 @@ async def _upload(services: Services, job: Job, thread_ts: str | None) -> None:
 async def post_notice(services: Services, job: Job) -> None:
     d = job.data
     previous = await services.store.begin_job(job.id, lease_seconds=SLACK_LEASE)
+    if previous == "running":
+        # As for a thread post: its holder may have died mid-post; look again until it is done.
+        raise Retry("another delivery holds the notice", after=BUSY_RECHECK)
     if previous is not None:
         return
     thread_ts = d.get("thread_ts")
@@ -393,6 +411,8 @@ async def _slack_call(
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Retry(f"slack unreachable: {type(exc).__name__}") from exc
 
+
+_LEASED_POSTS = frozenset({"slack.post", "slack.upload", "slack.notice"})
 
 _PERFORMERS = {
     "sms.send": send_sms,

@@ -127,7 +127,7 @@ class Worker:
             await outbox.bury(delivery, "unreadable job")
             return
         try:
-            await perform(self.services, job)
+            await perform(self.services, job, reclaimed=delivery.reclaimed)
         except Retry as exc:
             if job.attempt + 1 >= MAX_ATTEMPTS[delivery.queue]:
                 await self.services.store.note_error(f"gave up on {job.kind} {job.id}: {exc}")

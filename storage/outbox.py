@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -31,6 +31,7 @@ class Delivery:
     message_id: str
     job: Job | None  # None when the stream entry could not be read as a job
     raw: str
+    reclaimed: bool = False  # taken over from a worker that held it too long (presumed dead)
 
 
 class Outbox:
@@ -85,7 +86,11 @@ class Outbox:
             self.keys.stream(queue), GROUP, consumer, min_idle_ms, start_id="0-0", count=count
         )
         claimed = reply[1] if reply else []
-        return [self._delivery(queue, mid, fields) for mid, fields in claimed if fields]
+        return [
+            replace(self._delivery(queue, mid, fields), reclaimed=True)
+            for mid, fields in claimed
+            if fields
+        ]
 
     async def ack(self, delivery: Delivery) -> None:
         stream = self.keys.stream(delivery.queue)

@@ -8,6 +8,7 @@ import pytest
 
 from bot import jobs
 from bot.jobs import Lead
+from bot.perform import Retry, perform
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
 from tests.waiting import wait_until
 
@@ -232,6 +233,38 @@ async def test_a_slack_post_job_delivered_twice_posts_once(harness: Harness) -> 
     await wait_until(lambda: len(harness.slack.posts) >= 2, message="posts never made")
     await harness.drained()
     assert sorted(p["text"] for p in harness.slack.posts) == ["A card", "A notice"]
+
+
+async def test_a_post_whose_worker_died_holding_its_lease_is_posted_when_reclaimed(
+    harness: Harness,
+) -> None:
+    lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-dead", seq=1)
+    card = jobs.post_card("test:dead-card", lead, CHANNEL, "A card")
+    # What a worker killed mid-post leaves: the lease taken, nothing recorded.
+    start = await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-dead", 1, card, 60)
+    assert start.state == "run"
+
+    await perform(harness.services, card, reclaimed=True)
+
+    assert [p["text"] for p in harness.slack.posts] == ["A card"]
+    again = await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-dead", 1, card, 60)
+    assert again.state == "done"
+
+
+async def test_a_post_held_by_a_live_delivery_is_looked_at_again_not_dropped(
+    harness: Harness,
+) -> None:
+    lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-busy", seq=1)
+    card = jobs.post_card("test:busy-card", lead, CHANNEL, "A card")
+    notice = jobs.post_notice("test:busy-notice", CHANNEL, "A notice")
+    await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-busy", 1, card, 60)
+    assert await harness.services.store.begin_job(notice.id, lease_seconds=60) is None
+
+    for job in (card, notice):
+        with pytest.raises(Retry) as retry:
+            await perform(harness.services, job)
+        assert retry.value.after is not None and 0 < retry.value.after <= 2
+    assert harness.slack.posts == []
 
 
 async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(
