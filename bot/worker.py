@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import socket
+import time
 
 from redis.exceptions import RedisError
 
@@ -45,6 +46,9 @@ class Worker:
         self.name = f"{socket.gethostname()}-{os.getpid()}-{random.randrange(1 << 16):04x}"
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Stream entries this worker holds (read, waiting for a slot, or running): it renews
+        # their idle time, so only a dead worker's entries ever look idle enough to reclaim.
+        self._held: dict[Queue, set[str]] = {queue: set() for queue in queues}
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -91,6 +95,7 @@ class Worker:
                     await self._recreate_groups()  # Redis lost its data (restart without AOF)
                 await self._pause(1.0)
                 continue
+            self._held[queue].update(d.message_id for d in deliveries)
             for delivery in deliveries:
                 await slots.acquire()
                 task = asyncio.create_task(self._handle(delivery))
@@ -101,12 +106,19 @@ class Worker:
     async def _maintain(self) -> None:
         """Move due retries back onto the streams and take over jobs of dead workers."""
         outbox = self.services.outbox
-        reclaim_idle_ms = int(self.services.settings.worker_reclaim_seconds * 1000)
+        reclaim_seconds = self.services.settings.worker_reclaim_seconds
+        renewed = 0.0
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - renewed >= reclaim_seconds / 3:
+                    for queue in self.queues:
+                        await outbox.renew(queue, self.name, list(self._held[queue]))
+                    renewed = time.monotonic()
                 for queue in self.queues:
                     await outbox.promote_due(queue, self.services.clock())
-                    for delivery in await outbox.reclaim(queue, self.name, reclaim_idle_ms):
+                    reclaimed = await outbox.reclaim(queue, self.name, int(reclaim_seconds * 1000))
+                    self._held[queue].update(d.message_id for d in reclaimed)
+                    for delivery in reclaimed:
                         log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)
@@ -121,6 +133,12 @@ class Worker:
             await self._pause(0.2)
 
     async def _handle(self, delivery: Delivery) -> None:
+        try:
+            await self._perform(delivery)
+        finally:
+            self._held[delivery.queue].discard(delivery.message_id)
+
+    async def _perform(self, delivery: Delivery) -> None:
         outbox = self.services.outbox
         job = delivery.job
         if job is None:

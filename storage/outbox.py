@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from redis.typing import StreamIdT
 
 from bot.jobs import QUEUES, Job, Queue
 from storage import scripts
@@ -91,6 +92,13 @@ class Outbox:
             for mid, fields in claimed
             if fields
         ]
+
+    async def renew(self, queue: Queue, consumer: str, message_ids: list[str]) -> None:
+        """Reset the idle time of entries this consumer still works on (a heartbeat), so no
+        other worker reclaims a job that is only slow (paced, waiting for a slot)."""
+        if message_ids:
+            ids: list[StreamIdT] = list(message_ids)
+            await self.redis.xclaim(self.keys.stream(queue), GROUP, consumer, 0, ids, justid=True)
 
     async def ack(self, delivery: Delivery) -> None:
         stream = self.keys.stream(delivery.queue)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot import jobs
 from bot.jobs import Lead
 from bot.perform import Retry, perform
+from bot.worker import Worker
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
 from tests.waiting import wait_until
 
@@ -265,6 +267,20 @@ async def test_a_post_held_by_a_live_delivery_is_looked_at_again_not_dropped(
             await perform(harness.services, job)
         assert retry.value.after is not None and 0 < retry.value.after <= 2
     assert harness.slack.posts == []
+
+
+@pytest.mark.settings(WORKER_RECLAIM_SECONDS=1)
+async def test_a_slow_post_is_not_taken_over_by_another_live_worker(harness: Harness) -> None:
+    harness.slack.latency = 2.5  # the post outlasts the reclaim time more than twice
+    second = Worker(harness.services)
+    running = asyncio.create_task(second.run())
+    try:
+        await harness.services.outbox.enqueue([jobs.post_notice("test:slow", CHANNEL, "Slow")])
+        await wait_until(lambda: harness.slack.posts, timeout=10, message="never posted")
+        await harness.drained(timeout=15)
+    finally:
+        await second.shutdown(running)
+    assert [p["text"] for p in harness.slack.posts] == ["Slow"]
 
 
 async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(
