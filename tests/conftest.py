@@ -321,5 +321,14 @@ async def harness(
     await h.client.close()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="run the fault suite's long form (tests/faults): hundreds of events, long outages",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**values): settings overrides for the harness")
