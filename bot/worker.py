@@ -65,8 +65,12 @@ class Worker:
     async def stop(self, grace: float = 8.0) -> None:
         """Finish what is in flight; whatever isn't acknowledged stays queued for another worker."""
         self._stopping.set()
-        if self._in_flight:
-            await asyncio.wait(self._in_flight, timeout=grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        # Again until none is left: a read that was under way when the stop came may still
+        # have started a job or two.
+        while self._in_flight and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._in_flight), timeout=left)
 
     async def shutdown(self, task: asyncio.Task[None], grace: float = 8.0) -> None:
         """Stop, and let the loops end by themselves (a read blocks WORKER_READ_BLOCK_MS):
@@ -98,6 +102,11 @@ class Worker:
             self._held[queue].update(d.message_id for d in deliveries)
             for delivery in deliveries:
                 await slots.acquire()
+                if self._stopping.is_set():
+                    # Stopping: start nothing new. The rest stay pending in the group, and
+                    # with nobody renewing them the next worker reclaims them.
+                    slots.release()
+                    break
                 task = asyncio.create_task(self._handle(delivery))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
@@ -119,6 +128,8 @@ class Worker:
                     reclaimed = await outbox.reclaim(queue, self.name, int(reclaim_seconds * 1000))
                     self._held[queue].update(d.message_id for d in reclaimed)
                     for delivery in reclaimed:
+                        if self._stopping.is_set():
+                            break
                         log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)
