@@ -139,13 +139,19 @@ class Worker:
                 depth = await outbox.depth()
                 for name, count in depth.items():
                     self.services.metrics.outbox_depth.labels(name).set(count)
-            except Exception:  # Redis restarting: try again next round
+            except RedisError as exc:  # Redis restarting: try again next round
+                log.error("outbox maintenance failed: redis %s", exc)
+            except Exception:
                 log.exception("outbox maintenance failed")
             await self._pause(0.2)
 
     async def _handle(self, delivery: Delivery) -> None:
         try:
             await self._perform(delivery)
+        except RedisError as exc:
+            # Redis went away mid-job: nothing can be recorded, not even a retry. The job
+            # stays pending; unrenewed from here, it is reclaimed once Redis is back.
+            log.warning("redis unavailable mid-job id=%s error=%s", delivery.message_id, exc)
         finally:
             self._held[delivery.queue].discard(delivery.message_id)
 
