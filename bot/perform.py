@@ -29,7 +29,11 @@ SLACK_LEASE = 60  # seconds a Slack post is "running" before another worker may 
 BUSY_RECHECK = 2.0  # seconds before a post held by another delivery is looked at again
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
-TEMPLATE_VERSION = "default"  # the environment's text (templates set in Slack carry "v<n>")
+TEMPLATE_VERSION = "default"
+UNCERTAIN = (
+    "a worker stopped while sending it, so it may not have reached the caller; check with them"
+    " before sending it again"
+)  # the environment's text (templates set in Slack carry "v<n>")
 
 
 class Retry(Exception):
@@ -51,13 +55,16 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
         phone = job.data.get("phone") if job.kind != "slack.notice" else None
         if await services.store.take_over(phone, job.id):
             log.warning("took over a dead worker's lease job=%s", job.id)
+    if job.kind == "sms.send":
+        await send_sms(services, job, reclaimed=reclaimed)
+        return
     await handler(services, job)
 
 
 # --- SMS --------------------------------------------------------------------------------------
 
 
-async def send_sms(services: Services, job: Job) -> None:
+async def send_sms(services: Services, job: Job, *, reclaimed: bool = False) -> None:
     d = job.data
     store = services.store
     start = await store.start_sms(d["to"], d["line"], job.id, d["respect_opt_out"])
@@ -70,6 +77,9 @@ async def send_sms(services: Services, job: Job) -> None:
         # 'done': a redelivery. 'running': a worker died mid-send; we cannot know whether Twilio
         # got it, and a second text is worse than a missing one (at most once).
         log.warning("sms skipped job=%s marker=%s", job.id, start)
+        if start == "running" and reclaimed:
+            # Not silently: the crew can check with the caller rather than never know.
+            await _report_failure(services, job, UNCERTAIN, "Text may not have gone out")
         return
     try:
         message = await services.twilio.messages.create_async(

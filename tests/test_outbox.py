@@ -224,6 +224,19 @@ async def test_an_sms_job_left_running_by_a_dead_worker_is_not_sent_again(
     assert [m["Body"] for m in harness.twilio.messages] == ["Control"]
 
 
+async def test_a_text_whose_worker_died_mid_send_is_flagged_in_slack_not_sent_again(
+    harness: Harness,
+) -> None:
+    job = sms_job("test:uncertain", "Maybe already sent")
+    assert await harness.services.store.start_sms(CALLER, LINE, job.id, True) == "go"
+
+    await perform(harness.services, job, reclaimed=True)  # as the next worker takes it over
+
+    await wait_until(lambda: harness.slack.posts, message="no notice posted")
+    assert harness.twilio.messages == []
+    assert "may not have reached the caller" in harness.slack.posts[0]["text"]
+
+
 async def test_a_slack_post_job_delivered_twice_posts_once(harness: Harness) -> None:
     lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-twice", seq=1)
     card = jobs.post_card("test:card", lead, CHANNEL, "A card")

@@ -57,6 +57,8 @@ async def test_worker_killed_mid_burst_loses_no_reply_and_texts_nobody_twice(
         figures["at-most-once window hit (marker set, no SMS at Twilio)"] = len(window_lost)
         figures["killed after Twilio took the SMS (marker kept it single)"] = len(after_send)
         figures["texts lost to the at-most-once window"] = len(window_lost)
+        flagged = sum("may not have reached the caller" in str(p.get("text")) for p in slack.posts)
+        figures["uncertain texts flagged in their thread"] = flagged
         record(f"fault case 2: worker SIGKILL mid-burst ({count} calls + {count} replies)", figures)
     assert figures["losses"] == 0, cluster.logs()
     assert figures["duplicate SMS"] == 0
@@ -65,3 +67,5 @@ async def test_worker_killed_mid_burst_loses_no_reply_and_texts_nobody_twice(
     assert figures["duplicate Slack posts"] <= kills * 16
     assert figures["texts to opted-out/excluded"] == 0
     assert all(n <= 1 for n in auto.values())
+    # Every text the window may have eaten is flagged to the crew, never silently missing.
+    assert flagged == len(window_lost) + len(after_send)
