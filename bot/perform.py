@@ -55,10 +55,11 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
         phone = job.data.get("phone") if job.kind != "slack.notice" else None
         if await services.store.take_over(phone, job.id):
             log.warning("took over a dead worker's lease job=%s", job.id)
-    if job.kind == "sms.send":
-        await send_sms(services, job, reclaimed=reclaimed)
-        return
-    await handler(services, job)
+    aware = _RECLAIM_AWARE.get(job.kind)
+    if aware is not None:
+        await aware(services, job, reclaimed=reclaimed)
+    else:
+        await handler(services, job)
 
 
 # --- SMS --------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ async def lead_notice(
 # --- Slack ------------------------------------------------------------------------------------
 
 
-async def post_ordered(services: Services, job: Job) -> None:
+async def post_ordered(services: Services, job: Job, *, reclaimed: bool = False) -> None:
     """A post in a caller's thread, strictly after the posts planned before it."""
     d = job.data
     store = services.store
@@ -187,6 +188,17 @@ async def post_ordered(services: Services, job: Job) -> None:
     unpark = jobs.unpark(phone, line, seq)
     if start.state == "parked":
         await services.outbox.retry_later(unpark, services.clock() + PARK_TIMEOUT)
+        if not await store.is_parked(phone, line, seq):
+            # Its turn came while the timer was being set, so its start found no timer to
+            # cancel: cancel it here, or it would linger as outbox depth for ten minutes.
+            await services.outbox.cancel_retry(unpark)
+        return
+    if start.state == "done" and reclaimed:
+        # Its worker recorded the post and died before handing on the one parked behind it,
+        # which would wait out PARK_TIMEOUT: hand it on (a second copy is deduped by its start).
+        following = await store.parked_after(phone, line, seq)
+        if following is not None:
+            await services.outbox.enqueue([following])
         return
     if start.was_parked:
         # Its turn came: the release timer set while it waited would linger as outbox depth.
@@ -423,6 +435,8 @@ async def _slack_call(
 
 
 _LEASED_POSTS = frozenset({"slack.post", "slack.upload", "slack.notice"})
+# Performers that act differently on a job taken over from a dead worker.
+_RECLAIM_AWARE = {"sms.send": send_sms, "slack.post": post_ordered, "slack.upload": post_ordered}
 
 _PERFORMERS = {
     "sms.send": send_sms,

@@ -306,6 +306,14 @@ class Store:
         """A retryable failure: nothing went out, so a later attempt may run it."""
         await self.redis.delete(self.keys.caller_job(phone, job_id))
 
+    async def is_parked(self, phone: str, line: str, seq: int) -> bool:
+        return bool(await self.redis.hexists(self.keys.parked(phone, line), str(seq)))
+
+    async def parked_after(self, phone: str, line: str, seq: int) -> Job | None:
+        """The post parked behind `seq`, if one waits."""
+        raw = await self.redis.hget(self.keys.parked(phone, line), str(seq + 1))
+        return Job.from_json(str(raw)) if raw else None
+
     async def take_over(self, phone: str | None, job_id: str) -> bool:
         """Free the lease a dead worker left on a Slack job (caller-keyed when phone is given);
         False when there was none to free."""

@@ -296,6 +296,25 @@ async def test_a_slow_post_is_not_taken_over_by_another_live_worker(harness: Har
     assert [p["text"] for p in harness.slack.posts] == ["Slow"]
 
 
+async def test_a_post_parked_behind_one_whose_worker_died_after_posting_is_handed_on(
+    harness: Harness,
+) -> None:
+    store = harness.services.store
+    card = jobs.post_card("test:h-card", Lead(OTHER_CALLER, LINE, "lead-h", 1), CHANNEL, "Card")
+    reply = jobs.post_in_thread(
+        "test:h-reply", Lead(OTHER_CALLER, LINE, "lead-h", 2), CHANNEL, "Hi"
+    )
+    assert (await store.start_post(OTHER_CALLER, LINE, "lead-h", 1, card, 60)).state == "run"
+    assert (await store.start_post(OTHER_CALLER, LINE, "lead-h", 2, reply, 60)).state == "parked"
+    # The worker recorded the card, then died before queueing the reply parked behind it.
+    await store.finish_post(OTHER_CALLER, LINE, "lead-h", 1, card.id, "done", (CHANNEL, "1.000100"))
+
+    await perform(harness.services, card, reclaimed=True)  # the next worker takes the card over
+
+    await wait_until(lambda: harness.slack.posts, message="the parked reply was never posted")
+    assert [(p["text"], p.get("thread_ts")) for p in harness.slack.posts] == [("Hi", "1.000100")]
+
+
 async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(
     harness: Harness,
 ) -> None:
