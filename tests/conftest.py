@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from redis.asyncio import Redis
 
 from bot import local_redis
@@ -28,6 +30,19 @@ from bot.settings import Settings
 from tests.signing import slack_headers, twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
+
+# Property tests share one running app per test (a function-scoped fixture, on purpose: each
+# example uses fresh sids), a modest example count, no deadline (a request waits on Redis), and a
+# derandomized run, so a failure reproduces on every machine and CI.
+hypothesis_settings.register_profile(
+    "textback",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "textback"))
 
 TEST_REDIS_DB = 13
 PUBLIC_URL = "https://textback.example.test"
