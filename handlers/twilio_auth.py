@@ -24,7 +24,12 @@ class TwilioVerifier:
 
     async def form(self, request: web.Request) -> MultiDictProxy[str]:
         """The POST params of a genuine Twilio request; 403 for anything else."""
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (UnicodeDecodeError, LookupError):
+            # Twilio sends UTF-8; bytes that aren't (or an unknown charset) were never signed.
+            log.warning("twilio form unreadable path=%s", request.path)
+            raise web.HTTPBadRequest(text="unreadable form: send UTF-8") from None
         params = {key: value for key, value in form.items() if isinstance(value, str)}
         url = self._public_url + str(request.rel_url)
         signature = request.headers.get("X-Twilio-Signature", "")
