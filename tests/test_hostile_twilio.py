@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.phone import caller_number
-from tests.conftest import BUSINESS_NUMBER, Harness, new_sid
+from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, new_sid
 from tests.hostile import (
     FORM,
     ODD_NUMBERS,
@@ -106,6 +107,37 @@ def test_odd_numbers_include_hidden_ones_and_real_ones() -> None:
     assert None in {caller_number(n) for n in ODD_NUMBERS}
     assert {"+12025550123", "+12125550142"} <= readable
     assert all(n.startswith("+") and n[1:].isascii() and n[1:].isdigit() for n in readable)
+
+
+@given(
+    body=st.text(max_size=2000),
+    repeat=st.sampled_from([1, 1, 1, 40_000]),  # sometimes 40 K characters (Twilio caps 1,600)
+    num_media=odd_values,
+    junk=st.dictionaries(st.text(min_size=1, max_size=12), odd_values, max_size=4),
+)
+async def test_caller_text_with_odd_fields_still_reaches_the_thread(
+    harness: Harness, body: str, repeat: int, num_media: str, junk: dict[str, str]
+) -> None:
+    body = (body * repeat)[:40_000] if body else "x" * repeat
+    params: dict[str, Any] = {
+        **junk,
+        "MessageSid": new_sid("SM"),
+        "From": CALLER,
+        "To": BUSINESS_NUMBER,
+        "Body": body,
+        "NumMedia": num_media,
+        "MediaUrl0": "javascript:alert(1)",
+    }
+    relayed_before = _relayed(harness)
+    response = await post_twilio(harness, "/twilio/sms", params)
+    assert response.status == 200
+    await harness.drained()
+    assert _relayed(harness) == relayed_before + 1
+    assert harness.slack.uploads == []  # the only media URL was not a web address
+
+
+def _relayed(harness: Harness) -> int:
+    return sum("*Caller" in p["text"] for p in harness.slack.posts)
 
 
 async def test_longest_genuine_text_fits_under_the_body_cap(harness: Harness) -> None:
