@@ -10,6 +10,9 @@ printed, not asserted: speed is a figure.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -43,29 +46,47 @@ SUBCOMMANDS = [
 ]
 
 
+@dataclass
+class Ack:
+    status: int
+    body: str
+    awaited: list[str]  # slowed Slack calls that finished before the ack
+
+
+async def slowed_ack(
+    harness: Harness,
+    send: Callable[[], Awaitable[Any]],
+    label: str,
+    capsys: pytest.CaptureFixture[str],
+) -> Ack:
+    """Send one request with the stand-ins slowed; print its ack time, return what it awaited."""
+    await slash_command(harness, "help")  # Bolt's one auth.test per process, before the slowdown
+    harness.slack.latency = SLOW
+    harness.twilio.latency = SLOW
+    finished_before = len(harness.slack.finished)
+    started = time.perf_counter()
+    response = await send()
+    elapsed = time.perf_counter() - started
+    with capsys.disabled():
+        print(f"\n{label}: ack in {elapsed * 1000:.0f} ms")
+    return Ack(response.status, await response.text(), harness.slack.finished[finished_before:])
+
+
 @admins
 @pytest.mark.parametrize(("text", "expected"), SUBCOMMANDS, ids=[s[0] for s in SUBCOMMANDS])
 async def test_every_subcommand_answers_with_slack_and_twilio_slowed(
     harness: Harness, text: str, expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await open_lead(harness)  # a lead, so history and stats have something to show
-    await slash_command(harness, "help")  # Bolt's one auth.test per process, before the slowdown
-    harness.slack.latency = SLOW
-    harness.twilio.latency = SLOW
-    finished_before = len(harness.slack.finished)
 
-    started = time.perf_counter()
-    response = await slash_command(harness, text)
-    elapsed = time.perf_counter() - started
+    ack = await slowed_ack(
+        harness, lambda: slash_command(harness, text), f"/textback {text[:40]}", capsys
+    )
 
-    assert response.status == 200
-    answer = await response.text()
-    assert answer.strip(), "an empty ack shows the user nothing"
-    assert expected in answer
-    awaited = harness.slack.finished[finished_before:]
-    assert awaited == (["views.open"] if text == "template edit" else [])
-    with capsys.disabled():
-        print(f"\n/textback {text[:40]}: ack in {elapsed * 1000:.0f} ms")
+    assert ack.status == 200
+    assert ack.body.strip(), "an empty ack shows the user nothing"
+    assert expected in ack.body
+    assert ack.awaited == (["views.open"] if text == "template edit" else [])
 
 
 CARD_BUTTONS = [
@@ -81,30 +102,18 @@ async def test_every_card_button_answers_before_any_slowed_slack_call(
     harness: Harness, action_id: str, state: str | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ts = await open_lead(harness)
-    await slash_command(harness, "help")  # Bolt's one auth.test per process, before the slowdown
-    harness.slack.latency = SLOW
-    finished_before = len(harness.slack.finished)
 
-    started = time.perf_counter()
-    response = await click(harness, ts, action_id)
-    elapsed = time.perf_counter() - started
+    ack = await slowed_ack(harness, lambda: click(harness, ts, action_id), action_id, capsys)
 
-    assert response.status == 200
-    assert harness.slack.finished[finished_before:] == []
-    with capsys.disabled():
-        print(f"\nbutton {action_id}: ack in {elapsed * 1000:.0f} ms")
+    assert (ack.status, ack.awaited) == (200, [])
     if state:
         await wait_state(harness, ts, state)
-    else:
+        return
 
-        async def excluded() -> bool:
-            return CALLER in await harness.services.store.excluded("default")
+    async def excluded() -> bool:
+        return CALLER in await harness.services.store.excluded("default")
 
-        await wait_until(
-            excluded,
-            timeout=10,
-            message="the number was not excluded",
-        )
+    await wait_until(excluded, timeout=10, message="the number was not excluded")
 
 
 REACTIONS = [("raising_hand", "Claimed by"), ("white_check_mark", "Booked by"), ("x", "Closed by")]
@@ -115,16 +124,8 @@ async def test_every_reaction_is_acknowledged_before_any_slowed_slack_call(
     harness: Harness, emoji: str, state: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ts = await open_lead(harness)
-    await slash_command(harness, "help")  # Bolt's one auth.test per process, before the slowdown
-    harness.slack.latency = SLOW
-    finished_before = len(harness.slack.finished)
 
-    started = time.perf_counter()
-    response = await react(harness, ts, emoji)
-    elapsed = time.perf_counter() - started
+    ack = await slowed_ack(harness, lambda: react(harness, ts, emoji), f":{emoji}:", capsys)
 
-    assert response.status == 200
-    assert harness.slack.finished[finished_before:] == []
-    with capsys.disabled():
-        print(f"\nreaction :{emoji}: ack in {elapsed * 1000:.0f} ms")
+    assert (ack.status, ack.awaited) == (200, [])
     await wait_state(harness, ts, state)
