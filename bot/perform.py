@@ -17,7 +17,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from twilio.base.exceptions import TwilioRestException
 
-from bot import cards, jobs, lead_flows, twilio_errors
+from bot import cards, jobs, lead_flows, slack_text, twilio_errors
 from bot.jobs import Job, Lead
 from bot.leads import LeadState
 from bot.phone import masked
@@ -364,6 +364,8 @@ async def _slack_call(
         )
         if wait > 0:
             await asyncio.sleep(wait)  # pacing to Slack's per-channel rate, not synchronisation
+    if isinstance(kwargs.get("text"), str):
+        kwargs["text"] = slack_text.fit(kwargs["text"], slack_text.MAX_MESSAGE_TEXT)
     try:
         return await getattr(services.slack, method)(**kwargs)
     except SlackApiError as exc:
