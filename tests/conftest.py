@@ -42,6 +42,13 @@ hypothesis_settings.register_profile(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+# HYPOTHESIS_PROFILE=thorough: many random examples, for a hunt on a developer's machine.
+hypothesis_settings.register_profile(
+    "thorough",
+    parent=hypothesis_settings.get_profile("textback"),
+    max_examples=1000,
+    derandomize=False,
+)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "textback"))
 
 TEST_REDIS_DB = 13

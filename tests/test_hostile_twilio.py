@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.app import MAX_BODY
 from bot.phone import caller_number
 from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, new_sid
 from tests.hostile import (
@@ -151,6 +153,7 @@ async def test_longest_genuine_text_fits_under_the_body_cap(harness: Harness) ->
         "NumMedia": "0",
         **{f"MediaUrl{i}": "https://api.twilio.com/" + "m" * 200 for i in range(10)},
     }
+    assert len(urlencode(params)) < 25_000 < MAX_BODY  # what the README says
     response = await post_twilio(harness, "/twilio/sms", params)
     assert response.status == 200
 
