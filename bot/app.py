@@ -108,6 +108,7 @@ async def open_services(
     redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
     keys = Keys(settings.redis_key_prefix)
     twilio, twilio_http = twilio_client(settings)
+    slack, slack_session = slack_client(settings)
     http = aiohttp.ClientSession()
     services = Services(
         settings=settings,
@@ -116,7 +117,7 @@ async def open_services(
         outbox=Outbox(redis, keys),
         lines=Lines(default_line(settings), LineConfig(redis, keys)),
         metrics=Metrics(),
-        slack=slack_client(settings),
+        slack=slack,
         twilio=twilio,
         http=http,
         clock=clock,
@@ -127,6 +128,7 @@ async def open_services(
         yield services
     finally:
         await http.close()
+        await slack_session.close()
         await twilio_http.close()
         await redis.aclose()
 
