@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
-from bot import local_redis
+from bot import local_redis, redis_client
 from tests.load.numbers import callers as make_callers
 from tests.load.procs import Proc, spawn
 from tests.signing import twilio_signature
@@ -357,7 +357,7 @@ def _redis(configured: str | None, own: bool = False) -> tuple[str, Any]:
 
 
 async def _cleanup(redis_url: str, prefix: str) -> None:
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = redis_client.connect(redis_url)  # on a cluster: scans every master
     batch: list[str] = []
     async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
         batch.append(key)
