@@ -106,6 +106,7 @@ async def open_services(
     )
     keys = Keys(settings.redis_key_prefix)
     twilio, twilio_http = twilio_client(settings)
+    slack, slack_session = slack_client(settings)
     http = aiohttp.ClientSession()
     services = Services(
         settings=settings,
@@ -114,7 +115,7 @@ async def open_services(
         outbox=Outbox(redis, keys),
         lines=Lines(default_line(settings), LineConfig(redis, keys)),
         metrics=Metrics(),
-        slack=slack_client(settings),
+        slack=slack,
         twilio=twilio,
         http=http,
         clock=clock,
@@ -125,6 +126,7 @@ async def open_services(
         yield services
     finally:
         await http.close()
+        await slack_session.close()
         await twilio_http.close()
         await redis.aclose()
 

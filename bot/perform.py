@@ -193,6 +193,9 @@ async def post_ordered(services: Services, job: Job) -> None:
     following = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
     if following is not None:
         await services.outbox.enqueue([following])
+    if card is not None and await lead_flows.lead_store(services).stale(phone, lead_id):
+        # Changed while the card was on its way (changes before the card queue no update).
+        await lead_flows.queue_update(services, phone, lead_id)
 
 
 async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str, str] | None:
@@ -299,6 +302,12 @@ async def update_card(services: Services, job: Job) -> None:
             await leads.update_taken(phone, lead_id)
             return
         raise Retry("lead card not posted yet", after=1.0)
+    if lead.version <= lead.rendered:
+        # Most often the card was posted after the change and shows it: no need to wait for
+        # chat.update's budget to find that out.
+        await leads.update_taken(phone, lead_id)
+        if not await leads.stale(phone, lead_id):
+            return
     pace = f"update:{lead.channel}"
     backlog = await leads.pace_backlog(pace, services.clock())
     if backlog > 1.0:
@@ -364,6 +373,10 @@ async def _slack_call(
         )
         if wait > 0:
             await asyncio.sleep(wait)  # pacing to Slack's per-channel rate, not synchronisation
+        held = services.store.held(pace_channel, services.clock())
+        if held > 0:
+            # A 429 came while we waited for our slot: posting now would only draw another.
+            raise Retry("slack channel held after a 429", after=held)
     try:
         return await getattr(services.slack, method)(**kwargs)
     except SlackApiError as exc:

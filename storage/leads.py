@@ -114,6 +114,13 @@ class LeadStore:
         next_at = await self.redis.get(self.keys.pace(pace_channel))
         return max(0.0, float(next_at) - now) if next_at else 0.0
 
+    async def stale(self, phone: str, lead_id: str) -> bool:
+        """True when the lead changed after the version its card in Slack shows."""
+        version, rendered = await self.redis.hmget(
+            self.keys.lead(phone, lead_id), ["version", "rendered"]
+        )
+        return int(version or 0) > int(rendered or -1)
+
     async def version(self, phone: str, lead_id: str) -> int:
         return int(await self.redis.hget(self.keys.lead(phone, lead_id), "version") or 0)
 

@@ -84,6 +84,9 @@ class Store:
         self._post_finish = redis.register_script(scripts.POST_FINISH)
         self._record_opt_out = redis.register_script(scripts.RECORD_OPT_OUT)
         self.ledger = Ledger(redis, keys)
+        # Channel -> until when a 429 holds it, as seen by this process: posts that took their
+        # slot before the 429 check this after waiting for it.
+        self._held: dict[str, float] = {}
 
     # --- calls ------------------------------------------------------------------------------
     async def claim_missed_call(
@@ -267,7 +270,18 @@ class Store:
 
     async def hold_pace(self, channel: str, until: float, seconds: float) -> None:
         """Slack answered 429: no worker posts to the channel for `seconds` (until `until`)."""
+        self._held[channel] = max(until, self._held.get(channel, 0.0))
         await self._hold_pace(keys=[self.keys.pace(channel)], args=[until, seconds])
+
+    def held(self, channel: str, now: float) -> float:
+        """Seconds this process knows the channel is still held for after a 429 (else 0)."""
+        until = self._held.get(channel)
+        if until is None:
+            return 0.0
+        if until <= now:
+            del self._held[channel]
+            return 0.0
+        return until - now
 
     # --- idempotency of jobs ----------------------------------------------------------------
     async def begin_job(self, job_id: str, lease_seconds: int) -> str | None:
