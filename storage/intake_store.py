@@ -25,6 +25,15 @@ return 'ok'
 """
 
 
+# KEYS: intake hash. ARGV: ttl seconds, then field, value pairs. The link and its expiry in one
+# step (Lua rather than MULTI: the same on a cluster as on one server).
+CREATE = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class IntakeLink:
     token: str
@@ -40,19 +49,21 @@ class IntakeStore:
         self.redis = redis
         self.keys = keys
         self._submit = redis.register_script(SUBMIT)
+        self._create = redis.register_script(CREATE)
 
     async def create(
         self, token: str, *, phone: str, line: str, lead_id: str, expires_at: float, now: float
     ) -> None:
-        key = self.keys.intake(token)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(
-            key,
-            mapping={"phone": phone, "line": line, "lead_id": lead_id, "expires_at": expires_at},
-        )
+        fields: dict[str, str | float] = {
+            "phone": phone,
+            "line": line,
+            "lead_id": lead_id,
+            "expires_at": expires_at,
+        }
+        pairs = [item for pair in fields.items() for item in pair]
         # Redis forgets it a day after it expires; the expiry itself is checked against our clock.
-        pipe.expire(key, max(1, int(expires_at - now)) + DAY)
-        await pipe.execute()
+        ttl = max(1, int(expires_at - now)) + DAY
+        await self._create(keys=[self.keys.intake(token)], args=[ttl, *pairs])
 
     async def find(self, token: str, now: float) -> IntakeLink | None:
         """The link, or None when unknown or expired."""

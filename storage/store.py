@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -354,11 +355,14 @@ class Store:
         if card is None:
             raw = await self._post_finish(keys=keys, args=args)
         else:
-            pipe = self.redis.pipeline(transaction=False)
-            await self._post_finish(keys=keys, args=args, client=pipe)
+            # The thread key is in another slot, so it is a second command, sent alongside.
+            # Not a pipeline: a cluster pipeline would send EVALSHA without loading the script
+            # first (NOSCRIPT on a fresh node); the script object loads it on its own.
             owner = {"phone": phone, "line": line, "lead_id": lead_id}
-            pipe.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL)
-            raw = (await pipe.execute())[0]
+            raw, _ = await asyncio.gather(
+                self._post_finish(keys=keys, args=args),
+                self.redis.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL),
+            )
         return Job.from_json(raw) if raw else None
 
     # --- what our sent SMS were for (delivery status callbacks) -----------------------------
