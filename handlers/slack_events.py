@@ -27,7 +27,8 @@ INTERNAL_NOTE = "//"
 
 def crew_reply_from(event: dict[str, Any]) -> CrewReply | None:
     """The SMS-worthy reply in an event, or None: not in a thread, a bot, a note, an edit."""
-    if event.get("bot_id") or event.get("subtype") not in HUMAN_SUBTYPES:
+    subtype = event.get("subtype")
+    if event.get("bot_id") or not isinstance(subtype, str | None) or subtype not in HUMAN_SUBTYPES:
         return None
     ts, thread_ts, channel = event.get("ts"), event.get("thread_ts"), event.get("channel")
     if not all(isinstance(v, str) and v for v in (ts, thread_ts, channel)) or ts == thread_ts:

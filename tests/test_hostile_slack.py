@@ -115,6 +115,7 @@ IGNORED = {
     "no text": {},
     "blocks only": {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]},
     "text not a string": {"text": {"oops": 1}},
+    "subtype not a string": {"subtype": ["file_share"], "text": "a list"},
     "internal note": {"text": "// call them tomorrow"},
     "mentions only": {"text": "<@U0OTHER> <!here>"},
     "unknown channel": {"channel": "C0ELSEWHERE", "text": "wrong place"},
