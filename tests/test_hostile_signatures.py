@@ -203,3 +203,26 @@ async def test_the_same_slack_requests_signed_properly_are_accepted(harness: Har
         **{kind: 200 for kind in statuses},
         "unreadable body": 400,
     }
+
+
+async def test_a_genuine_request_with_a_smuggled_duplicate_field_is_refused(
+    harness: Harness,
+) -> None:
+    """A captured genuine webhook with an earlier `From=` (or `Body=`) prepended: the signature
+    must cover every value, or the handler (reading the first) acts on the attacker's."""
+    params = {**_twilio_params(), "Body": "hello"}
+    genuine = urlencode(params)
+    headers = {"Content-Type": FORM, **_sign(PUBLIC_URL + "/twilio/sms", params)}
+    before = await snapshot(harness)
+    for smuggled in ("From=%2B12125550142&", "Body=STOP&", "MessageStatus=delivered&"):
+        response = await harness.client.post(
+            "/twilio/sms", data=io.BytesIO((smuggled + genuine).encode()), headers=headers
+        )
+        assert response.status == 403, smuggled
+    assert await snapshot(harness) == before
+    assert outside_requests(harness) == 0
+    # The same request untouched is accepted: the refusal was for the smuggled value.
+    accepted = await harness.client.post(
+        "/twilio/sms", data=io.BytesIO(genuine.encode()), headers=headers
+    )
+    assert accepted.status == 200
