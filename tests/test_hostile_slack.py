@@ -180,6 +180,11 @@ OTHER_EVENTS = {
         "tab": "messages",
     },
     "app_home_opened without user": {"type": "app_home_opened", "tab": "home"},
+    "app_home_opened with a user that is no id": {
+        "type": "app_home_opened",
+        "user": {"id": CREW_USER},
+        "tab": "home",
+    },
     "unknown event type": {"type": "workflow_step_execute_v9", "anything": [1, 2]},
     "member_joined_channel": {"type": "member_joined_channel", "user": "U1", "channel": CHANNEL},
 }
