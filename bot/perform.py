@@ -90,13 +90,16 @@ async def send_sms(services: Services, job: Job) -> None:
         await store.release_caller_job(d["to"], job.id)
         raise Retry(f"twilio unreachable: {type(exc).__name__}") from exc
     context = {k: d[k] for k in ("to", "line", "notify", "react_on", "purpose")}
-    await store.finish_sms(d["to"], job.id, "done", sent=(message.sid, context))
     services.metrics.sms_sent.labels(d["purpose"]).inc()
     if d["purpose"] == "crew reply":
         services.metrics.relayed.labels("to_caller").inc()
     log.info("sms sent sid=%s job=%s to=%s", message.sid, job.id, masked(d["to"]))
+    # What the send leaves behind, in one round trip: the marker, the ledger, the reaction.
+    pipe = services.redis.pipeline(transaction=False)
+    await store.finish_sms(d["to"], job.id, "done", sent=(message.sid, context), pipe=pipe)
     if d.get("template"):
-        await store.ledger.append(
+        store.ledger.add(
+            pipe,
             d["to"],
             "text_sent",
             services.clock(),
@@ -108,11 +111,16 @@ async def send_sms(services: Services, job: Job) -> None:
         )
     if d.get("react_on"):
         where = d["react_on"]
-        await services.outbox.enqueue(
-            [jobs.react(f"react:{job.id}:ok", where["channel"], where["ts"], "white_check_mark")]
+        services.outbox.add(
+            pipe,
+            [jobs.react(f"react:{job.id}:ok", where["channel"], where["ts"], "white_check_mark")],
         )
     notify = d.get("notify") or {}
-    if d["purpose"].startswith("auto-text") and notify.get("lead_id"):
+    lead_texted = d["purpose"].startswith("auto-text") and notify.get("lead_id")
+    if lead_texted:
+        lead_flows.count_texted(services, pipe)
+    await pipe.execute()
+    if lead_texted:
         await lead_flows.auto_texted(services, notify["phone"], notify["lead_id"])
 
 

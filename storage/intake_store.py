@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage.keys import Keys
 
@@ -42,17 +43,28 @@ class IntakeStore:
         self._submit = redis.register_script(SUBMIT)
 
     async def create(
-        self, token: str, *, phone: str, line: str, lead_id: str, expires_at: float, now: float
+        self,
+        token: str,
+        *,
+        phone: str,
+        line: str,
+        lead_id: str,
+        expires_at: float,
+        now: float,
+        pipe: Pipeline | None = None,
     ) -> None:
+        """With `pipe`, the commands join it (before the text with the link is queued on the
+        same pipe) and its owner executes it."""
         key = self.keys.intake(token)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(
+        batch = pipe if pipe is not None else self.redis.pipeline(transaction=False)
+        batch.hset(
             key,
             mapping={"phone": phone, "line": line, "lead_id": lead_id, "expires_at": expires_at},
         )
         # Redis forgets it a day after it expires; the expiry itself is checked against our clock.
-        pipe.expire(key, max(1, int(expires_at - now)) + DAY)
-        await pipe.execute()
+        batch.expire(key, max(1, int(expires_at - now)) + DAY)
+        if pipe is None:
+            await batch.execute()
 
     async def find(self, token: str, now: float) -> IntakeLink | None:
         """The link, or None when unknown or expired."""

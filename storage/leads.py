@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from bot.leads import LeadState
@@ -40,21 +41,30 @@ class LeadStore:
         return LeadState.from_hash(_strs(raw))
 
     async def open_lead(
-        self, phone: str, line: str, lead_id: str, day: str, now: float, *counts: str
+        self,
+        phone: str,
+        line: str,
+        lead_id: str,
+        day: str,
+        now: float,
+        *counts: str,
+        pipe: Pipeline | None = None,
     ) -> None:
-        """Note the lead (and count `counts` for the day) in one round trip."""
+        """Note the lead (and count `counts` for the day) in one round trip; with `pipe`, the
+        commands join it and its owner executes it."""
         key = self.keys.lead(phone, lead_id)
-        pipe = self.redis.pipeline(transaction=False)
+        batch = pipe if pipe is not None else self.redis.pipeline(transaction=False)
         for name in counts:
-            pipe.hincrby(self.keys.stats_day(day), name, 1)
+            batch.hincrby(self.keys.stats_day(day), name, 1)
         if counts:
-            pipe.expire(self.keys.stats_day(day), STATS_TTL)
-        pipe.hset(key, mapping={"phone": phone, "line": line})
-        pipe.hsetnx(key, "opened_at", now)
-        pipe.expire(key, THREAD_TTL)
-        pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
-        pipe.expire(self.keys.leads_of_day(day), 8 * DAY)
-        await pipe.execute()
+            batch.expire(self.keys.stats_day(day), STATS_TTL)
+        batch.hset(key, mapping={"phone": phone, "line": line})
+        batch.hsetnx(key, "opened_at", now)
+        batch.expire(key, THREAD_TTL)
+        batch.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
+        batch.expire(self.keys.leads_of_day(day), 8 * DAY)
+        if pipe is None:
+            await batch.execute()
 
     async def leads_of_day(self, day: str) -> list[tuple[str, str, str]]:
         members = await self.redis.zrange(self.keys.leads_of_day(day), 0, -1)
@@ -159,12 +169,16 @@ class LeadStore:
 
     # --- stats --------------------------------------------------------------------------------
     async def count(self, day: str, *names: str) -> None:
-        key = self.keys.stats_day(day)
         pipe = self.redis.pipeline(transaction=False)
+        self.count_on(pipe, day, *names)
+        await pipe.execute()
+
+    def count_on(self, pipe: Pipeline, day: str, *names: str) -> None:
+        """count() as commands on the caller's pipeline."""
+        key = self.keys.stats_day(day)
         for name in names:
             pipe.hincrby(key, name, 1)
         pipe.expire(key, STATS_TTL)
-        await pipe.execute()
 
     async def response_time(self, day: str, seconds: float) -> None:
         key = self.keys.stats_times(day)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.jobs import Job
 from storage import scripts
@@ -305,14 +306,21 @@ class Store:
         return str(await self._sms_start(keys=keys, args=[int(respect_opt_out), JOB_DONE_TTL]))
 
     async def finish_sms(
-        self, phone: str, job_id: str, state: str, sent: tuple[str, dict[str, Any]] | None = None
+        self,
+        phone: str,
+        job_id: str,
+        state: str,
+        sent: tuple[str, dict[str, Any]] | None = None,
+        pipe: Pipeline | None = None,
     ) -> None:
-        """Mark the send done/failed; with `sent` (MessageSid, context) keep what it was for."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.keys.caller_job(phone, job_id), state, ex=JOB_DONE_TTL)
+        """Mark the send done/failed; with `sent` (MessageSid, context) keep what it was for.
+        With `pipe`, the commands join it and its owner executes it."""
+        batch = pipe if pipe is not None else self.redis.pipeline(transaction=False)
+        batch.set(self.keys.caller_job(phone, job_id), state, ex=JOB_DONE_TTL)
         if sent is not None:
-            pipe.set(self.keys.sent_sms(sent[0]), json.dumps(sent[1]), ex=RECORD_TTL)
-        await pipe.execute()
+            batch.set(self.keys.sent_sms(sent[0]), json.dumps(sent[1]), ex=RECORD_TTL)
+        if pipe is None:
+            await batch.execute()
 
     async def release_caller_job(self, phone: str, job_id: str) -> None:
         """A retryable failure: nothing went out, so a later attempt may run it."""
