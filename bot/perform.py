@@ -22,6 +22,7 @@ from bot.jobs import Job, Lead
 from bot.leads import LeadState
 from bot.phone import masked
 from bot.services import Services
+from storage.store import PostedCard
 
 log = logging.getLogger(__name__)
 
@@ -198,22 +199,21 @@ async def post_ordered(services: Services, job: Job) -> None:
             if d.get("card"):  # no card update will ever find it: stop them waiting
                 await lead_flows.lead_store(services).card_failed(phone, lead_id)
     # 'finished': posted before a crash kept us from recording the turn; record it now.
-    following = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
+    following, stale = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
     if following is not None:
         await services.outbox.enqueue([following])
-    if card is not None and await lead_flows.lead_store(services).stale(phone, lead_id):
+    if stale:
         # Changed while the card was on its way (changes before the card queue no update).
         await lead_flows.queue_update(services, phone, lead_id)
 
 
-async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str, str] | None:
-    """Posts; returns (channel, ts) when this was the lead's card."""
+async def _post(services: Services, job: Job, card_ts: str | None) -> PostedCard | None:
+    """Posts; returns where it went and the lead version it shows when this was the card."""
     d = job.data
-    text, blocks, rendered = d["text"], d.get("blocks") or None, None
+    text, blocks, rendered = d["text"], d.get("blocks") or None, 0
     if d["card"]:  # the lead card: Block Kit from the lead's state, the plain text as fallback
         leads = lead_flows.lead_store(services)
-        await leads.set_summary(d["phone"], d["lead_id"], d["text"])
-        lead = await leads.get(d["phone"], d["lead_id"])
+        lead = await leads.set_summary(d["phone"], d["lead_id"], d["text"])
         text, blocks, rendered = cards.fallback_text(lead), cards.blocks(lead), lead.version
     response = await _slack_call(
         services,
@@ -227,11 +227,9 @@ async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str,
         unfurl_links=False,
         unfurl_media=False,
     )
-    if rendered is not None:
-        await lead_flows.lead_store(services).rendered(d["phone"], d["lead_id"], rendered)
     if job.id.startswith("in:") and not job.id.endswith(":card"):
         services.metrics.relayed.labels("to_slack").inc()
-    return (d["channel"], str(response["ts"])) if d["card"] else None
+    return PostedCard(d["channel"], str(response["ts"]), rendered) if d["card"] else None
 
 
 async def _upload(services: Services, job: Job, thread_ts: str | None) -> None:

@@ -74,8 +74,14 @@ class LeadStore:
     async def card_failed(self, phone: str, lead_id: str) -> None:
         await self.redis.hset(self.keys.lead(phone, lead_id), "card_failed", "1")
 
-    async def set_summary(self, phone: str, lead_id: str, summary: str) -> None:
-        await self.redis.hset(self.keys.lead(phone, lead_id), "summary", summary)
+    async def set_summary(self, phone: str, lead_id: str, summary: str) -> LeadState:
+        """Keep the card's plain-text summary; returns the lead as the card will show it."""
+        key = self.keys.lead(phone, lead_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(key, "summary", summary)
+        pipe.hgetall(key)
+        _, raw = await pipe.execute()
+        return LeadState.from_hash(_strs(raw))
 
     async def change(
         self, phone: str, lead_id: str, transition: Callable[[LeadState], LeadState | None]

@@ -62,6 +62,15 @@ class PostStart:
 
 
 @dataclass(frozen=True)
+class PostedCard:
+    """A lead card just posted: where, and the lead version it shows."""
+
+    channel: str
+    ts: str
+    rendered: int
+
+
+@dataclass(frozen=True)
 class ThreadOwner:
     phone: str
     line: str
@@ -348,26 +357,27 @@ class Store:
         seq: int,
         job_id: str,
         outcome: str,
-        card: tuple[str, str] | None = None,
-    ) -> Job | None:
-        """Record the post (and the card's channel/ts); returns the post parked behind it."""
+        card: PostedCard | None = None,
+    ) -> tuple[Job | None, bool]:
+        """Record the post (and the card's channel, ts and the version it shows); returns the
+        post parked behind it, and whether the lead changed after the version the card shows."""
         keys = [
             self.keys.caller(phone, line),
             self.keys.parked(phone, line),
             self.keys.caller_job(phone, job_id),
             self.keys.lead(phone, lead_id),
         ]
-        channel, ts = card or ("", "")
-        args: list[str | int] = [seq, outcome, JOB_DONE_TTL, channel, ts, THREAD_TTL]
-        if card is None:
-            raw = await self._post_finish(keys=keys, args=args)
-        else:
-            pipe = self.redis.pipeline(transaction=False)
-            await self._post_finish(keys=keys, args=args, client=pipe)
+        channel, ts, rendered = (
+            (card.channel, card.ts, str(card.rendered)) if card else ("", "", "")
+        )
+        args: list[str | int] = [seq, outcome, JOB_DONE_TTL, channel, ts, THREAD_TTL, rendered]
+        raw, stale = await self._post_finish(keys=keys, args=args)
+        if card is not None:
+            # Another slot than the caller's keys (so not in the script). A pipeline holding a
+            # script would cost a SCRIPT EXISTS round trip of its own.
             owner = {"phone": phone, "line": line, "lead_id": lead_id}
-            pipe.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL)
-            raw = (await pipe.execute())[0]
-        return Job.from_json(raw) if raw else None
+            await self.redis.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL)
+        return (Job.from_json(raw) if raw else None), bool(stale)
 
     # --- what our sent SMS were for (delivery status callbacks) -----------------------------
     async def remember_sent_sms(self, message_sid: str, context: dict[str, Any]) -> None:
