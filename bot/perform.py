@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -297,8 +298,9 @@ async def post_notice(services: Services, job: Job) -> None:
 async def update_card(services: Services, job: Job) -> None:
     """Re-render a lead card from its state now, so retries and concurrent changes converge.
 
-    Updates never hold a worker while chat.update's budget (Tier 3) is spent: they wait on the
-    retry schedule instead, so thread posts are not starved behind them."""
+    Updates never hold a worker while chat.update's budget (Tier 3) is spent: an update takes
+    its place in the schedule and waits for it on the retry schedule, so thread posts are not
+    starved behind them and a backlog of updates doesn't ask for a place again and again."""
     d = job.data
     phone, lead_id = d["phone"], d["lead_id"]
     leads = lead_flows.lead_store(services)
@@ -315,9 +317,15 @@ async def update_card(services: Services, job: Job) -> None:
         if not await leads.stale(phone, lead_id):
             return
     pace = f"update:{lead.channel}"
-    backlog = await leads.pace_backlog(pace, services.clock())
-    if backlog > 1.0:
-        raise Retry("card updates paced", after=backlog)
+    if d.get("slot_for_attempt") != job.attempt:  # not back for a place it holds
+        now = services.clock()
+        wait = await services.store.pace(pace, now, services.settings.slack_updates_per_second)
+        if wait > 1.0:
+            slot = {"slot_for_attempt": job.attempt}  # a retry after a failure asks again
+            await services.outbox.retry_later(replace(job, data={**d, **slot}), now + wait)
+            return
+        if wait > 0:
+            await asyncio.sleep(wait)  # pacing to chat.update's rate, not synchronisation
     await leads.update_taken(phone, lead_id)  # from here, a new change queues a new update
     lead = await leads.get(phone, lead_id)
     if lead.version <= lead.rendered:
@@ -327,11 +335,11 @@ async def update_card(services: Services, job: Job) -> None:
             services,
             pace,
             "chat_update",
+            paced=True,
             channel=lead.channel,
             ts=lead.ts,
             text=cards.fallback_text(lead),
             blocks=cards.blocks(lead),
-            rate=services.settings.slack_updates_per_second,
         )
     except _Permanent as exc:
         log.error("card update failed job=%s error=%s", job.id, exc)
@@ -370,15 +378,17 @@ async def _slack_call(
     services: Services,
     pace_channel: str | None,
     method: str,
-    rate: float | None = None,
+    paced: bool = False,
     **kwargs: Any,
 ) -> Any:
+    """paced: the caller already took its place in pace_channel's schedule."""
     if pace_channel is not None:
-        wait = await services.store.pace(
-            pace_channel, services.clock(), rate or services.settings.slack_posts_per_second
-        )
-        if wait > 0:
-            await asyncio.sleep(wait)  # pacing to Slack's per-channel rate, not synchronisation
+        if not paced:
+            wait = await services.store.pace(
+                pace_channel, services.clock(), services.settings.slack_posts_per_second
+            )
+            if wait > 0:
+                await asyncio.sleep(wait)  # pacing to Slack's per-channel rate
         held = services.store.held(pace_channel, services.clock())
         if held > 0:
             # A 429 came while we waited for our slot: posting now would only draw another.

@@ -121,11 +121,6 @@ class LeadStore:
     async def rendered(self, phone: str, lead_id: str, version: int) -> None:
         await self.redis.hset(self.keys.lead(phone, lead_id), "rendered", version)
 
-    async def pace_backlog(self, pace_channel: str, now: float) -> float:
-        """Seconds until the shared pace schedule has a free slot (without taking one)."""
-        next_at = await self.redis.get(self.keys.pace(pace_channel))
-        return max(0.0, float(next_at) - now) if next_at else 0.0
-
     async def stale(self, phone: str, lead_id: str) -> bool:
         """True when the lead changed after the version its card in Slack shows."""
         version, rendered = await self.redis.hmget(
