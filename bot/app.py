@@ -14,11 +14,11 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot import redis_client
 from bot.clients import slack_client, twilio_client
 from bot.line import Lines, default_line
 from bot.metrics import Metrics
@@ -99,18 +99,11 @@ async def open_services(
     settings: Settings, clock: Callable[[], float] = time.time
 ) -> AsyncIterator[Services]:
     """Redis, the clients and the store, for the web app or a worker on its own."""
-    # A blocking pool: under a burst, a job waits for a free connection instead of failing with
-    # "Too many connections" (which the default pool raises once it has handed out its maximum).
-    pool = BlockingConnectionPool.from_url(
+    redis = redis_client.connect(
         settings.redis_url or DEFAULT_REDIS_URL,
         max_connections=settings.redis_max_connections,
-        timeout=10,
-        decode_responses=True,
-        health_check_interval=15,
-        socket_connect_timeout=5,
-        retry_on_timeout=True,
+        read_block_ms=settings.worker_read_block_ms,
     )
-    redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
     keys = Keys(settings.redis_key_prefix)
     twilio, twilio_http = twilio_client(settings)
     slack, slack_session = slack_client(settings)

@@ -54,7 +54,7 @@ async def _changed(
         return None
     before, after = change
     store = lead_store(services)
-    if before.ts or before.card_failed:
+    if after.ts or before.card_failed:
         await queue_update(services, phone, lead_id)
     # else the card is not in Slack yet: it renders this state when it posts (post_ordered
     # queues an update if the state moved on while it was on its way).

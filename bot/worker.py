@@ -39,9 +39,11 @@ class Worker:
         services: Services,
         concurrency: int | None = None,
         queues: tuple[Queue, ...] = QUEUES,
+        reclaim_idle_ms: int = RECLAIM_IDLE_MS,
     ) -> None:
         self.services = services
         self.queues = queues
+        self.reclaim_idle_ms = reclaim_idle_ms
         self.concurrency = concurrency or services.settings.worker_concurrency
         self.name = f"{socket.gethostname()}-{os.getpid()}-{random.randrange(1 << 16):04x}"
         self._stopping = asyncio.Event()
@@ -106,7 +108,7 @@ class Worker:
             try:
                 for queue in self.queues:
                     await outbox.promote_due(queue, self.services.clock())
-                    for delivery in await outbox.reclaim(queue, self.name, RECLAIM_IDLE_MS):
+                    for delivery in await outbox.reclaim(queue, self.name, self.reclaim_idle_ms):
                         log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -371,12 +372,17 @@ class Store:
             (card.channel, card.ts, str(card.rendered)) if card else ("", "", "")
         )
         args: list[str | int] = [seq, outcome, JOB_DONE_TTL, channel, ts, THREAD_TTL, rendered]
-        raw, stale = await self._post_finish(keys=keys, args=args)
-        if card is not None:
-            # Another slot than the caller's keys (so not in the script). A pipeline holding a
-            # script would cost a SCRIPT EXISTS round trip of its own.
+        if card is None:
+            raw, stale = await self._post_finish(keys=keys, args=args)
+        else:
+            # The thread key is in another slot, so it is a second command, sent alongside.
+            # Not a pipeline: a cluster pipeline would send EVALSHA without loading the script
+            # first (NOSCRIPT on a fresh node); the script object loads it on its own.
             owner = {"phone": phone, "line": line, "lead_id": lead_id}
-            await self.redis.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL)
+            (raw, stale), _ = await asyncio.gather(
+                self._post_finish(keys=keys, args=args),
+                self.redis.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL),
+            )
         return (Job.from_json(raw) if raw else None), bool(stale)
 
     # --- what our sent SMS were for (delivery status callbacks) -----------------------------

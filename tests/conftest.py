@@ -3,6 +3,11 @@
 Redis: the one at 127.0.0.1:6379 when it answers (shared by everything on the machine, so each
 test gets database TEST_REDIS_DB and its own key prefix, deleted afterwards); otherwise a
 throwaway server started here. TEST_REDIS_URL points the suite elsewhere.
+
+Redis Cluster: `pytest --redis-cluster` runs the whole suite against a 3-master cluster started
+here (tests/local_cluster.py), or against the one TEST_REDIS_CLUSTER_URL names
+(`redis+cluster://host:port`). Without it, tests/test_cluster_smoke.py still runs a few core
+tests on a cluster.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
-from bot import local_redis
+from bot import local_redis, redis_client
 from bot.app import SERVICES, create_app
 from bot.services import Services
 from bot.settings import Settings
+from tests import local_cluster
 from tests.signing import slack_headers, twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
@@ -38,8 +44,37 @@ CALLER = "+12025550123"
 CREW_USER = "U0CREW"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--redis-cluster",
+        action="store_true",
+        help="run every test against a local 3-master Redis Cluster (or TEST_REDIS_CLUSTER_URL)",
+    )
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_cluster_url() -> Iterator[str]:
+    """A Redis Cluster for the session: TEST_REDIS_CLUSTER_URL, or one started here."""
+    configured = os.environ.get("TEST_REDIS_CLUSTER_URL")
+    if configured:
+        yield configured
+        return
+    cluster = local_cluster.start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+def on_cluster(config: pytest.Config) -> bool:
+    return bool(config.getoption("redis_cluster") or os.environ.get("TEST_REDIS_CLUSTER_URL"))
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if on_cluster(request.config):
+        yield request.getfixturevalue("redis_cluster_url")
+        return
     configured = os.environ.get("TEST_REDIS_URL")
     if configured:
         yield configured
@@ -63,8 +98,9 @@ def key_prefix() -> str:
 
 @pytest.fixture
 async def redis(redis_url: str, key_prefix: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client.connect(redis_url)
     yield client
+    # On a cluster, scan_iter walks every master and delete() splits the keys by slot.
     keys = [key async for key in client.scan_iter(match=f"{key_prefix}:*", count=1000)]
     if keys:
         await client.delete(*keys)

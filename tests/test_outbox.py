@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 
 from bot import jobs
 from bot.jobs import Lead
+from bot.worker import Worker
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
 from tests.waiting import wait_until
 
@@ -219,6 +221,25 @@ async def test_an_sms_job_left_running_by_a_dead_worker_is_not_sent_again(
     await wait_until(lambda: harness.twilio.messages, message="control text never sent")
     await harness.drained()
     assert [m["Body"] for m in harness.twilio.messages] == ["Control"]
+
+
+@pytest.mark.settings(run_worker=False)
+async def test_a_job_taken_by_a_worker_that_died_is_done_by_another(harness: Harness) -> None:
+    outbox = harness.services.outbox
+    await outbox.ensure_groups()
+    await outbox.enqueue([sms_job("test:orphan", "Taken over")])
+    # A worker that read the job and died before acknowledging it.
+    taken = await outbox.read("sms", "dead-worker", count=10, block_ms=50)
+    assert [d.job.id for d in taken if d.job] == ["test:orphan"]
+
+    survivor = Worker(harness.services, reclaim_idle_ms=100)
+    task = asyncio.create_task(survivor.run())
+    try:
+        await wait_until(lambda: harness.twilio.messages, message="orphaned job never done")
+        await harness.drained()
+    finally:
+        await survivor.shutdown(task)
+    assert [m["Body"] for m in harness.twilio.messages] == ["Taken over"]
 
 
 async def test_a_slack_post_job_delivered_twice_posts_once(harness: Harness) -> None:

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 import aiohttp
 from redis.asyncio import Redis
 
-from bot import local_redis
+from bot import local_redis, redis_client
 from storage.keys import Keys
 from tests.load.numbers import callers as make_callers
 from tests.load.procs import CLOCK_TICKS, Proc, spawn
@@ -383,7 +383,7 @@ def _own_cpu_seconds() -> float:
 async def _outbox_left(redis_url: str, prefix: str) -> int:
     """Jobs on the streams or waiting to be retried (an unpark timer counts too)."""
     keys = Keys(prefix)
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = redis_client.connect(redis_url)
     try:
         pipe = redis.pipeline(transaction=False)
         for queue in ("sms", "slack"):
@@ -438,7 +438,7 @@ def _redis(configured: str | None, own: bool = False) -> tuple[str, Any]:
 
 
 async def _cleanup(redis_url: str, prefix: str) -> None:
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = redis_client.connect(redis_url)  # on a cluster: scans every master
     batch: list[str] = []
     async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
         batch.append(key)
