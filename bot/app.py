@@ -14,11 +14,10 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot import redis_client
 from bot.clients import slack_client, twilio_client
 from bot.line import Lines, default_line
 from bot.metrics import Metrics
@@ -34,10 +33,12 @@ from handlers import (
     opt_out_action,
     reactions,
     slack_events,
+    slack_http,
     sms,
     voice,
 )
 from handlers.app_keys import SERVICES, TWILIO
+from handlers.slack_http import BOLT, SLACK_SIGNATURE, SlackSignature
 from handlers.twilio_auth import TwilioVerifier
 from storage.keys import Keys
 from storage.line_config import LineConfig
@@ -46,7 +47,6 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-BOLT = web.AppKey("bolt", AsyncApp)
 WORKER = web.AppKey("worker", Worker)
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 MAX_BODY = 1024 * 1024  # Twilio and Slack bodies are a few KB; anything bigger is not theirs
@@ -63,13 +63,8 @@ def create_app(
     sms.register(app)
     health.register(app)
     intake.register(app)
-    app.router.add_post("/slack/events", slack_endpoint)
+    slack_http.register(app)
     return app
-
-
-async def slack_endpoint(request: web.Request) -> web.Response:
-    bolt = request.app[BOLT]
-    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
 
 @web.middleware
@@ -99,20 +94,14 @@ async def open_services(
     settings: Settings, clock: Callable[[], float] = time.time
 ) -> AsyncIterator[Services]:
     """Redis, the clients and the store, for the web app or a worker on its own."""
-    # A blocking pool: under a burst, a job waits for a free connection instead of failing with
-    # "Too many connections" (which the default pool raises once it has handed out its maximum).
-    pool = BlockingConnectionPool.from_url(
+    redis = redis_client.connect(
         settings.redis_url or DEFAULT_REDIS_URL,
         max_connections=settings.redis_max_connections,
-        timeout=10,
-        decode_responses=True,
-        health_check_interval=15,
-        socket_connect_timeout=5,
-        retry_on_timeout=True,
+        read_block_ms=settings.worker_read_block_ms,
     )
-    redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
     keys = Keys(settings.redis_key_prefix)
     twilio, twilio_http = twilio_client(settings)
+    slack, slack_session = slack_client(settings)
     http = aiohttp.ClientSession()
     services = Services(
         settings=settings,
@@ -121,7 +110,7 @@ async def open_services(
         outbox=Outbox(redis, keys),
         lines=Lines(default_line(settings), LineConfig(redis, keys)),
         metrics=Metrics(),
-        slack=slack_client(settings),
+        slack=slack,
         twilio=twilio,
         http=http,
         clock=clock,
@@ -132,6 +121,7 @@ async def open_services(
         yield services
     finally:
         await http.close()
+        await slack_session.close()
         await twilio_http.close()
         await redis.aclose()
 
@@ -158,6 +148,8 @@ def _services(
             commands.register(bolt, services)
             opt_out_action.register(bolt, services)
             app[BOLT] = bolt
+            secret = settings.slack_signing_secret.get_secret_value()
+            app[SLACK_SIGNATURE] = SlackSignature(secret)
             yield
 
     return context

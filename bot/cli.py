@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from aiohttp import web
-from redis.asyncio import Redis
 
-from bot import consent_export, local_redis
+from bot import consent_export, local_redis, redis_client
 from bot.app import DEFAULT_REDIS_URL, create_app, open_services
 from bot.jobs import QUEUES, Queue
 from bot.settings import Settings, SettingsError, load_settings
@@ -104,7 +103,7 @@ def _add_consent_commands(commands: argparse._SubParsersAction[argparse.Argument
 async def _export(
     settings: Settings, fmt: consent_export.Format, since: float | None, out: TextIO
 ) -> None:
-    redis = Redis.from_url(settings.redis_url or DEFAULT_REDIS_URL, decode_responses=True)
+    redis = redis_client.connect(settings.redis_url or DEFAULT_REDIS_URL)
     keys = Keys(settings.redis_key_prefix)
     try:
         await consent_export.export(redis, keys, out, fmt=fmt, since=since)

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from bot.settings import Settings
 
+SLACK_TIMEOUT = 10
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+
+def slack_client(settings: Settings) -> tuple[AsyncWebClient, aiohttp.ClientSession]:
+    """Must be called inside the running loop; close the session on shutdown.
+
+    One session for every call: without it slack_sdk opens a new session and a new connection
+    per API call, which under a burst cost more CPU than the posts themselves."""
+    # slack_sdk formats a debug line per request unless its logger's own level says otherwise.
+    sdk_log = logging.getLogger("slack_sdk.web.async_client")
+    if sdk_log.level == logging.NOTSET:
+        sdk_log.setLevel(sdk_log.getEffectiveLevel())
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT))
     # No retry handlers: the outbox owns retries, so a retry can never double-post.
-    return AsyncWebClient(
+    client = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=SLACK_TIMEOUT,
         retry_handlers=[],
+        session=session,
     )
+    return client, session
 
 
 def twilio_client(settings: Settings) -> tuple[TwilioClient, AsyncTwilioHttpClient]:

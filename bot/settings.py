@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     port: int = Field(3000, ge=1, le=65535)
     host: str = "0.0.0.0"
     public_url: str
+    # One server: redis://, rediss:// (TLS), unix://. A Redis Cluster: redis+cluster://host:port
+    # or rediss+cluster://, naming any node (bot/redis_client.py).
     redis_url: str | None = None
     redis_key_prefix: str = "tb"
     redis_max_connections: int = Field(64, ge=4, le=10_000)
@@ -88,6 +90,15 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        # The message never repeats the URL: it may hold a password.
+        schemes = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+        if value is not None and not value.lower().startswith(schemes):
+            raise ValueError("must start with " + ", ".join(schemes))
         return value
 
     @field_validator("public_url")

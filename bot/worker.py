@@ -39,9 +39,14 @@ class Worker:
         services: Services,
         concurrency: int | None = None,
         queues: tuple[Queue, ...] = QUEUES,
+        reclaim_idle_ms: int | None = None,
     ) -> None:
         self.services = services
         self.queues = queues
+        # Default WORKER_RECLAIM_SECONDS; tests pass a short one.
+        self.reclaim_idle_ms = reclaim_idle_ms or int(
+            services.settings.worker_reclaim_seconds * 1000
+        )
         self.concurrency = concurrency or services.settings.worker_concurrency
         self.name = f"{socket.gethostname()}-{os.getpid()}-{random.randrange(1 << 16):04x}"
         self._stopping = asyncio.Event()
@@ -115,17 +120,17 @@ class Worker:
     async def _maintain(self) -> None:
         """Move due retries back onto the streams and take over jobs of dead workers."""
         outbox = self.services.outbox
-        reclaim_seconds = self.services.settings.worker_reclaim_seconds
+        renew_every = self.reclaim_idle_ms / 3000  # well inside the reclaim time
         renewed = 0.0
         while not self._stopping.is_set():
             try:
-                if time.monotonic() - renewed >= reclaim_seconds / 3:
+                if time.monotonic() - renewed >= renew_every:
                     for queue in self.queues:
                         await outbox.renew(queue, self.name, list(self._held[queue]))
                     renewed = time.monotonic()
                 for queue in self.queues:
                     await outbox.promote_due(queue, self.services.clock())
-                    reclaimed = await outbox.reclaim(queue, self.name, int(reclaim_seconds * 1000))
+                    reclaimed = await outbox.reclaim(queue, self.name, self.reclaim_idle_ms)
                     self._held[queue].update(d.message_id for d in reclaimed)
                     for delivery in reclaimed:
                         if self._stopping.is_set():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage.keys import Keys
 
@@ -25,6 +26,15 @@ return 'ok'
 """
 
 
+# KEYS: intake hash. ARGV: ttl seconds, then field, value pairs. The link and its expiry in one
+# step (Lua rather than MULTI: the same on a cluster as on one server).
+CREATE = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class IntakeLink:
     token: str
@@ -40,19 +50,38 @@ class IntakeStore:
         self.redis = redis
         self.keys = keys
         self._submit = redis.register_script(SUBMIT)
+        self._create = redis.register_script(CREATE)
 
     async def create(
-        self, token: str, *, phone: str, line: str, lead_id: str, expires_at: float, now: float
+        self,
+        token: str,
+        *,
+        phone: str,
+        line: str,
+        lead_id: str,
+        expires_at: float,
+        now: float,
+        pipe: Pipeline | None = None,
     ) -> None:
-        key = self.keys.intake(token)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(
-            key,
-            mapping={"phone": phone, "line": line, "lead_id": lead_id, "expires_at": expires_at},
-        )
+        """With `pipe`, the link joins it (before the text with the link is queued on the same
+        pipe) and its owner executes it."""
+        fields: dict[str, str | float] = {
+            "phone": phone,
+            "line": line,
+            "lead_id": lead_id,
+            "expires_at": expires_at,
+        }
         # Redis forgets it a day after it expires; the expiry itself is checked against our clock.
-        pipe.expire(key, max(1, int(expires_at - now)) + DAY)
-        await pipe.execute()
+        ttl = max(1, int(expires_at - now)) + DAY
+        key = self.keys.intake(token)
+        pairs = [item for pair in fields.items() for item in pair]
+        if pipe is not None:
+            # No script in a pipeline (on a cluster it would not be loaded first): the expiry
+            # follows the fields in the same write.
+            pipe.hset(key, items=pairs)
+            pipe.expire(key, ttl)
+            return
+        await self._create(keys=[key], args=[ttl, *pairs])
 
     async def find(self, token: str, now: float) -> IntakeLink | None:
         """The link, or None when unknown or expired."""

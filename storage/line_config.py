@@ -13,11 +13,22 @@ from storage.keys import Keys
 
 ADMIN_CACHE_SECONDS = 300  # how long a users.info answer about admin rights is trusted
 
+# KEYS: config hash. ARGV: kind, text, "set" or "reset" (back to the default). Returns the
+# template's new version: text and version change in one step, so the version a ledger entry
+# names is that text's (Lua rather than MULTI: the same on a cluster as on one server).
+_SET_TEMPLATE = """
+local field = 'template:' .. ARGV[1]
+if ARGV[3] == 'reset' then redis.call('HDEL', KEYS[1], field)
+else redis.call('HSET', KEYS[1], field, ARGV[2]) end
+return redis.call('HINCRBY', KEYS[1], field .. ':version', 1)
+"""
+
 
 class LineConfig:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
+        self._set_template = redis.register_script(_SET_TEMPLATE)
 
     async def overrides(self, line: str) -> dict[str, str]:
         return await self.redis.hgetall(self.keys.line_config(line))  # type: ignore[return-value]
@@ -25,21 +36,13 @@ class LineConfig:
     # --- templates --------------------------------------------------------------------------
     async def set_template(self, line: str, kind: str, text: str) -> int:
         """Store the template; returns its new version (1, 2, ...)."""
-        key = self.keys.line_config(line)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(key, f"template:{kind}", text)
-        pipe.hincrby(key, f"template:{kind}:version", 1)
-        _, version = await pipe.execute()
-        return int(version)
+        keys = [self.keys.line_config(line)]
+        return int(await self._set_template(keys=keys, args=[kind, text, "set"]))
 
     async def reset_template(self, line: str, kind: str) -> int:
         """Back to the default text; the version still moves on, so the ledger tells them apart."""
-        key = self.keys.line_config(line)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hdel(key, f"template:{kind}")
-        pipe.hincrby(key, f"template:{kind}:version", 1)
-        _, version = await pipe.execute()
-        return int(version)
+        keys = [self.keys.line_config(line)]
+        return int(await self._set_template(keys=keys, args=[kind, "", "reset"]))
 
     # --- hours, window, pause ---------------------------------------------------------------
     async def set_hours(self, line: str, hours: str, timezone: str) -> None:

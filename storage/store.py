@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.jobs import Job
 from storage import scripts
@@ -62,6 +64,15 @@ class PostStart:
 
 
 @dataclass(frozen=True)
+class PostedCard:
+    """A lead card just posted: where, and the lead version it shows."""
+
+    channel: str
+    ts: str
+    rendered: int
+
+
+@dataclass(frozen=True)
 class ThreadOwner:
     phone: str
     line: str
@@ -85,6 +96,9 @@ class Store:
         self._record_opt_out = redis.register_script(scripts.RECORD_OPT_OUT)
         self._take_over = redis.register_script(scripts.TAKE_OVER)
         self.ledger = Ledger(redis, keys)
+        # Channel -> until when a 429 holds it, as seen by this process: posts that took their
+        # slot before the 429 check this after waiting for it.
+        self._held: dict[str, float] = {}
 
     # --- calls ------------------------------------------------------------------------------
     async def claim_missed_call(
@@ -268,7 +282,18 @@ class Store:
 
     async def hold_pace(self, channel: str, until: float, seconds: float) -> None:
         """Slack answered 429: no worker posts to the channel for `seconds` (until `until`)."""
+        self._held[channel] = max(until, self._held.get(channel, 0.0))
         await self._hold_pace(keys=[self.keys.pace(channel)], args=[until, seconds])
+
+    def held(self, channel: str, now: float) -> float:
+        """Seconds this process knows the channel is still held for after a 429 (else 0)."""
+        until = self._held.get(channel)
+        if until is None:
+            return 0.0
+        if until <= now:
+            del self._held[channel]
+            return 0.0
+        return until - now
 
     # --- idempotency of jobs ----------------------------------------------------------------
     async def begin_job(self, job_id: str, lease_seconds: int) -> str | None:
@@ -293,14 +318,21 @@ class Store:
         return str(await self._sms_start(keys=keys, args=[int(respect_opt_out), JOB_DONE_TTL]))
 
     async def finish_sms(
-        self, phone: str, job_id: str, state: str, sent: tuple[str, dict[str, Any]] | None = None
+        self,
+        phone: str,
+        job_id: str,
+        state: str,
+        sent: tuple[str, dict[str, Any]] | None = None,
+        pipe: Pipeline | None = None,
     ) -> None:
-        """Mark the send done/failed; with `sent` (MessageSid, context) keep what it was for."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.keys.caller_job(phone, job_id), state, ex=JOB_DONE_TTL)
+        """Mark the send done/failed; with `sent` (MessageSid, context) keep what it was for.
+        With `pipe`, the commands join it and its owner executes it."""
+        batch = pipe if pipe is not None else self.redis.pipeline(transaction=False)
+        batch.set(self.keys.caller_job(phone, job_id), state, ex=JOB_DONE_TTL)
         if sent is not None:
-            pipe.set(self.keys.sent_sms(sent[0]), json.dumps(sent[1]), ex=RECORD_TTL)
-        await pipe.execute()
+            batch.set(self.keys.sent_sms(sent[0]), json.dumps(sent[1]), ex=RECORD_TTL)
+        if pipe is None:
+            await batch.execute()
 
     async def release_caller_job(self, phone: str, job_id: str) -> None:
         """A retryable failure: nothing went out, so a later attempt may run it."""
@@ -347,26 +379,32 @@ class Store:
         seq: int,
         job_id: str,
         outcome: str,
-        card: tuple[str, str] | None = None,
-    ) -> Job | None:
-        """Record the post (and the card's channel/ts); returns the post parked behind it."""
+        card: PostedCard | None = None,
+    ) -> tuple[Job | None, bool]:
+        """Record the post (and the card's channel, ts and the version it shows); returns the
+        post parked behind it, and whether the lead changed after the version the card shows."""
         keys = [
             self.keys.caller(phone, line),
             self.keys.parked(phone, line),
             self.keys.caller_job(phone, job_id),
             self.keys.lead(phone, lead_id),
         ]
-        channel, ts = card or ("", "")
-        args: list[str | int] = [seq, outcome, JOB_DONE_TTL, channel, ts, THREAD_TTL]
+        channel, ts, rendered = (
+            (card.channel, card.ts, str(card.rendered)) if card else ("", "", "")
+        )
+        args: list[str | int] = [seq, outcome, JOB_DONE_TTL, channel, ts, THREAD_TTL, rendered]
         if card is None:
-            raw = await self._post_finish(keys=keys, args=args)
+            raw, stale = await self._post_finish(keys=keys, args=args)
         else:
-            pipe = self.redis.pipeline(transaction=False)
-            await self._post_finish(keys=keys, args=args, client=pipe)
+            # The thread key is in another slot, so it is a second command, sent alongside.
+            # Not a pipeline: a cluster pipeline would send EVALSHA without loading the script
+            # first (NOSCRIPT on a fresh node); the script object loads it on its own.
             owner = {"phone": phone, "line": line, "lead_id": lead_id}
-            pipe.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL)
-            raw = (await pipe.execute())[0]
-        return Job.from_json(raw) if raw else None
+            (raw, stale), _ = await asyncio.gather(
+                self._post_finish(keys=keys, args=args),
+                self.redis.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL),
+            )
+        return (Job.from_json(raw) if raw else None), bool(stale)
 
     # --- what our sent SMS were for (delivery status callbacks) -----------------------------
     async def remember_sent_sms(self, message_sid: str, context: dict[str, Any]) -> None:

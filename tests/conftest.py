@@ -3,6 +3,11 @@
 Redis: the one at 127.0.0.1:6379 when it answers (shared by everything on the machine, so each
 test gets database TEST_REDIS_DB and its own key prefix, deleted afterwards); otherwise a
 throwaway server started here. TEST_REDIS_URL points the suite elsewhere.
+
+Redis Cluster: `pytest --redis-cluster` runs the whole suite against a 3-master cluster started
+here (tests/local_cluster.py), or against the one TEST_REDIS_CLUSTER_URL names
+(`redis+cluster://host:port`). Without it, tests/test_cluster_smoke.py still runs a few core
+tests on a cluster.
 """
 
 from __future__ import annotations
@@ -19,15 +24,38 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from redis.asyncio import Redis
 
-from bot import local_redis
+from bot import local_redis, redis_client
 from bot.app import SERVICES, create_app
 from bot.services import Services
 from bot.settings import Settings
+from tests import local_cluster
 from tests.signing import slack_headers, twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
+
+# Property tests share one running app per test (a function-scoped fixture, on purpose: each
+# example uses fresh sids), a modest example count, no deadline (a request waits on Redis), and a
+# derandomized run, so a failure reproduces on every machine and CI.
+hypothesis_settings.register_profile(
+    "textback",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# HYPOTHESIS_PROFILE=thorough: many random examples, for a hunt on a developer's machine.
+hypothesis_settings.register_profile(
+    "thorough",
+    parent=hypothesis_settings.get_profile("textback"),
+    max_examples=1000,
+    derandomize=False,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "textback"))
 
 TEST_REDIS_DB = 13
 PUBLIC_URL = "https://textback.example.test"
@@ -38,8 +66,43 @@ CALLER = "+12025550123"
 CREW_USER = "U0CREW"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--redis-cluster",
+        action="store_true",
+        help="run every test against a local 3-master Redis Cluster (or TEST_REDIS_CLUSTER_URL)",
+    )
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="run the fault suite's long form (tests/faults): hundreds of events, long outages",
+    )
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_cluster_url() -> Iterator[str]:
+    """A Redis Cluster for the session: TEST_REDIS_CLUSTER_URL, or one started here."""
+    configured = os.environ.get("TEST_REDIS_CLUSTER_URL")
+    if configured:
+        yield configured
+        return
+    cluster = local_cluster.start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+def on_cluster(config: pytest.Config) -> bool:
+    return bool(config.getoption("redis_cluster") or os.environ.get("TEST_REDIS_CLUSTER_URL"))
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if on_cluster(request.config):
+        yield request.getfixturevalue("redis_cluster_url")
+        return
     configured = os.environ.get("TEST_REDIS_URL")
     if configured:
         yield configured
@@ -63,8 +126,9 @@ def key_prefix() -> str:
 
 @pytest.fixture
 async def redis(redis_url: str, key_prefix: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client.connect(redis_url)
     yield client
+    # On a cluster, scan_iter walks every master and delete() splits the keys by slot.
     keys = [key async for key in client.scan_iter(match=f"{key_prefix}:*", count=1000)]
     if keys:
         await client.delete(*keys)
@@ -319,15 +383,6 @@ async def harness(
     h = await start_harness(redis_url, key_prefix, slack, twilio, clock, **overrides)
     yield h
     await h.client.close()
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--soak",
-        action="store_true",
-        default=False,
-        help="run the fault suite's long form (tests/faults): hundreds of events, long outages",
-    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -237,6 +237,25 @@ async def test_a_text_whose_worker_died_mid_send_is_flagged_in_slack_not_sent_ag
     assert "may not have reached the caller" in harness.slack.posts[0]["text"]
 
 
+@pytest.mark.settings(run_worker=False)
+async def test_a_job_taken_by_a_worker_that_died_is_done_by_another(harness: Harness) -> None:
+    outbox = harness.services.outbox
+    await outbox.ensure_groups()
+    await outbox.enqueue([sms_job("test:orphan", "Taken over")])
+    # A worker that read the job and died before acknowledging it.
+    taken = await outbox.read("sms", "dead-worker", count=10, block_ms=50)
+    assert [d.job.id for d in taken if d.job] == ["test:orphan"]
+
+    survivor = Worker(harness.services, reclaim_idle_ms=100)
+    task = asyncio.create_task(survivor.run())
+    try:
+        await wait_until(lambda: harness.twilio.messages, message="orphaned job never done")
+        await harness.drained()
+    finally:
+        await survivor.shutdown(task)
+    assert [m["Body"] for m in harness.twilio.messages] == ["Taken over"]
+
+
 async def test_a_slack_post_job_delivered_twice_posts_once(harness: Harness) -> None:
     lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-twice", seq=1)
     card = jobs.post_card("test:card", lead, CHANNEL, "A card")

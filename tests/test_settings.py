@@ -73,6 +73,14 @@ def test_invalid_values_are_named_and_secrets_not_echoed(clean_env: None) -> Non
     assert "tw-secret-token-value" not in message
 
 
+def test_redis_url_names_a_cluster_by_its_scheme(clean_env: None) -> None:
+    assert build(**REQUIRED, redis_url="redis+cluster://10.0.0.5:6379").redis_url
+    with pytest.raises(SettingsError) as error:
+        build(**REQUIRED, redis_url="cluster://:hunter2secret@10.0.0.5:6379")
+    assert "REDIS_URL" in str(error.value)
+    assert "hunter2secret" not in str(error.value)
+
+
 def test_forward_to_accepts_common_formats(clean_env: None) -> None:
     settings = build(**REQUIRED, forward_to="(202) 555-0188, +1 212 555 0199")
     assert settings.forward_to == ["+12025550188", "+12125550199"]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from bot import redis_client
 from tests.faults import report
 
 
@@ -24,8 +25,9 @@ def prefix() -> str:
 
 @pytest.fixture
 async def fault_redis(redis_url: str, prefix: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client.connect(redis_url)
     yield client
+    # On a cluster, scan_iter walks every master and delete() splits the keys by slot.
     keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
     for start in range(0, len(keys), 1000):
         await client.delete(*keys[start : start + 1000])

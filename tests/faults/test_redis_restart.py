@@ -13,9 +13,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from redis.asyncio import Redis
 
-from bot import local_redis
+from bot import local_redis, redis_client
 from tests.faults.cluster import Cluster
 from tests.faults.driver import Driver
 from tests.faults.report import record
@@ -62,7 +61,7 @@ async def test_redis_restart_mid_run_loses_nothing_acknowledged(
     own_redis: OwnRedis, prefix: str, soak: bool, clean_env: None
 ) -> None:
     count = 300 if soak else 60
-    redis = Redis.from_url(own_redis.url, decode_responses=True)
+    redis = redis_client.connect(own_redis.url)
     async with (
         SlackStandIn(latency=0.02) as slack,
         TwilioStandIn(latency=0.05) as twilio,
@@ -98,7 +97,7 @@ async def test_redis_restart_mid_run_loses_nothing_acknowledged(
             down_for = time.monotonic() - down_at
             # The test's own connection died with the server; the service must manage alone.
             await redis.aclose()
-            redis = scenario.redis = Redis.from_url(own_redis.url, decode_responses=True)
+            redis = scenario.redis = redis_client.connect(own_redis.url)
             await wait_until(
                 lambda: _health_is(base, 200), timeout=30, message="/healthz never recovered"
             )
