@@ -11,6 +11,7 @@ from bot import jobs
 from bot.jobs import Lead
 from bot.perform import Retry, perform
 from bot.worker import Worker
+from storage.store import PostedCard
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
 from tests.waiting import wait_until
 
@@ -326,7 +327,8 @@ async def test_a_post_parked_behind_one_whose_worker_died_after_posting_is_hande
     assert (await store.start_post(OTHER_CALLER, LINE, "lead-h", 1, card, 60)).state == "run"
     assert (await store.start_post(OTHER_CALLER, LINE, "lead-h", 2, reply, 60)).state == "parked"
     # The worker recorded the card, then died before queueing the reply parked behind it.
-    await store.finish_post(OTHER_CALLER, LINE, "lead-h", 1, card.id, "done", (CHANNEL, "1.000100"))
+    posted = PostedCard(channel=CHANNEL, ts="1.000100", rendered=0)
+    await store.finish_post(OTHER_CALLER, LINE, "lead-h", 1, card.id, "done", posted)
 
     await perform(harness.services, card, reclaimed=True)  # the next worker takes the card over
 
