@@ -203,6 +203,10 @@ async def post_ordered(services: Services, job: Job, *, reclaimed: bool = False)
             # cancel: cancel it here, or it would linger as outbox depth for ten minutes.
             await services.outbox.cancel_retry(unpark)
         return
+    if start.was_parked or reclaimed:
+        # Its turn came: the release timer set while it waited would linger as outbox depth.
+        # (A reclaimed delivery cannot know whether its dead worker got to cancel it.)
+        await services.outbox.cancel_retry(unpark)
     if start.state == "done" and reclaimed:
         # Its worker recorded the post and died before handing on the one parked behind it,
         # which would wait out PARK_TIMEOUT: hand it on (a second copy is deduped by its start).
@@ -210,9 +214,6 @@ async def post_ordered(services: Services, job: Job, *, reclaimed: bool = False)
         if following is not None:
             await services.outbox.enqueue([following])
         return
-    if start.was_parked:
-        # Its turn came: the release timer set while it waited would linger as outbox depth.
-        await services.outbox.cancel_retry(unpark)
     if start.state == "done":
         return  # a redelivery
     if start.state == "busy":

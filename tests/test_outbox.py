@@ -336,6 +336,28 @@ async def test_a_post_parked_behind_one_whose_worker_died_after_posting_is_hande
     assert [(p["text"], p.get("thread_ts")) for p in harness.slack.posts] == [("Hi", "1.000100")]
 
 
+async def test_a_reclaimed_post_leaves_no_release_timer_its_dead_worker_did_not_cancel(
+    harness: Harness,
+) -> None:
+    store, outbox = harness.services.store, harness.services.outbox
+    card = jobs.post_card("test:t-card", Lead(OTHER_CALLER, LINE, "lead-t", 1), CHANNEL, "Card")
+    reply = jobs.post_in_thread(
+        "test:t-reply", Lead(OTHER_CALLER, LINE, "lead-t", 2), CHANNEL, "Hi"
+    )
+    assert (await store.start_post(OTHER_CALLER, LINE, "lead-t", 2, reply, 60)).state == "parked"
+    await outbox.retry_later(jobs.unpark(OTHER_CALLER, LINE, 2), harness.clock() + 600)
+    await store.start_post(OTHER_CALLER, LINE, "lead-t", 1, card, 60)
+    posted = PostedCard(channel=CHANNEL, ts="1.000200", rendered=0)
+    await store.finish_post(OTHER_CALLER, LINE, "lead-t", 1, card.id, "done", posted)
+    # A worker took the reply's turn (unparking it) and died before cancelling its timer.
+    assert (await store.start_post(OTHER_CALLER, LINE, "lead-t", 2, reply, 60)).was_parked
+
+    await perform(harness.services, reply, reclaimed=True)
+
+    await harness.drained()  # no release timer left waiting ten minutes
+    assert [p["text"] for p in harness.slack.posts] == ["Hi"]
+
+
 async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(
     harness: Harness,
 ) -> None:
