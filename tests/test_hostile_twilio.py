@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from bot import templates
 from bot.app import MAX_BODY
 from bot.phone import caller_number
 from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, new_sid
@@ -165,3 +166,41 @@ async def test_body_over_the_cap_is_refused_with_413(harness: Harness, route: st
     response = await harness.client.post(route, data=io.BytesIO(body), headers=headers)
     assert response.status == 413
     assert harness.slack.calls == [] and harness.twilio.attempts == []
+
+
+@given(
+    route=st.sampled_from(["/twilio/voice/screen", "/twilio/voice/screen-accept"]),
+    parent=st.text(max_size=80),
+    digits=odd_values,
+)
+async def test_screening_with_any_parent_and_digits_answers_twiml(
+    harness: Harness, route: str, parent: str, digits: str
+) -> None:
+    path = f"{route}?{urlencode({'parent': parent})}"
+    params = {"CallSid": new_sid("CA"), "To": "+12025550188", "Digits": digits}
+    response = await post_twilio(harness, path, params)
+    assert response.status == 200
+    assert (await response.text()).startswith('<?xml version="1.0" encoding="UTF-8"?><Response')
+
+
+@given(name=odd_values | odd_numbers | st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+@example(name="èva")  # GSM-7 has è but not È
+@example(name="ùrsula")
+@example(name="ßabcdefghijk")  # 12 letters, 13 once ß is capitalised to "Ss"
+def test_no_caller_name_makes_the_auto_text_longer_or_costlier_than_its_preview(
+    name: str,
+) -> None:
+    template = "Hi {first_name}, this is {business}. Reply here. Reply STOP to opt out."
+    longest = templates.render(
+        "business",
+        business="Johnson Electric",
+        link=None,
+        template=template,
+        caller_name="Abcdefghijkl",  # the 12 letters the preview assumes
+    )
+    real = templates.render(
+        "business", business="Johnson Electric", link=None, template=template, caller_name=name
+    )
+    assert len(real.text) <= len(longest.text)
+    assert real.segments.encoding == longest.segments.encoding == "GSM-7"
+    assert real.segments.segments <= longest.segments.segments
