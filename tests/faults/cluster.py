@@ -24,7 +24,7 @@ PUBLIC_URL = "https://textback.faults.test"
 BUSINESS_NUMBER = "+12125550100"
 CHANNEL = "C0FAULTS"
 SIGNING_SECRET = "faults-signing-secret"
-RECLAIM_SECONDS = 2  # a killed worker's jobs are taken over this soon (30 s in production)
+RECLAIM_SECONDS = 3  # a killed worker's jobs are taken over this soon (30 s in production)
 
 
 class Cluster:
