@@ -188,6 +188,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
         procs = [web, sms_worker, slack_worker]
         base = f"http://127.0.0.1:{port}"
         driver = Driver(base, twilio.auth_token)
+        sampler: asyncio.Task[None] | None = None
         try:
             await _healthy(base, procs)
             idle = {proc.name: proc.rss_mb() for proc in procs}
@@ -198,6 +199,8 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 proc.cpu_start = proc.cpu_seconds()
             rig_start = _own_cpu_seconds()
             progress(f"firing {total} missed calls at {config.rate:g}/s for {config.seconds:g} s")
+            samples: dict[str, list[float]] = {proc.name: [] for proc in procs}
+            sampler = asyncio.create_task(_sample_rss(procs, samples))
             sent_at, reply_tokens = await _fire(driver, numbers, config, progress)
             fired_until = time.monotonic()
             figures.offered_rate = config.rate
@@ -233,10 +236,15 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                     "cpu_seconds": proc.cpu_seconds() - proc.cpu_start,
                     "idle_rss_mb": idle[proc.name],
                     "peak_rss_mb": proc.peak_rss_mb(),
+                    # RSS in the run's first and last minute (sampled every RSS_SAMPLE_SECONDS):
+                    # a leak shows as last > first on a long run.
+                    **_first_last_minute(samples[proc.name]),
                 }
             if driver.errors:
                 progress(f"webhook errors by status: {dict(driver.errors)}")
         finally:
+            if sampler is not None:
+                sampler.cancel()
             await driver.close()
             for proc in procs:
                 proc.stop()
@@ -245,6 +253,26 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 own_redis.terminate()
                 own_redis.wait(timeout=10)
     return figures
+
+
+RSS_SAMPLE_SECONDS = 10.0
+
+
+async def _sample_rss(procs: list[Proc], samples: dict[str, list[float]]) -> None:
+    while True:
+        for proc in procs:
+            samples[proc.name].append(proc.rss_mb())
+        await asyncio.sleep(RSS_SAMPLE_SECONDS)  # a sampling interval, not synchronisation
+
+
+def _first_last_minute(values: list[float]) -> dict[str, float]:
+    per_minute = max(1, int(60 / RSS_SAMPLE_SECONDS))
+    if not values:
+        return {}
+    return {
+        "first_minute_rss_mb": statistics.mean(values[:per_minute]),
+        "last_minute_rss_mb": statistics.mean(values[-per_minute:]),
+    }
 
 
 async def _fire(
@@ -501,9 +529,11 @@ def table(figures: Figures, config: LoadConfig) -> str:
     for name, usage in figures.processes.items():
         rows.append(
             (
-                f"{name}: CPU s / idle MB / peak MB",
+                f"{name}: CPU s / idle MB / peak MB / MB 1st -> last minute",
                 f"{usage['cpu_seconds']:.1f} / {usage['idle_rss_mb']:.0f}"
-                f" / {usage['peak_rss_mb']:.0f}",
+                f" / {usage['peak_rss_mb']:.0f}"
+                f" / {usage.get('first_minute_rss_mb', 0):.1f}"
+                f" -> {usage.get('last_minute_rss_mb', 0):.1f}",
             )
         )
     rows.append(
