@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from redis.exceptions import RedisError
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.resources import open_services
@@ -28,15 +27,16 @@ from handlers import (
     opt_out_action,
     reactions,
     slack_events,
+    slack_http,
     sms,
     voice,
 )
 from handlers.app_keys import SERVICES, TWILIO
+from handlers.slack_http import BOLT, SLACK_SIGNATURE, SlackSignature
 from handlers.twilio_auth import TwilioVerifier
 
 log = logging.getLogger(__name__)
 
-BOLT = web.AppKey("bolt", AsyncApp)
 WORKER = web.AppKey("worker", Worker)
 MAX_BODY = 1024 * 1024  # Twilio and Slack bodies are a few KB; anything bigger is not theirs
 
@@ -52,13 +52,8 @@ def create_app(
     sms.register(app)
     health.register(app)
     intake.register(app)
-    app.router.add_post("/slack/events", slack_endpoint)
+    slack_http.register(app)
     return app
-
-
-async def slack_endpoint(request: web.Request) -> web.Response:
-    bolt = request.app[BOLT]
-    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
 
 @web.middleware
@@ -105,6 +100,8 @@ def _services(
             commands.register(bolt, services)
             opt_out_action.register(bolt, services)
             app[BOLT] = bolt
+            secret = settings.slack_signing_secret.get_secret_value()
+            app[SLACK_SIGNATURE] = SlackSignature(secret)
             yield
 
     return context

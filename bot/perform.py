@@ -18,7 +18,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from twilio.base.exceptions import TwilioRestException
 
-from bot import cards, jobs, lead_flows, twilio_errors
+from bot import cards, jobs, lead_flows, slack_text, twilio_errors
 from bot.jobs import Job, Lead
 from bot.leads import LeadState
 from bot.phone import masked
@@ -393,6 +393,8 @@ async def _slack_call(
         if held > 0:
             # A 429 came while we waited for our slot: posting now would only draw another.
             raise Retry("slack channel held after a 429", after=held)
+    if isinstance(kwargs.get("text"), str):
+        kwargs["text"] = slack_text.fit(kwargs["text"], slack_text.MAX_MESSAGE_TEXT)
     try:
         return await getattr(services.slack, method)(**kwargs)
     except SlackApiError as exc:
