@@ -74,8 +74,11 @@ class Figures:
     drained: bool = False  # every text, card and reply arrived before drain_timeout
     outbox_left: int = 0  # jobs still queued or scheduled for retry when the run stopped
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Every RSS sample of each process, RSS_SAMPLE_SECONDS apart (in the JSON only).
+    rss_samples_mb: dict[str, list[float]] = field(default_factory=dict)
     # This process (load generator + Slack and Twilio stand-ins): it shares the same cores.
     rig_cpu_seconds: float = 0.0
+    redis_cpu_seconds: float | None = None  # the private redis-server's own CPU (own_redis)
     # Per event (missed call + its reply, if any), idle polling subtracted; only with own_redis.
     redis_commands_per_call: float | None = None
     redis_bytes_per_call: float | None = None
@@ -195,6 +198,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             idle_rate = await _idle_redis_rate(redis_url) if own_redis is not None else None
             before = await _redis_counters(redis_url) if own_redis is not None else None
             stats_before = await _command_stats(redis_url) if own_redis is not None else None
+            redis_cpu_before = await _redis_cpu(redis_url) if own_redis is not None else None
             for proc in procs:
                 proc.cpu_start = proc.cpu_seconds()
             rig_start = _own_cpu_seconds()
@@ -221,6 +225,8 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 traffic = after[1] - before[1] - idle_rate[1] * elapsed
                 figures.redis_commands_per_call = commands / total
                 figures.redis_bytes_per_call = traffic / total
+            if redis_cpu_before is not None:
+                figures.redis_cpu_seconds = await _redis_cpu(redis_url) - redis_cpu_before
             if stats_before is not None:
                 # Idle polling included here (a few XREADGROUP/EVALSHA a second per process).
                 stats_after = await _command_stats(redis_url)
@@ -240,6 +246,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                     # a leak shows as last > first on a long run.
                     **_first_last_minute(samples[proc.name]),
                 }
+            figures.rss_samples_mb = samples
             if driver.errors:
                 progress(f"webhook errors by status: {dict(driver.errors)}")
         finally:
@@ -434,6 +441,15 @@ async def _redis_counters(redis_url: str) -> tuple[float, float, float]:
     return float(stats["total_commands_processed"]), float(traffic), time.monotonic()
 
 
+async def _redis_cpu(redis_url: str) -> float:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        cpu = await redis.info("cpu")
+    finally:
+        await redis.aclose()
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
 async def _command_stats(redis_url: str) -> dict[str, int]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:
@@ -539,6 +555,8 @@ def table(figures: Figures, config: LoadConfig) -> str:
     rows.append(
         ("load generator + stand-ins: CPU s", f"{figures.rig_cpu_seconds:.1f}"),
     )
+    if figures.redis_cpu_seconds is not None:
+        rows.append(("redis-server: CPU s", f"{figures.redis_cpu_seconds:.1f}"))
     width = max(len(name) for name, _ in rows)
     header = (
         f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
