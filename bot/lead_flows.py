@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def lead_store(services: Services) -> LeadStore:
-    return LeadStore(services.redis, services.store.keys)
+    return services.leads
 
 
 def business_day(services: Services, at: float) -> str:

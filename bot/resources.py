@@ -18,6 +18,7 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from storage.keys import Keys
+from storage.leads import LeadStore
 from storage.line_config import LineConfig
 from storage.outbox import Outbox
 from storage.store import Store
@@ -43,6 +44,7 @@ async def open_services(
         settings=settings,
         redis=redis,
         store=Store(redis, keys),
+        leads=LeadStore(redis, keys),
         outbox=Outbox(redis, keys),
         lines=Lines(default_line(settings), LineConfig(redis, keys)),
         metrics=Metrics(),
