@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot import redis_client
@@ -34,10 +33,12 @@ from handlers import (
     opt_out_action,
     reactions,
     slack_events,
+    slack_http,
     sms,
     voice,
 )
 from handlers.app_keys import SERVICES, TWILIO
+from handlers.slack_http import BOLT, SLACK_SIGNATURE, SlackSignature
 from handlers.twilio_auth import TwilioVerifier
 from storage.keys import Keys
 from storage.line_config import LineConfig
@@ -46,7 +47,6 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-BOLT = web.AppKey("bolt", AsyncApp)
 WORKER = web.AppKey("worker", Worker)
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 MAX_BODY = 1024 * 1024  # Twilio and Slack bodies are a few KB; anything bigger is not theirs
@@ -63,13 +63,8 @@ def create_app(
     sms.register(app)
     health.register(app)
     intake.register(app)
-    app.router.add_post("/slack/events", slack_endpoint)
+    slack_http.register(app)
     return app
-
-
-async def slack_endpoint(request: web.Request) -> web.Response:
-    bolt = request.app[BOLT]
-    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
 
 @web.middleware
@@ -153,6 +148,8 @@ def _services(
             commands.register(bolt, services)
             opt_out_action.register(bolt, services)
             app[BOLT] = bolt
+            secret = settings.slack_signing_secret.get_secret_value()
+            app[SLACK_SIGNATURE] = SlackSignature(secret)
             yield
 
     return context

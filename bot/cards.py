@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import slack_text
 from bot.leads import LeadState
 from bot.phone import pretty
 
@@ -44,6 +45,10 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
+def _section(text: str) -> str:
+    return slack_text.fit(text, slack_text.MAX_SECTION_TEXT) if text else "Lead"
+
+
 def blocks(lead: LeadState) -> list[dict[str, Any]]:
     value = f"{lead.phone}|{lead.line}"
     buttons: list[dict[str, Any]] = []
@@ -68,7 +73,7 @@ def blocks(lead: LeadState) -> list[dict[str, Any]]:
     buttons.append(exclude)
     call_back = f"<tel:{lead.phone}|:telephone_receiver: Call back>" if lead.phone else ""
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": lead.summary or "Lead"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _section(lead.summary)}},
         {
             "type": "context",
             "elements": [

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot import consent, intake, jobs
 from bot.jobs import Lead
 from bot.phone import masked
 from bot.services import Services
 from storage.intake_store import IntakeLink, IntakeStore
+
+if TYPE_CHECKING:
+    from redis.asyncio.client import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +34,16 @@ def intake_key(services: Services) -> bytes:
     return intake.secret_key(own, settings.slack_signing_secret.get_secret_value())
 
 
-async def new_intake_link(services: Services, phone: str, line: str, lead_id: str) -> str:
-    """A fresh link to our intake page for this lead, valid INTAKE_LINK_DAYS."""
+async def new_intake_link(
+    services: Services, phone: str, line: str, lead_id: str, pipe: Pipeline | None = None
+) -> str:
+    """A fresh link to our intake page for this lead, valid INTAKE_LINK_DAYS (with `pipe`, it
+    exists once the pipe's owner executes it)."""
     token = intake.new_token()
     now = services.clock()
     expires_at = now + services.settings.intake_link_days * 86_400
     await intake_store(services).create(
-        token, phone=phone, line=line, lead_id=lead_id, expires_at=expires_at, now=now
+        token, phone=phone, line=line, lead_id=lead_id, expires_at=expires_at, now=now, pipe=pipe
     )
     return f"{services.settings.public_url}/i/{token}"
 

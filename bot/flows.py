@@ -46,16 +46,22 @@ async def missed_call(services: Services, call: MissedCall) -> str:
     if _settled(claim) or "lead_id" not in claim.record:
         # Queued already, or settled without a lead (answered): a late callback changes nothing.
         return "duplicate"
+    # Everything after the decision goes in one round trip, in this order: the lead and its
+    # counts, the intake link, then the jobs (so the link exists before the text is queued).
+    pipe = services.redis.pipeline(transaction=False)
     if not claim.duplicate:
         after_hours = not line.hours.is_open(call.at.astimezone(line.timezone))
         await lead_flows.lead_opened(
-            services, call.caller, line.id, claim.lead_id, claim.outcome, after_hours
+            services, call.caller, line.id, claim.lead_id, claim.outcome, after_hours, pipe=pipe
         )
     link = None
     if claim.outcome == "send" and not line.intake_url:
-        link = await consent_flows.new_intake_link(services, call.caller, line.id, claim.lead_id)
+        link = await consent_flows.new_intake_link(
+            services, call.caller, line.id, claim.lead_id, pipe=pipe
+        )
     planned = textback.plan_missed_call(call, claim, line, link=link)
-    await outbox.enqueue(planned, claim_key=claim.key)
+    outbox.add(pipe, planned, claim_key=claim.key)
+    await pipe.execute()
     if not claim.duplicate:
         _count(services, claim.outcome)
         log.info(

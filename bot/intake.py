@@ -118,7 +118,8 @@ def card_text(form: IntakeForm) -> str:
     escaped, so it cannot ping @channel or forge a link."""
 
     def shown(value: str) -> str:
-        return slack_text.escape(value.replace("\n", " ")) if value else "_(not given)_"
+        shown = slack_text.inline(value, limit=len(value)) if value else ""
+        return shown or "_(not given)_"
 
     need = slack_text.quote(form.need)
     return "\n".join(

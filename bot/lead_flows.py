@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot import jobs, leads, reminders, slack_text
 from bot.jobs import Job, Lead
@@ -16,6 +17,9 @@ from bot.leads import Action, LeadState
 from bot.phone import masked
 from bot.services import Services
 from storage.leads import LeadStore
+
+if TYPE_CHECKING:
+    from redis.asyncio.client import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,7 @@ async def _changed(
         return None
     before, after = change
     store = lead_store(services)
-    if before.ts or before.card_failed:
+    if after.ts or before.card_failed:
         await queue_update(services, phone, lead_id)
     # else the card is not in Slack yet: it renders this state when it posts (post_ordered
     # queues an update if the state moved on while it was on its way).
@@ -107,15 +111,22 @@ async def human_answered(services: Services, phone: str, line: str, lead_id: str
 
 
 async def lead_opened(
-    services: Services, phone: str, line: str, lead_id: str, outcome: str, after_hours: bool
+    services: Services,
+    phone: str,
+    line: str,
+    lead_id: str,
+    outcome: str,
+    after_hours: bool,
+    pipe: Pipeline | None = None,
 ) -> None:
-    """A missed call from a known number: the lead exists from now, and counts."""
+    """A missed call from a known number: the lead exists from now, and counts (with `pipe`,
+    when its owner executes it)."""
     now = services.clock()
     day = business_day(services, now)
     names = ["missed"] + (["after_hours"] if after_hours else [])
     if outcome != "send":
         names.append(f"suppressed:{outcome}")
-    await lead_store(services).open_lead(phone, line, lead_id, day, now, *names)
+    await lead_store(services).open_lead(phone, line, lead_id, day, now, *names, pipe=pipe)
 
 
 async def hidden_call(services: Services, after_hours: bool) -> None:
@@ -125,9 +136,15 @@ async def hidden_call(services: Services, after_hours: bool) -> None:
     await lead_store(services).count(day, *names)
 
 
+def count_texted(services: Services, pipe: Pipeline) -> None:
+    """The day's auto-text count, on the pipeline that records the send."""
+    day = business_day(services, services.clock())
+    lead_store(services).count_on(pipe, day, "texted")
+
+
 async def auto_texted(services: Services, phone: str, lead_id: str) -> None:
+    """The lead card moves to Texted (count_texted counts it)."""
     store = lead_store(services)
-    await store.count(business_day(services, services.clock()), "texted")
     await _changed(services, phone, lead_id, await store.change(phone, lead_id, leads.auto_texted))
 
 

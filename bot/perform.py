@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from twilio.base.exceptions import TwilioRestException
 
-from bot import cards, jobs, lead_flows, twilio_errors
+from bot import cards, jobs, lead_flows, slack_text, twilio_errors
 from bot.jobs import Job, Lead
 from bot.leads import LeadState
 from bot.phone import masked
 from bot.services import Services
+from storage.store import PostedCard
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +92,16 @@ async def send_sms(services: Services, job: Job) -> None:
         await store.release_caller_job(d["to"], job.id)
         raise Retry(f"twilio unreachable: {type(exc).__name__}") from exc
     context = {k: d[k] for k in ("to", "line", "notify", "react_on", "purpose")}
-    await store.finish_sms(d["to"], job.id, "done", sent=(message.sid, context))
     services.metrics.sms_sent.labels(d["purpose"]).inc()
     if d["purpose"] == "crew reply":
         services.metrics.relayed.labels("to_caller").inc()
     log.info("sms sent sid=%s job=%s to=%s", message.sid, job.id, masked(d["to"]))
+    # What the send leaves behind, in one round trip: the marker, the ledger, the reaction.
+    pipe = services.redis.pipeline(transaction=False)
+    await store.finish_sms(d["to"], job.id, "done", sent=(message.sid, context), pipe=pipe)
     if d.get("template"):
-        await store.ledger.append(
+        store.ledger.add(
+            pipe,
             d["to"],
             "text_sent",
             services.clock(),
@@ -108,11 +113,16 @@ async def send_sms(services: Services, job: Job) -> None:
         )
     if d.get("react_on"):
         where = d["react_on"]
-        await services.outbox.enqueue(
-            [jobs.react(f"react:{job.id}:ok", where["channel"], where["ts"], "white_check_mark")]
+        services.outbox.add(
+            pipe,
+            [jobs.react(f"react:{job.id}:ok", where["channel"], where["ts"], "white_check_mark")],
         )
     notify = d.get("notify") or {}
-    if d["purpose"].startswith("auto-text") and notify.get("lead_id"):
+    lead_texted = d["purpose"].startswith("auto-text") and notify.get("lead_id")
+    if lead_texted:
+        lead_flows.count_texted(services, pipe)
+    await pipe.execute()
+    if lead_texted:
         await lead_flows.auto_texted(services, notify["phone"], notify["lead_id"])
 
 
@@ -196,22 +206,21 @@ async def post_ordered(services: Services, job: Job) -> None:
             if d.get("card"):  # no card update will ever find it: stop them waiting
                 await lead_flows.lead_store(services).card_failed(phone, lead_id)
     # 'finished': posted before a crash kept us from recording the turn; record it now.
-    following = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
+    following, stale = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
     if following is not None:
         await services.outbox.enqueue([following])
-    if card is not None and await lead_flows.lead_store(services).stale(phone, lead_id):
+    if stale:
         # Changed while the card was on its way (changes before the card queue no update).
         await lead_flows.queue_update(services, phone, lead_id)
 
 
-async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str, str] | None:
-    """Posts; returns (channel, ts) when this was the lead's card."""
+async def _post(services: Services, job: Job, card_ts: str | None) -> PostedCard | None:
+    """Posts; returns where it went and the lead version it shows when this was the card."""
     d = job.data
-    text, blocks, rendered = d["text"], d.get("blocks") or None, None
+    text, blocks, rendered = d["text"], d.get("blocks") or None, 0
     if d["card"]:  # the lead card: Block Kit from the lead's state, the plain text as fallback
         leads = lead_flows.lead_store(services)
-        await leads.set_summary(d["phone"], d["lead_id"], d["text"])
-        lead = await leads.get(d["phone"], d["lead_id"])
+        lead = await leads.set_summary(d["phone"], d["lead_id"], d["text"])
         text, blocks, rendered = cards.fallback_text(lead), cards.blocks(lead), lead.version
     response = await _slack_call(
         services,
@@ -225,11 +234,9 @@ async def _post(services: Services, job: Job, card_ts: str | None) -> tuple[str,
         unfurl_links=False,
         unfurl_media=False,
     )
-    if rendered is not None:
-        await lead_flows.lead_store(services).rendered(d["phone"], d["lead_id"], rendered)
     if job.id.startswith("in:") and not job.id.endswith(":card"):
         services.metrics.relayed.labels("to_slack").inc()
-    return (d["channel"], str(response["ts"])) if d["card"] else None
+    return PostedCard(d["channel"], str(response["ts"]), rendered) if d["card"] else None
 
 
 async def _upload(services: Services, job: Job, thread_ts: str | None) -> None:
@@ -297,8 +304,9 @@ async def post_notice(services: Services, job: Job) -> None:
 async def update_card(services: Services, job: Job) -> None:
     """Re-render a lead card from its state now, so retries and concurrent changes converge.
 
-    Updates never hold a worker while chat.update's budget (Tier 3) is spent: they wait on the
-    retry schedule instead, so thread posts are not starved behind them."""
+    Updates never hold a worker while chat.update's budget (Tier 3) is spent: an update takes
+    its place in the schedule and waits for it on the retry schedule, so thread posts are not
+    starved behind them and a backlog of updates doesn't ask for a place again and again."""
     d = job.data
     phone, lead_id = d["phone"], d["lead_id"]
     leads = lead_flows.lead_store(services)
@@ -315,9 +323,15 @@ async def update_card(services: Services, job: Job) -> None:
         if not await leads.stale(phone, lead_id):
             return
     pace = f"update:{lead.channel}"
-    backlog = await leads.pace_backlog(pace, services.clock())
-    if backlog > 1.0:
-        raise Retry("card updates paced", after=backlog)
+    if d.get("slot_for_attempt") != job.attempt:  # not back for a place it holds
+        now = services.clock()
+        wait = await services.store.pace(pace, now, services.settings.slack_updates_per_second)
+        if wait > 1.0:
+            slot = {"slot_for_attempt": job.attempt}  # a retry after a failure asks again
+            await services.outbox.retry_later(replace(job, data={**d, **slot}), now + wait)
+            return
+        if wait > 0:
+            await asyncio.sleep(wait)  # pacing to chat.update's rate, not synchronisation
     await leads.update_taken(phone, lead_id)  # from here, a new change queues a new update
     lead = await leads.get(phone, lead_id)
     if lead.version <= lead.rendered:
@@ -327,11 +341,11 @@ async def update_card(services: Services, job: Job) -> None:
             services,
             pace,
             "chat_update",
+            paced=True,
             channel=lead.channel,
             ts=lead.ts,
             text=cards.fallback_text(lead),
             blocks=cards.blocks(lead),
-            rate=services.settings.slack_updates_per_second,
         )
     except _Permanent as exc:
         log.error("card update failed job=%s error=%s", job.id, exc)
@@ -370,19 +384,23 @@ async def _slack_call(
     services: Services,
     pace_channel: str | None,
     method: str,
-    rate: float | None = None,
+    paced: bool = False,
     **kwargs: Any,
 ) -> Any:
+    """paced: the caller already took its place in pace_channel's schedule."""
     if pace_channel is not None:
-        wait = await services.store.pace(
-            pace_channel, services.clock(), rate or services.settings.slack_posts_per_second
-        )
-        if wait > 0:
-            await asyncio.sleep(wait)  # pacing to Slack's per-channel rate, not synchronisation
+        if not paced:
+            wait = await services.store.pace(
+                pace_channel, services.clock(), services.settings.slack_posts_per_second
+            )
+            if wait > 0:
+                await asyncio.sleep(wait)  # pacing to Slack's per-channel rate
         held = services.store.held(pace_channel, services.clock())
         if held > 0:
             # A 429 came while we waited for our slot: posting now would only draw another.
             raise Retry("slack channel held after a 429", after=held)
+    if isinstance(kwargs.get("text"), str):
+        kwargs["text"] = slack_text.fit(kwargs["text"], slack_text.MAX_MESSAGE_TEXT)
     try:
         return await getattr(services.slack, method)(**kwargs)
     except SlackApiError as exc:

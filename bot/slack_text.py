@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MAX_SHOWN = 3_000  # a caller's text past this is cut in Slack (Twilio caps bodies at 1,600)
+MAX_NAME = 60  # a caller name or one-line form field (caller-name lookup gives at most 15)
+# Slack's own limits: a longer message text is refused or cut by Slack, a longer section block
+# makes the whole post invalid_blocks. Past them we cut, visibly, rather than lose the post.
+MAX_MESSAGE_TEXT = 40_000
+MAX_SECTION_TEXT = 3_000
+TRUNCATED = " …(truncated)"
 
 
 def escape(text: str) -> str:
@@ -12,10 +19,29 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def fit(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, marked as cut when it was."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(TRUNCATED)] + TRUNCATED
+
+
 def quote(text: str) -> str:
     """Escaped, length-capped and shown as a block quote so it reads as the caller's words."""
-    shown = text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + " … (cut)"
+    shown = text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + TRUNCATED
     return "\n".join(f">{line}" for line in escape(shown).splitlines() or [""])
+
+
+def inline(text: str, limit: int = MAX_NAME) -> str:
+    """Caller text for inside one of our lines (a caller name, a form field): escaped, on one
+    line (no newline can forge a line of ours), without invisible format characters (a
+    right-to-left override reverses what follows), and capped."""
+    words = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+        for c in text
+        if unicodedata.category(c) != "Cf"
+    ).split()
+    return escape(fit(" ".join(words), limit))
 
 
 _LINK = re.compile(r"<(https?://[^|>]+|mailto:[^|>]+|tel:[^|>]+)(?:\|([^>]*))?>")

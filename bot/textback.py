@@ -72,7 +72,8 @@ def local_time(line: Line, at: datetime) -> str:
 
 def caller_label(phone: str, name: str | None = None) -> str:
     label = f"<tel:{phone}|{pretty(phone)}>"
-    return f"{label} ({slack_text.escape(name)})" if name else label
+    shown = slack_text.inline(name) if name else ""
+    return f"{label} ({shown})" if shown else label
 
 
 def _ago(seconds: float) -> str:

@@ -13,7 +13,8 @@ from bot.services import Services
 def register(bolt: AsyncApp, services: Services) -> None:
     @bolt.event("app_home_opened")
     async def app_home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home" or not event.get("user"):
-            return
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
+            return  # only a user id can be published to; Slack would refuse anything else
         view = await reports.home_view(services)
-        await services.slack.views_publish(user_id=str(event["user"]), view=view)
+        await services.slack.views_publish(user_id=user, view=view)

@@ -27,18 +27,19 @@ INTERNAL_NOTE = "//"
 
 def crew_reply_from(event: dict[str, Any]) -> CrewReply | None:
     """The SMS-worthy reply in an event, or None: not in a thread, a bot, a note, an edit."""
-    if event.get("bot_id") or event.get("subtype") not in HUMAN_SUBTYPES:
+    subtype = event.get("subtype")
+    if event.get("bot_id") or not isinstance(subtype, str | None) or subtype not in HUMAN_SUBTYPES:
         return None
-    ts, thread_ts = event.get("ts"), event.get("thread_ts")
-    if not ts or not thread_ts or ts == thread_ts or not event.get("channel"):
+    ts, thread_ts, channel = event.get("ts"), event.get("thread_ts"), event.get("channel")
+    if not all(isinstance(v, str) and v for v in (ts, thread_ts, channel)) or ts == thread_ts:
         return None
-    raw = str(event.get("text") or "").strip()
-    if not raw or raw.startswith(INTERNAL_NOTE):
-        return None
-    text = to_plain(raw)
+    raw = event.get("text")
+    if not isinstance(raw, str) or not raw.strip() or raw.strip().startswith(INTERNAL_NOTE):
+        return None  # a text that isn't a string is nothing a person wrote: never text it out
+    text = to_plain(raw.strip())
     if not text:
         return None
-    return CrewReply(channel=str(event["channel"]), ts=str(ts), thread_ts=str(thread_ts), text=text)
+    return CrewReply(channel=str(channel), ts=str(ts), thread_ts=str(thread_ts), text=text)
 
 
 def register(bolt: AsyncApp, services: Services) -> None:

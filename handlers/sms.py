@@ -28,12 +28,13 @@ MAX_MEDIA = 10  # Twilio's own cap per MMS
 
 
 def _media(form: MultiDictProxy[str]) -> tuple[tuple[str, str], ...]:
-    try:
-        count = min(int(field(form, "NumMedia", "0") or 0), MAX_MEDIA)
-    except ValueError:
-        raise web.HTTPBadRequest(text="NumMedia must be a number") from None
+    raw = field(form, "NumMedia", "0").strip() or "0"
+    if not (raw.isascii() and raw.isdigit()):
+        # Twilio never sends this; the text itself still goes to the thread (a 400 would lose it).
+        log.warning("NumMedia unreadable, media ignored sid=%s", field(form, "MessageSid"))
+        return ()
     found = []
-    for index in range(count):
+    for index in range(min(int(raw), MAX_MEDIA)):
         url = field(form, f"MediaUrl{index}")
         if url.startswith(("https://", "http://")):
             found.append((url, field(form, f"MediaContentType{index}", "application/octet-stream")))

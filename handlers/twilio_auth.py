@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiDict, MultiDictProxy
 from twilio.request_validator import RequestValidator
 
 from bot.settings import Settings
@@ -24,8 +24,16 @@ class TwilioVerifier:
 
     async def form(self, request: web.Request) -> MultiDictProxy[str]:
         """The POST params of a genuine Twilio request; 403 for anything else."""
-        form = await request.post()
-        params = {key: value for key, value in form.items() if isinstance(value, str)}
+        try:
+            form = await request.post()
+        except (UnicodeDecodeError, LookupError):
+            # Twilio sends UTF-8; bytes that aren't (or an unknown charset) were never signed.
+            log.warning("twilio form unreadable path=%s", request.path)
+            raise web.HTTPBadRequest(text="unreadable form: send UTF-8") from None
+        # Every value of every name is signed (the validator reads MultiDict.getall): a dict
+        # would keep only the last From=, while handlers read the first, so a captured genuine
+        # request with an extra From=/Body= put in front would pass as genuine.
+        params = MultiDict((key, value) for key, value in form.items() if isinstance(value, str))
         url = self._public_url + str(request.rel_url)
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not self._validator.validate(url, params, signature):

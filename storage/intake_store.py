@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage.keys import Keys
 
@@ -52,18 +53,35 @@ class IntakeStore:
         self._create = redis.register_script(CREATE)
 
     async def create(
-        self, token: str, *, phone: str, line: str, lead_id: str, expires_at: float, now: float
+        self,
+        token: str,
+        *,
+        phone: str,
+        line: str,
+        lead_id: str,
+        expires_at: float,
+        now: float,
+        pipe: Pipeline | None = None,
     ) -> None:
+        """With `pipe`, the link joins it (before the text with the link is queued on the same
+        pipe) and its owner executes it."""
         fields: dict[str, str | float] = {
             "phone": phone,
             "line": line,
             "lead_id": lead_id,
             "expires_at": expires_at,
         }
-        pairs = [item for pair in fields.items() for item in pair]
         # Redis forgets it a day after it expires; the expiry itself is checked against our clock.
         ttl = max(1, int(expires_at - now)) + DAY
-        await self._create(keys=[self.keys.intake(token)], args=[ttl, *pairs])
+        key = self.keys.intake(token)
+        pairs = [item for pair in fields.items() for item in pair]
+        if pipe is not None:
+            # No script in a pipeline (on a cluster it would not be loaded first): the expiry
+            # follows the fields in the same write.
+            pipe.hset(key, items=pairs)
+            pipe.expire(key, ttl)
+            return
+        await self._create(keys=[key], args=[ttl, *pairs])
 
     async def find(self, token: str, now: float) -> IntakeLink | None:
         """The link, or None when unknown or expired."""

@@ -8,9 +8,11 @@ compare-and-set, retried on a conflict), so two clicks at once both see the othe
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.leads import LeadState
 from storage.keys import Keys
@@ -29,14 +31,17 @@ return since
 """
 
 # KEYS: lead hash. ARGV: the version the transition read, then field, value pairs.
-# Returns the new version, or false when another change came first (read again and retry).
+# Returns {new version, the card's ts as of this change ('' while not posted)}, or false when
+# another change came first (read again and retry). The ts is read in the same step because a
+# change to a card not posted yet queues no update (the card renders the state when it posts).
 # Lua rather than WATCH/MULTI: one round trip, and the same on a cluster as on one server.
 _CHANGE_IF_VERSION = """
 if tonumber(redis.call('HGET', KEYS[1], 'version') or '0') ~= tonumber(ARGV[1]) then
   return false
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-return redis.call('HINCRBY', KEYS[1], 'version', 1)
+local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
+return {version, redis.call('HGET', KEYS[1], 'ts') or ''}
 """
 
 
@@ -52,21 +57,30 @@ class LeadStore:
         return LeadState.from_hash(_strs(raw))
 
     async def open_lead(
-        self, phone: str, line: str, lead_id: str, day: str, now: float, *counts: str
+        self,
+        phone: str,
+        line: str,
+        lead_id: str,
+        day: str,
+        now: float,
+        *counts: str,
+        pipe: Pipeline | None = None,
     ) -> None:
-        """Note the lead (and count `counts` for the day) in one round trip."""
+        """Note the lead (and count `counts` for the day) in one round trip; with `pipe`, the
+        commands join it and its owner executes it."""
         key = self.keys.lead(phone, lead_id)
-        pipe = self.redis.pipeline(transaction=False)
+        batch = pipe if pipe is not None else self.redis.pipeline(transaction=False)
         for name in counts:
-            pipe.hincrby(self.keys.stats_day(day), name, 1)
+            batch.hincrby(self.keys.stats_day(day), name, 1)
         if counts:
-            pipe.expire(self.keys.stats_day(day), STATS_TTL)
-        pipe.hset(key, mapping={"phone": phone, "line": line})
-        pipe.hsetnx(key, "opened_at", now)
-        pipe.expire(key, THREAD_TTL)
-        pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
-        pipe.expire(self.keys.leads_of_day(day), 8 * DAY)
-        await pipe.execute()
+            batch.expire(self.keys.stats_day(day), STATS_TTL)
+        batch.hset(key, mapping={"phone": phone, "line": line})
+        batch.hsetnx(key, "opened_at", now)
+        batch.expire(key, THREAD_TTL)
+        batch.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
+        batch.expire(self.keys.leads_of_day(day), 8 * DAY)
+        if pipe is None:
+            await batch.execute()
 
     async def leads_of_day(self, day: str) -> list[tuple[str, str, str]]:
         members = await self.redis.zrange(self.keys.leads_of_day(day), 0, -1)
@@ -76,13 +90,20 @@ class LeadStore:
     async def card_failed(self, phone: str, lead_id: str) -> None:
         await self.redis.hset(self.keys.lead(phone, lead_id), "card_failed", "1")
 
-    async def set_summary(self, phone: str, lead_id: str, summary: str) -> None:
-        await self.redis.hset(self.keys.lead(phone, lead_id), "summary", summary)
+    async def set_summary(self, phone: str, lead_id: str, summary: str) -> LeadState:
+        """Keep the card's plain-text summary; returns the lead as the card will show it."""
+        key = self.keys.lead(phone, lead_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(key, "summary", summary)
+        pipe.hgetall(key)
+        _, raw = await pipe.execute()
+        return LeadState.from_hash(_strs(raw))
 
     async def change(
         self, phone: str, lead_id: str, transition: Callable[[LeadState], LeadState | None]
     ) -> tuple[LeadState, LeadState] | None:
-        """Apply a pure transition atomically; (before, after), or None when nothing changed."""
+        """Apply a pure transition atomically; (before, after), or None when nothing changed.
+        after.ts is the card's ts when the change was written."""
         key = self.keys.lead(phone, lead_id)
         while True:
             before = LeadState.from_hash(_strs(await self.redis.hgetall(key)))
@@ -90,8 +111,9 @@ class LeadStore:
             if after is None:
                 return None
             pairs = [item for pair in after.changes().items() for item in pair]
-            if await self._change_if_version(keys=[key], args=[before.version, *pairs]):
-                return before, after
+            written = await self._change_if_version(keys=[key], args=[before.version, *pairs])
+            if written:
+                return before, replace(after, ts=str(written[1]))
 
     async def first_time(self, phone: str, lead_id: str, what: str) -> bool:
         """True once per lead for `what` (claimed, booked, replied): what stats count."""
@@ -108,11 +130,6 @@ class LeadStore:
 
     async def rendered(self, phone: str, lead_id: str, version: int) -> None:
         await self.redis.hset(self.keys.lead(phone, lead_id), "rendered", version)
-
-    async def pace_backlog(self, pace_channel: str, now: float) -> float:
-        """Seconds until the shared pace schedule has a free slot (without taking one)."""
-        next_at = await self.redis.get(self.keys.pace(pace_channel))
-        return max(0.0, float(next_at) - now) if next_at else 0.0
 
     async def stale(self, phone: str, lead_id: str) -> bool:
         """True when the lead changed after the version its card in Slack shows."""
@@ -163,12 +180,16 @@ class LeadStore:
 
     # --- stats --------------------------------------------------------------------------------
     async def count(self, day: str, *names: str) -> None:
-        key = self.keys.stats_day(day)
         pipe = self.redis.pipeline(transaction=False)
+        self.count_on(pipe, day, *names)
+        await pipe.execute()
+
+    def count_on(self, pipe: Pipeline, day: str, *names: str) -> None:
+        """count() as commands on the caller's pipeline."""
+        key = self.keys.stats_day(day)
         for name in names:
             pipe.hincrby(key, name, 1)
         pipe.expire(key, STATS_TTL)
-        await pipe.execute()
 
     async def response_time(self, day: str, seconds: float) -> None:
         key = self.keys.stats_times(day)

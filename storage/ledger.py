@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage.keys import Keys
 
@@ -43,6 +44,11 @@ class Ledger:
     async def append(self, phone: str, event: str, at: float, **detail: str) -> str:
         values = {"event": event, "at": str(at), **{k: v for k, v in detail.items()}}
         return str(await self.redis.xadd(self.keys.ledger(phone), values))  # type: ignore[arg-type]
+
+    def add(self, pipe: Pipeline, phone: str, event: str, at: float, **detail: str) -> None:
+        """append() as a command on the caller's pipeline."""
+        values = {"event": event, "at": str(at), **{k: v for k, v in detail.items()}}
+        pipe.xadd(self.keys.ledger(phone), values)  # type: ignore[arg-type]
 
     async def history(self, phone: str, newest: int | None = None) -> list[LedgerEntry]:
         """Oldest first; `newest` keeps only that many of the latest entries."""

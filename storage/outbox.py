@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from bot.jobs import QUEUES, Job, Queue
@@ -53,11 +54,15 @@ class Outbox:
         """Queue the jobs; with claim_key, also note on that claim that its jobs are queued, so a
         redelivered webhook knows not to queue them again (same round trip)."""
         pipe = self.redis.pipeline(transaction=False)
+        self.add(pipe, jobs, claim_key)
+        await pipe.execute()
+
+    def add(self, pipe: Pipeline, jobs: Iterable[Job], claim_key: str | None = None) -> None:
+        """enqueue() as commands on the caller's pipeline, sent with whatever else it holds."""
         for job in jobs:
             pipe.xadd(self.keys.stream(job.queue), {"job": job.to_json()})
         if claim_key is not None:
             pipe.hset(claim_key, "enqueued", "1")
-        await pipe.execute()
 
     async def retry_later(self, job: Job, due: float) -> None:
         await self.redis.zadd(self.keys.retry(job.queue), {job.to_json(): due})

@@ -209,17 +209,23 @@ return {'run', redis.call('HGET', KEYS[4], 'ts') or '', was_parked}
 """
 
 # KEYS: caller hash, parked hash, job marker, lead hash.
-# ARGV: seq, outcome (done/failed), marker ttl, card channel, card ts, lead ttl.
-# One round trip after a thread post: record it, the card's ts if it was the card, the thread's
-# progress, and hand back the post parked behind it.
+# ARGV: seq, outcome (done/failed), marker ttl, card channel, card ts, lead ttl, card's version.
+# One round trip after a thread post: record it, the card's ts and the version it shows if it
+# was the card, the thread's progress. Returns {the post parked behind it or '', stale}: stale
+# is 1 when the lead changed after the version the card shows (read in the same step as the ts
+# is written, so a change either sees the ts and queues its own update, or is counted here).
 POST_FINISH = """
 redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
+local stale = 0
 if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[4], 'channel', ARGV[4], 'ts', ARGV[5])
+  redis.call('HSET', KEYS[4], 'channel', ARGV[4], 'ts', ARGV[5], 'rendered', ARGV[7])
   redis.call('EXPIRE', KEYS[4], ARGV[6])
+  if tonumber(redis.call('HGET', KEYS[4], 'version') or '0') > tonumber(ARGV[7]) then
+    stale = 1
+  end
 end
 local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
 local seq = tonumber(ARGV[1])
 if seq > done then redis.call('HSET', KEYS[1], 'done', seq) end
-return redis.call('HGET', KEYS[2], tostring(seq + 1))
+return {redis.call('HGET', KEYS[2], tostring(seq + 1)) or '', stale}
 """

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.jobs import Job
 from storage import scripts
@@ -59,6 +60,15 @@ class PostStart:
     state: str  # done | parked | finished | busy | run
     card_ts: str | None  # the lead card's ts, for a post in its thread
     was_parked: bool  # it had waited behind an earlier post (so a release timer exists)
+
+
+@dataclass(frozen=True)
+class PostedCard:
+    """A lead card just posted: where, and the lead version it shows."""
+
+    channel: str
+    ts: str
+    rendered: int
 
 
 @dataclass(frozen=True)
@@ -310,14 +320,21 @@ class Store:
         return str(await self._sms_start(keys=keys, args=[int(respect_opt_out), JOB_DONE_TTL]))
 
     async def finish_sms(
-        self, phone: str, job_id: str, state: str, sent: tuple[str, dict[str, Any]] | None = None
+        self,
+        phone: str,
+        job_id: str,
+        state: str,
+        sent: tuple[str, dict[str, Any]] | None = None,
+        pipe: Pipeline | None = None,
     ) -> None:
-        """Mark the send done/failed; with `sent` (MessageSid, context) keep what it was for."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.keys.caller_job(phone, job_id), state, ex=JOB_DONE_TTL)
+        """Mark the send done/failed; with `sent` (MessageSid, context) keep what it was for.
+        With `pipe`, the commands join it and its owner executes it."""
+        batch = pipe if pipe is not None else self.redis.pipeline(transaction=False)
+        batch.set(self.keys.caller_job(phone, job_id), state, ex=JOB_DONE_TTL)
         if sent is not None:
-            pipe.set(self.keys.sent_sms(sent[0]), json.dumps(sent[1]), ex=RECORD_TTL)
-        await pipe.execute()
+            batch.set(self.keys.sent_sms(sent[0]), json.dumps(sent[1]), ex=RECORD_TTL)
+        if pipe is None:
+            await batch.execute()
 
     async def release_caller_job(self, phone: str, job_id: str) -> None:
         """A retryable failure: nothing went out, so a later attempt may run it."""
@@ -345,29 +362,32 @@ class Store:
         seq: int,
         job_id: str,
         outcome: str,
-        card: tuple[str, str] | None = None,
-    ) -> Job | None:
-        """Record the post (and the card's channel/ts); returns the post parked behind it."""
+        card: PostedCard | None = None,
+    ) -> tuple[Job | None, bool]:
+        """Record the post (and the card's channel, ts and the version it shows); returns the
+        post parked behind it, and whether the lead changed after the version the card shows."""
         keys = [
             self.keys.caller(phone, line),
             self.keys.parked(phone, line),
             self.keys.caller_job(phone, job_id),
             self.keys.lead(phone, lead_id),
         ]
-        channel, ts = card or ("", "")
-        args: list[str | int] = [seq, outcome, JOB_DONE_TTL, channel, ts, THREAD_TTL]
+        channel, ts, rendered = (
+            (card.channel, card.ts, str(card.rendered)) if card else ("", "", "")
+        )
+        args: list[str | int] = [seq, outcome, JOB_DONE_TTL, channel, ts, THREAD_TTL, rendered]
         if card is None:
-            raw = await self._post_finish(keys=keys, args=args)
+            raw, stale = await self._post_finish(keys=keys, args=args)
         else:
             # The thread key is in another slot, so it is a second command, sent alongside.
             # Not a pipeline: a cluster pipeline would send EVALSHA without loading the script
             # first (NOSCRIPT on a fresh node); the script object loads it on its own.
             owner = {"phone": phone, "line": line, "lead_id": lead_id}
-            raw, _ = await asyncio.gather(
+            (raw, stale), _ = await asyncio.gather(
                 self._post_finish(keys=keys, args=args),
                 self.redis.set(self.keys.thread(channel, ts), json.dumps(owner), ex=THREAD_TTL),
             )
-        return Job.from_json(raw) if raw else None
+        return (Job.from_json(raw) if raw else None), bool(stale)
 
     # --- what our sent SMS were for (delivery status callbacks) -----------------------------
     async def remember_sent_sms(self, message_sid: str, context: dict[str, Any]) -> None:

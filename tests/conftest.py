@@ -24,6 +24,8 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from redis.asyncio import Redis
 
 from bot import local_redis, redis_client
@@ -34,6 +36,26 @@ from tests import local_cluster
 from tests.signing import slack_headers, twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
+
+# Property tests share one running app per test (a function-scoped fixture, on purpose: each
+# example uses fresh sids), a modest example count, no deadline (a request waits on Redis), and a
+# derandomized run, so a failure reproduces on every machine and CI.
+hypothesis_settings.register_profile(
+    "textback",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# HYPOTHESIS_PROFILE=thorough: many random examples, for a hunt on a developer's machine.
+hypothesis_settings.register_profile(
+    "thorough",
+    parent=hypothesis_settings.get_profile("textback"),
+    max_examples=1000,
+    derandomize=False,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "textback"))
 
 TEST_REDIS_DB = 13
 PUBLIC_URL = "https://textback.example.test"

@@ -109,7 +109,7 @@ async def test_a_full_1600_character_text_is_posted_whole(harness: Harness) -> N
     card = await only_card(harness)
     (message,) = thread(harness, card["ts"])
     assert ">" + body in message
-    assert "(cut)" not in message
+    assert "(truncated)" not in message
 
 
 async def test_an_overlong_text_is_cut_in_slack(harness: Harness) -> None:
@@ -119,7 +119,7 @@ async def test_an_overlong_text_is_cut_in_slack(harness: Harness) -> None:
     (message,) = thread(harness, card["ts"])
     assert "a" * 3000 in message
     assert "b" not in message.split("*Caller:*", 1)[1]
-    assert "(cut)" in message
+    assert "…(truncated)" in message
 
 
 async def test_photo_from_caller_is_uploaded_into_the_thread(harness: Harness) -> None:

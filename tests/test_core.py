@@ -76,7 +76,7 @@ def test_caller_text_cannot_ping_or_forge_links() -> None:
 def test_long_caller_text_is_cut_for_slack() -> None:
     shown = slack_text.quote("x" * 40_000)
     assert len(shown) < 3_100
-    assert shown.endswith("(cut)")
+    assert shown.endswith("…(truncated)")
 
 
 def test_crew_markup_becomes_plain_sms_text() -> None:

@@ -26,6 +26,7 @@ OTHER_USER = "U0OTHER"
 async def test_card_is_block_kit_with_state_buttons_confirm_and_call_link(
     harness: Harness,
 ) -> None:
+    harness.twilio.latency = 0.3  # the card is in Slack before the text goes out
     ts = await open_lead(harness)
 
     message = harness.slack.messages[(CHANNEL, ts)]
@@ -36,6 +37,18 @@ async def test_card_is_block_kit_with_state_buttons_confirm_and_call_link(
     assert list(found) == ["lead_claim", "lead_book", "lead_close", "lead_exclude"]
     assert found["lead_exclude"]["confirm"]["confirm"]["text"] == "Exclude"
     assert harness.slack.calls_to("chat.update")  # New -> Texted happened in place
+    assert len([m for m in harness.slack.messages.values() if not m.get("thread_ts")]) == 1
+
+
+async def test_card_posted_after_the_text_went_out_shows_texted_without_an_update(
+    harness: Harness,
+) -> None:
+    # The card's first post fails, so it renders again on its retry: after the text went out.
+    harness.slack.fail("chat.postMessage", 500)
+    ts = await open_lead(harness)
+
+    assert "Texted" in state_line(harness, ts)
+    assert harness.slack.calls_to("chat.update") == []  # chat.update's budget is not spent
 
 
 async def test_claim_button_shows_claimed_by_the_clicker(harness: Harness) -> None:

@@ -79,6 +79,8 @@ class Figures:
     # Per event (missed call + its reply, if any), idle polling subtracted; only with own_redis.
     redis_commands_per_call: float | None = None
     redis_bytes_per_call: float | None = None
+    # Per event, by command name (inside scripts too), from INFO commandstats.
+    redis_commands_by_name: dict[str, float] = field(default_factory=dict)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -191,6 +193,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             idle = {proc.name: proc.rss_mb() for proc in procs}
             idle_rate = await _idle_redis_rate(redis_url) if own_redis is not None else None
             before = await _redis_counters(redis_url) if own_redis is not None else None
+            stats_before = await _command_stats(redis_url) if own_redis is not None else None
             for proc in procs:
                 proc.cpu_start = proc.cpu_seconds()
             rig_start = _own_cpu_seconds()
@@ -215,6 +218,14 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 traffic = after[1] - before[1] - idle_rate[1] * elapsed
                 figures.redis_commands_per_call = commands / total
                 figures.redis_bytes_per_call = traffic / total
+            if stats_before is not None:
+                # Idle polling included here (a few XREADGROUP/EVALSHA a second per process).
+                stats_after = await _command_stats(redis_url)
+                figures.redis_commands_by_name = {
+                    name: round((calls - stats_before.get(name, 0)) / total, 2)
+                    for name, calls in sorted(stats_after.items(), key=lambda kv: -kv[1])
+                    if calls - stats_before.get(name, 0) >= total / 100
+                }
             _count(figures, slack, twilio, numbers, sent_at, reply_tokens)
             figures.ack_ms = percentiles(driver.acks)
             for proc in procs:
@@ -395,6 +406,19 @@ async def _redis_counters(redis_url: str) -> tuple[float, float, float]:
     return float(stats["total_commands_processed"]), float(traffic), time.monotonic()
 
 
+async def _command_stats(redis_url: str) -> dict[str, int]:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        stats = await redis.info("commandstats")
+    finally:
+        await redis.aclose()
+    return {
+        name.removeprefix("cmdstat_"): int(value["calls"])
+        for name, value in stats.items()
+        if isinstance(value, dict)
+    }
+
+
 async def _idle_redis_rate(redis_url: str, seconds: float = 2.0) -> tuple[float, float]:
     """Commands and bytes per second the idle processes spend polling (worker reads, timers)."""
     start = await _redis_counters(redis_url)
@@ -464,6 +488,14 @@ def table(figures: Figures, config: LoadConfig) -> str:
             (
                 f"Redis per {event}: commands / bytes",
                 f"{figures.redis_commands_per_call:.1f} / {figures.redis_bytes_per_call:.0f}",
+            )
+        )
+    if figures.redis_commands_by_name:
+        by_name = figures.redis_commands_by_name
+        rows.append(
+            (
+                "  by command (idle polling included)",
+                ", ".join(f"{name} {count:g}" for name, count in by_name.items()),
             )
         )
     for name, usage in figures.processes.items():

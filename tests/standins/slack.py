@@ -308,6 +308,8 @@ class SlackStandIn(LoopbackServer):
             return _err("channel_not_found")
         if not (p.get("text") or p.get("blocks") or p.get("attachments")):
             return _err("no_text")
+        if error := _over_limits(p):
+            return _err(error)
         ts = self._new_ts()
         message = {
             "type": "message",
@@ -327,6 +329,8 @@ class SlackStandIn(LoopbackServer):
         message = self.messages.get(key)
         if message is None:
             return _err("message_not_found")
+        if error := _over_limits(p):
+            return _err(error)
         message.update({k: p[k] for k in ("text", "blocks", "attachments") if k in p})
         return {
             "ok": True,
@@ -443,6 +447,22 @@ class SlackStandIn(LoopbackServer):
                 }
             )
         return {"ok": True, "files": done}
+
+
+MAX_TEXT = 40_000  # Slack cuts or refuses a longer message text
+MAX_SECTION_TEXT = 3_000  # a longer section block makes the whole message invalid_blocks
+
+
+def _over_limits(p: Params) -> str | None:
+    """Slack's documented limits, enforced strictly: the post is refused, not cut."""
+    if len(str(p.get("text") or "")) > MAX_TEXT:
+        return "msg_too_long"
+    blocks = p.get("blocks") or []
+    for block in json.loads(blocks) if isinstance(blocks, str) else blocks:
+        text = (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
+        if len(text) > MAX_SECTION_TEXT:
+            return "invalid_blocks"
+    return None
 
 
 def _default_error(status: int) -> str:
