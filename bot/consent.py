@@ -66,7 +66,7 @@ def opt_out_flag(lead: Lead, channel: str, message_sid: str, phrase: str) -> Job
     """A post in the caller's thread with a one-tap button that records the opt-out."""
     value = json.dumps({"phone": lead.phone, "line": lead.line, "sid": message_sid})
     text = (
-        f":raised_hand: This reads like an opt-out (“{slack_text.escape(phrase)}”) but isn't a "
+        f":raised_hand: This reads like an opt-out (“{slack_text.inline(phrase)}”) but isn't a "
         "keyword, so nothing was recorded. If they want no more texts, record it:"
     )
     blocks: list[dict[str, Any]] = [

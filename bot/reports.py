@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot import cards, lead_flows, stats
+from bot import cards, lead_flows, slack_text, stats
 from bot.jobs import post_notice
 from bot.services import Services
 
@@ -51,6 +51,20 @@ async def maybe_post_digest(services: Services) -> bool:
     return True
 
 
+def _fit_lines(lines: list[str], limit: int = slack_text.MAX_SECTION_TEXT) -> str:
+    """As many whole lines as fit one section block, then how many did not: Slack refuses the
+    whole view past 3,000 characters, and a busy day has more open leads than that."""
+    shown: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        more = f"…and {len(lines) - index} more (see the channel)"
+        if used + len(line) + 1 + len(more) > limit:
+            return "\n".join([*shown, more])
+        shown.append(line)
+        used += len(line) + 1
+    return "\n".join(shown)
+
+
 async def home_view(services: Services) -> dict[str, Any]:
     """App Home: today's open leads and the settings that shape them."""
     settings = services.settings
@@ -76,7 +90,7 @@ async def home_view(services: Services) -> dict[str, Any]:
             {"type": "header", "text": {"type": "plain_text", "text": "Today's open leads"}},
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": "\n".join(lines) or "No open leads today."},
+                "text": {"type": "mrkdwn", "text": _fit_lines(lines) or "No open leads today."},
             },
             {"type": "header", "text": {"type": "plain_text", "text": "Settings"}},
             {"type": "section", "text": {"type": "mrkdwn", "text": configured}},

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 
 from hypothesis import strategies as st
 from redis.asyncio import Redis
+from yarl import URL
 
 from bot.jobs import QUEUES
 from tests.conftest import PUBLIC_URL, SIGNING_SECRET, Harness
@@ -84,10 +85,13 @@ def signed_twilio(harness: Harness, path: str, params: dict[str, str]) -> dict[s
 
 
 async def post_twilio(harness: Harness, path: str, params: dict[str, str]) -> Any:
-    """A form POST signed the way Twilio signs it, whatever the params hold."""
+    """A form POST signed the way Twilio signs it, whatever the params hold. The path goes out
+    byte for byte as given (encoded=True), as Twilio requests the URL it signed: the client
+    would otherwise normalise it (%3A to :) and no longer match the signature."""
     body = urlencode(params).encode()
     headers = {"Content-Type": FORM, **signed_twilio(harness, path, params)}
-    return await harness.client.post(path, data=io.BytesIO(body), headers=headers)
+    url = URL(str(harness.client.make_url("/")).rstrip("/") + path, encoded=True)
+    return await harness.client.session.post(url, data=io.BytesIO(body), headers=headers)
 
 
 async def post_slack(

@@ -4,6 +4,7 @@ with a visible marker rather than lost. Asserted on what the Slack stand-in rece
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -175,3 +176,37 @@ def test_card_section_over_slacks_limit_is_cut_not_lost() -> None:
     (section, *_) = cards.blocks(lead)
     assert len(section["text"]["text"]) == slack_text.MAX_SECTION_TEXT
     assert section["text"]["text"].endswith("…(truncated)")
+
+
+async def test_a_busy_day_still_shows_the_app_home_with_a_count_of_the_rest(
+    harness: Harness,
+) -> None:
+    """60 open leads overflow one section block (3,000 characters): Slack would refuse the
+    whole Home tab. It lists what fits and says how many more there are."""
+    callers = [next(CALLERS) for _ in range(60)]
+    for caller in callers:
+        assert (await harness.missed_call(caller=caller)).status == 200
+    await harness.drained(timeout=30)
+
+    event = {"type": "app_home_opened", "user": "U0CREW", "tab": "home"}
+    assert (await harness.slack_event(event)).status == 200
+
+    view = harness.slack.home_views["U0CREW"]
+    leads = view["blocks"][1]["text"]["text"]
+    assert len(leads) <= slack_text.MAX_SECTION_TEXT
+    shown = leads.count("<tel:")
+    assert 10 < shown < 60
+    assert leads.endswith(f"…and {60 - shown} more (see the channel)")
+
+
+async def test_an_opt_out_like_text_padded_to_any_length_still_gets_its_button(
+    harness: Harness,
+) -> None:
+    body = "\n" * 20 + "." * 5000 + " stop texting me"
+    await harness.caller_text(body)
+    await harness.drained()
+    (flag,) = [p for p in harness.slack.posts if "reads like an opt-out" in p["text"]]
+    assert "\n" not in flag["text"].split("(“", 1)[1].split("”)", 1)[0]
+    blocks = flag["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    assert any(b["type"] == "actions" for b in blocks)

@@ -165,3 +165,18 @@ async def test_body_over_the_cap_is_refused_with_413(harness: Harness, route: st
     response = await harness.client.post(route, data=io.BytesIO(body), headers=headers)
     assert response.status == 413
     assert harness.slack.calls == [] and harness.twilio.attempts == []
+
+
+@given(
+    route=st.sampled_from(["/twilio/voice/screen", "/twilio/voice/screen-accept"]),
+    parent=st.text(max_size=80),
+    digits=odd_values,
+)
+async def test_screening_with_any_parent_and_digits_answers_twiml(
+    harness: Harness, route: str, parent: str, digits: str
+) -> None:
+    path = f"{route}?{urlencode({'parent': parent})}"
+    params = {"CallSid": new_sid("CA"), "To": "+12025550188", "Digits": digits}
+    response = await post_twilio(harness, path, params)
+    assert response.status == 200
+    assert (await response.text()).startswith('<?xml version="1.0" encoding="UTF-8"?><Response')

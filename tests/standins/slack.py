@@ -375,6 +375,9 @@ class SlackStandIn(LoopbackServer):
         user, view = p.get("user_id"), p.get("view")
         if not user or not view:
             return _err("invalid_arguments")
+        parsed = json.loads(view) if isinstance(view, str) else view
+        if error := _over_limits({"blocks": parsed.get("blocks")}):
+            return _err(error)
         self.home_views[str(user)] = json.loads(view) if isinstance(view, str) else view
         return {"ok": True, "view": self.home_views[str(user)]}
 
