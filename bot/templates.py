@@ -77,9 +77,13 @@ def first_name(caller_name: str | None) -> str:
     if not words:
         return FIRST_NAME_FALLBACK
     word = words[0].strip(",")
-    if not word.isalpha() or len(word) > FIRST_NAME_MAX or not set(word) <= GSM7_BASIC:
+    if not word.isalpha():
         return FIRST_NAME_FALLBACK
-    return word.capitalize()
+    # Checked after capitalising: GSM-7 has è and ù but not È or Ù, and ß becomes "Ss".
+    word = word.capitalize()
+    if len(word) > FIRST_NAME_MAX or not set(word) <= GSM7_BASIC:
+        return FIRST_NAME_FALLBACK
+    return word
 
 
 def time_of_day(local: datetime) -> str:

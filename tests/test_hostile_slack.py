@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.slack_text import to_plain
 from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness, new_sid
 from tests.hostile import FORM, event_body, interactive_body, post_slack
 from tests.lead_helpers import open_lead
@@ -213,3 +214,26 @@ async def test_url_verification_answers_the_challenge(harness: Harness) -> None:
     response = await post_slack(harness, body)
     assert response.status == 200
     assert (await response.json())["challenge"] == "3eZbrw1aBm2rZgRNFdxV"
+
+
+@given(text=st.text(max_size=400), ts=st.sampled_from(["", "abc", "1.2.3", "9" * 30]) | st.none())
+async def test_any_crew_reply_in_a_real_thread_is_sent_as_plain_text_or_not_at_all(
+    harness: Harness, text: str, ts: str | None
+) -> None:
+    if not hasattr(harness, "thread"):
+        harness.thread = await open_lead(harness)  # type: ignore[attr-defined]
+    sent_before = len(_sms_to_caller(harness))
+    event = _message(thread_ts=harness.thread, text=text)  # type: ignore[attr-defined]
+    if ts is not None:
+        event["ts"] = ts or _ts()
+    response = await harness.slack_event(event)
+    assert response.status == 200
+    await harness.drained()
+    sent = _sms_to_caller(harness)[sent_before:]
+    expected = to_plain(text.strip())
+    if not expected or text.strip().startswith("//"):
+        assert sent == []
+    else:
+        assert sent == [expected] or sent == []  # [] only when that ts was already used
+        if ts is None:
+            assert sent == [expected]

@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from bot import templates
 from bot.app import MAX_BODY
 from bot.phone import caller_number
 from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, new_sid
@@ -180,3 +181,26 @@ async def test_screening_with_any_parent_and_digits_answers_twiml(
     response = await post_twilio(harness, path, params)
     assert response.status == 200
     assert (await response.text()).startswith('<?xml version="1.0" encoding="UTF-8"?><Response')
+
+
+@given(name=odd_values | odd_numbers | st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+@example(name="èva")  # GSM-7 has è but not È
+@example(name="ùrsula")
+@example(name="ßabcdefghijk")  # 12 letters, 13 once ß is capitalised to "Ss"
+def test_no_caller_name_makes_the_auto_text_longer_or_costlier_than_its_preview(
+    name: str,
+) -> None:
+    template = "Hi {first_name}, this is {business}. Reply here. Reply STOP to opt out."
+    longest = templates.render(
+        "business",
+        business="Johnson Electric",
+        link=None,
+        template=template,
+        caller_name="Abcdefghijkl",  # the 12 letters the preview assumes
+    )
+    real = templates.render(
+        "business", business="Johnson Electric", link=None, template=template, caller_name=name
+    )
+    assert len(real.text) <= len(longest.text)
+    assert real.segments.encoding == longest.segments.encoding == "GSM-7"
+    assert real.segments.segments <= longest.segments.segments
