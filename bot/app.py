@@ -10,18 +10,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
-import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 
-from bot import redis_client
-from bot.clients import slack_client, twilio_client
-from bot.line import Lines, default_line
-from bot.metrics import Metrics
-from bot.services import Services
+from bot.resources import open_services
 from bot.settings import Settings
 from bot.worker import Worker
 from handlers import (
@@ -40,15 +34,10 @@ from handlers import (
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.slack_http import BOLT, SLACK_SIGNATURE, SlackSignature
 from handlers.twilio_auth import TwilioVerifier
-from storage.keys import Keys
-from storage.line_config import LineConfig
-from storage.outbox import Outbox
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 WORKER = web.AppKey("worker", Worker)
-DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 MAX_BODY = 1024 * 1024  # Twilio and Slack bodies are a few KB; anything bigger is not theirs
 
 
@@ -87,43 +76,6 @@ async def webhook_errors(
             request.app[SERVICES].metrics.webhook_seconds.labels(name).observe(
                 time.perf_counter() - started
             )
-
-
-@asynccontextmanager
-async def open_services(
-    settings: Settings, clock: Callable[[], float] = time.time
-) -> AsyncIterator[Services]:
-    """Redis, the clients and the store, for the web app or a worker on its own."""
-    redis = redis_client.connect(
-        settings.redis_url or DEFAULT_REDIS_URL,
-        max_connections=settings.redis_max_connections,
-        read_block_ms=settings.worker_read_block_ms,
-    )
-    keys = Keys(settings.redis_key_prefix)
-    twilio, twilio_http = twilio_client(settings)
-    slack, slack_session = slack_client(settings)
-    http = aiohttp.ClientSession()
-    services = Services(
-        settings=settings,
-        redis=redis,
-        store=Store(redis, keys),
-        outbox=Outbox(redis, keys),
-        lines=Lines(default_line(settings), LineConfig(redis, keys)),
-        metrics=Metrics(),
-        slack=slack,
-        twilio=twilio,
-        http=http,
-        clock=clock,
-    )
-    try:
-        # No Redis call here: a server that starts while Redis is down still answers /healthz
-        # (503) and recovers by itself; the worker creates the consumer groups when it can.
-        yield services
-    finally:
-        await http.close()
-        await slack_session.close()
-        await twilio_http.close()
-        await redis.aclose()
 
 
 def _services(

@@ -13,8 +13,8 @@ from typing import TextIO
 from aiohttp import web
 
 from bot import consent_export, local_redis, redis_client
-from bot.app import DEFAULT_REDIS_URL, create_app, open_services
 from bot.jobs import QUEUES, Queue
+from bot.resources import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
 from bot.worker import Worker
 from storage.keys import Keys
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     redis_process = _ensure_redis(settings)
     try:
         if args.command == "serve":
+            from bot.app import create_app  # Bolt and the handlers: a worker never needs them
+
             web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
         elif args.command == "consent":
             if args.output:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def lead_store(services: Services) -> LeadStore:
-    return LeadStore(services.redis, services.store.keys)
+    return services.leads
 
 
 def business_day(services: Services, at: float) -> str:
@@ -40,10 +40,14 @@ def update_card(phone: str, lead_id: str, version: int) -> Job:
     )
 
 
-async def queue_update(services: Services, phone: str, lead_id: str) -> None:
+async def queue_update(
+    services: Services, phone: str, lead_id: str, version: int | None = None
+) -> None:
+    """version: the lead's version when known (it only names the job)."""
     store = lead_store(services)
     if await store.queue_update_once(phone, lead_id):
-        version = await store.version(phone, lead_id)
+        if version is None:
+            version = await store.version(phone, lead_id)
         await services.outbox.enqueue([update_card(phone, lead_id, version)])
 
 
@@ -55,7 +59,7 @@ async def _changed(
     before, after = change
     store = lead_store(services)
     if after.ts or before.card_failed:
-        await queue_update(services, phone, lead_id)
+        await queue_update(services, phone, lead_id, after.version)
     # else the card is not in Slack yet: it renders this state when it posts (post_ordered
     # queues an update if the state moved on while it was on its way).
     day = business_day(services, services.clock())
@@ -154,12 +158,18 @@ async def caller_texted(
     """Marks the lead replied (and urgent), starts the reply clock; returns the state."""
     now = services.clock()
     store = lead_store(services)
-    await store.open_lead(phone, line, lead_id, business_day(services, now), now)
-    change = await store.change(phone, lead_id, lambda lead: leads.caller_replied(lead, urgent))
+    day = business_day(services, now)
+    # STOP is not a reply: only a waiting text counts as the lead's first reply.
+    before, first_reply = await store.open_and_get(
+        phone, line, lead_id, day, now, first_time="replied" if waits else None
+    )
+    change = await store.change(
+        phone, lead_id, lambda lead: leads.caller_replied(lead, urgent), before=before
+    )
     await _changed(services, phone, lead_id, change)
-    if waits and await store.first_time(phone, lead_id, "replied"):  # STOP is not a reply
-        await store.count(business_day(services, now), "replied")
-    lead = await store.get(phone, lead_id)
+    if first_reply:
+        await store.count(day, "replied")
+    lead = change[1] if change is not None else before
     if lead.open and waits:
         settings = services.settings
         current = await services.lines.current_by_id(line)  # hours may be set from Slack

@@ -14,6 +14,7 @@ from twilio.rest import Client as TwilioClient
 from bot.line import Lines
 from bot.metrics import Metrics
 from bot.settings import Settings
+from storage.leads import LeadStore
 from storage.outbox import Outbox
 from storage.store import Store
 
@@ -23,6 +24,7 @@ class Services:
     settings: Settings
     redis: Redis
     store: Store
+    leads: LeadStore
     outbox: Outbox
     lines: Lines
     metrics: Metrics

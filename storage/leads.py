@@ -82,6 +82,21 @@ class LeadStore:
         if pipe is None:
             await batch.execute()
 
+    async def open_and_get(
+        self, phone: str, line: str, lead_id: str, day: str, now: float, first_time: str | None
+    ) -> tuple[LeadState, bool]:
+        """open_lead, first_time (when given) and get in one round trip: the lead's state, and
+        whether this was the first time for `first_time`."""
+        key = self.keys.lead(phone, lead_id)
+        pipe = self.redis.pipeline(transaction=False)
+        await self.open_lead(phone, line, lead_id, day, now, pipe=pipe)
+        if first_time is not None:
+            pipe.hsetnx(key, f"counted_{first_time}", "1")
+        pipe.hgetall(key)
+        replies = await pipe.execute()
+        first = first_time is not None and bool(replies[-2])
+        return LeadState.from_hash(_strs(replies[-1])), first
+
     async def leads_of_day(self, day: str) -> list[tuple[str, str, str]]:
         members = await self.redis.zrange(self.keys.leads_of_day(day), 0, -1)
         found = [str(m).split("|", 2) for m in members]
@@ -100,20 +115,27 @@ class LeadStore:
         return LeadState.from_hash(_strs(raw))
 
     async def change(
-        self, phone: str, lead_id: str, transition: Callable[[LeadState], LeadState | None]
+        self,
+        phone: str,
+        lead_id: str,
+        transition: Callable[[LeadState], LeadState | None],
+        before: LeadState | None = None,
     ) -> tuple[LeadState, LeadState] | None:
         """Apply a pure transition atomically; (before, after), or None when nothing changed.
-        after.ts is the card's ts when the change was written."""
+        after.ts and after.version are the card's ts and the new version as written. `before`:
+        the state just read, to start from (read again if another change came first)."""
         key = self.keys.lead(phone, lead_id)
         while True:
-            before = LeadState.from_hash(_strs(await self.redis.hgetall(key)))
+            if before is None:
+                before = LeadState.from_hash(_strs(await self.redis.hgetall(key)))
             after = transition(before)
             if after is None:
                 return None
             pairs = [item for pair in after.changes().items() for item in pair]
             written = await self._change_if_version(keys=[key], args=[before.version, *pairs])
             if written:
-                return before, replace(after, ts=str(written[1]))
+                return before, replace(after, version=int(written[0]), ts=str(written[1]))
+            before = None
 
     async def first_time(self, phone: str, lead_id: str, what: str) -> bool:
         """True once per lead for `what` (claimed, booked, replied): what stats count."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 
 from bot import slack_text, templates
 from bot.keywords import classify, normalise
-from bot.phone import caller_number, masked, to_e164
+from bot.phone import caller_number, masked, pretty, to_e164
 from bot.segments import count_segments
 
 
@@ -113,6 +114,20 @@ def test_numbers_normalise_to_e164() -> None:
 @pytest.mark.parametrize("raw", ["anonymous", "Unknown", "", "+15551234567", "12", "restricted"])
 def test_hidden_or_invalid_caller_ids_have_no_number(raw: str) -> None:
     assert caller_number(raw) is None
+
+
+@pytest.mark.parametrize(
+    "e164",
+    ["+12025550123", "+12125550199", "+14165550123", "+12425550123", "+18095550123"],
+)
+def test_north_american_numbers_read_as_phonenumbers_national_format(e164: str) -> None:
+    parsed = phonenumbers.parse(e164, None)
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    assert pretty(e164) == national
+
+
+def test_other_numbers_read_in_international_format() -> None:
+    assert pretty("+442079460958") == "+44 20 7946 0958"
 
 
 def test_logs_see_masked_numbers() -> None:

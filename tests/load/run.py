@@ -74,8 +74,11 @@ class Figures:
     drained: bool = False  # every text, card and reply arrived before drain_timeout
     outbox_left: int = 0  # jobs still queued or scheduled for retry when the run stopped
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Every RSS sample of each process, RSS_SAMPLE_SECONDS apart (in the JSON only).
+    rss_samples_mb: dict[str, list[float]] = field(default_factory=dict)
     # This process (load generator + Slack and Twilio stand-ins): it shares the same cores.
     rig_cpu_seconds: float = 0.0
+    redis_cpu_seconds: float | None = None  # the private redis-server's own CPU (own_redis)
     # Per event (missed call + its reply, if any), idle polling subtracted; only with own_redis.
     redis_commands_per_call: float | None = None
     redis_bytes_per_call: float | None = None
@@ -188,16 +191,20 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
         procs = [web, sms_worker, slack_worker]
         base = f"http://127.0.0.1:{port}"
         driver = Driver(base, twilio.auth_token)
+        sampler: asyncio.Task[None] | None = None
         try:
             await _healthy(base, procs)
             idle = {proc.name: proc.rss_mb() for proc in procs}
             idle_rate = await _idle_redis_rate(redis_url) if own_redis is not None else None
             before = await _redis_counters(redis_url) if own_redis is not None else None
             stats_before = await _command_stats(redis_url) if own_redis is not None else None
+            redis_cpu_before = await _redis_cpu(redis_url) if own_redis is not None else None
             for proc in procs:
                 proc.cpu_start = proc.cpu_seconds()
             rig_start = _own_cpu_seconds()
             progress(f"firing {total} missed calls at {config.rate:g}/s for {config.seconds:g} s")
+            samples: dict[str, list[float]] = {proc.name: [] for proc in procs}
+            sampler = asyncio.create_task(_sample_rss(procs, samples))
             sent_at, reply_tokens = await _fire(driver, numbers, config, progress)
             fired_until = time.monotonic()
             figures.offered_rate = config.rate
@@ -218,6 +225,8 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 traffic = after[1] - before[1] - idle_rate[1] * elapsed
                 figures.redis_commands_per_call = commands / total
                 figures.redis_bytes_per_call = traffic / total
+            if redis_cpu_before is not None:
+                figures.redis_cpu_seconds = await _redis_cpu(redis_url) - redis_cpu_before
             if stats_before is not None:
                 # Idle polling included here (a few XREADGROUP/EVALSHA a second per process).
                 stats_after = await _command_stats(redis_url)
@@ -233,10 +242,16 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                     "cpu_seconds": proc.cpu_seconds() - proc.cpu_start,
                     "idle_rss_mb": idle[proc.name],
                     "peak_rss_mb": proc.peak_rss_mb(),
+                    # RSS in the run's first and last minute (sampled every RSS_SAMPLE_SECONDS):
+                    # a leak shows as last > first on a long run.
+                    **_first_last_minute(samples[proc.name]),
                 }
+            figures.rss_samples_mb = samples
             if driver.errors:
                 progress(f"webhook errors by status: {dict(driver.errors)}")
         finally:
+            if sampler is not None:
+                sampler.cancel()
             await driver.close()
             for proc in procs:
                 proc.stop()
@@ -245,6 +260,26 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 own_redis.terminate()
                 own_redis.wait(timeout=10)
     return figures
+
+
+RSS_SAMPLE_SECONDS = 10.0
+
+
+async def _sample_rss(procs: list[Proc], samples: dict[str, list[float]]) -> None:
+    while True:
+        for proc in procs:
+            samples[proc.name].append(proc.rss_mb())
+        await asyncio.sleep(RSS_SAMPLE_SECONDS)  # a sampling interval, not synchronisation
+
+
+def _first_last_minute(values: list[float]) -> dict[str, float]:
+    per_minute = max(1, int(60 / RSS_SAMPLE_SECONDS))
+    if not values:
+        return {}
+    return {
+        "first_minute_rss_mb": statistics.mean(values[:per_minute]),
+        "last_minute_rss_mb": statistics.mean(values[-per_minute:]),
+    }
 
 
 async def _fire(
@@ -406,6 +441,15 @@ async def _redis_counters(redis_url: str) -> tuple[float, float, float]:
     return float(stats["total_commands_processed"]), float(traffic), time.monotonic()
 
 
+async def _redis_cpu(redis_url: str) -> float:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        cpu = await redis.info("cpu")
+    finally:
+        await redis.aclose()
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
 async def _command_stats(redis_url: str) -> dict[str, int]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:
@@ -501,14 +545,18 @@ def table(figures: Figures, config: LoadConfig) -> str:
     for name, usage in figures.processes.items():
         rows.append(
             (
-                f"{name}: CPU s / idle MB / peak MB",
+                f"{name}: CPU s / idle MB / peak MB / MB 1st -> last minute",
                 f"{usage['cpu_seconds']:.1f} / {usage['idle_rss_mb']:.0f}"
-                f" / {usage['peak_rss_mb']:.0f}",
+                f" / {usage['peak_rss_mb']:.0f}"
+                f" / {usage.get('first_minute_rss_mb', 0):.1f}"
+                f" -> {usage.get('last_minute_rss_mb', 0):.1f}",
             )
         )
     rows.append(
         ("load generator + stand-ins: CPU s", f"{figures.rig_cpu_seconds:.1f}"),
     )
+    if figures.redis_cpu_seconds is not None:
+        rows.append(("redis-server: CPU s", f"{figures.redis_cpu_seconds:.1f}"))
     width = max(len(name) for name, _ in rows)
     header = (
         f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
