@@ -199,8 +199,10 @@ async def post_ordered(services: Services, job: Job, *, reclaimed: bool = False)
     if start.state == "parked":
         await services.outbox.retry_later(unpark, services.clock() + PARK_TIMEOUT)
         if not await store.is_parked(phone, line, seq):
-            # Its turn came while the timer was being set, so its start found no timer to
-            # cancel: cancel it here, or it would linger as outbox depth for ten minutes.
+            # Its turn came between parking and setting the timer (the timer is in the outbox's
+            # slot, not the caller's, so not in the same script): the delivery that took it may
+            # have cancelled the timer before it existed. Cancel it here; else it lingers as
+            # outbox depth for PARK_TIMEOUT.
             await services.outbox.cancel_retry(unpark)
         return
     if start.was_parked or reclaimed:

@@ -265,6 +265,10 @@ class Store:
         raw = await self._slack_done(keys=keys, args=[seq])
         return Job.from_json(raw) if raw else None
 
+    async def is_parked(self, phone: str, line: str, seq: int) -> bool:
+        """The post `seq` still waits for the one before it."""
+        return bool(await self.redis.hexists(self.keys.parked(phone, line), str(seq)))
+
     async def slack_unpark(self, phone: str, line: str, seq: int) -> Job | None:
         keys = [self.keys.caller(phone, line), self.keys.parked(phone, line)]
         raw = await self._slack_unpark(keys=keys, args=[seq])
@@ -337,9 +341,6 @@ class Store:
     async def release_caller_job(self, phone: str, job_id: str) -> None:
         """A retryable failure: nothing went out, so a later attempt may run it."""
         await self.redis.delete(self.keys.caller_job(phone, job_id))
-
-    async def is_parked(self, phone: str, line: str, seq: int) -> bool:
-        return bool(await self.redis.hexists(self.keys.parked(phone, line), str(seq)))
 
     async def parked_after(self, phone: str, line: str, seq: int) -> Job | None:
         """The post parked behind `seq`, if one waits."""
