@@ -177,6 +177,12 @@ async def post_ordered(services: Services, job: Job) -> None:
     unpark = jobs.unpark(phone, line, seq)
     if start.state == "parked":
         await services.outbox.retry_later(unpark, services.clock() + PARK_TIMEOUT)
+        if not await store.is_parked(phone, line, seq):
+            # Its turn came between parking and setting the timer (the timer is in the outbox's
+            # slot, not the caller's, so not in the same script): the delivery that took it may
+            # have cancelled the timer before it existed. Cancel it here; else it lingers as
+            # outbox depth for PARK_TIMEOUT.
+            await services.outbox.cancel_retry(unpark)
         return
     if start.was_parked:
         # Its turn came: the release timer set while it waited would linger as outbox depth.

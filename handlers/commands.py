@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
+from bot.slack_text import escape
 
 COMMAND = "/textback"
 
@@ -77,7 +78,7 @@ async def dispatch(
     verb, _, rest = text.strip().partition(" ")
     found = SUBCOMMANDS.get(verb.lower() or "help")
     if found is None:
-        return f"I don't know `{verb}`.\n{help_text()}"
+        return f"I don't know `{escape(verb[:40])}`.\n{help_text()}"
     return await found.handler(
         Invocation(services, rest.split(), rest.strip(), user_id, trigger_id)
     )

@@ -263,6 +263,10 @@ class Store:
         raw = await self._slack_done(keys=keys, args=[seq])
         return Job.from_json(raw) if raw else None
 
+    async def is_parked(self, phone: str, line: str, seq: int) -> bool:
+        """The post `seq` still waits for the one before it."""
+        return bool(await self.redis.hexists(self.keys.parked(phone, line), str(seq)))
+
     async def slack_unpark(self, phone: str, line: str, seq: int) -> Job | None:
         keys = [self.keys.caller(phone, line), self.keys.parked(phone, line)]
         raw = await self._slack_unpark(keys=keys, args=[seq])

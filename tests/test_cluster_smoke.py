@@ -7,10 +7,13 @@ suite runs on a cluster with `pytest --redis-cluster`.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from bot import redis_client
 from tests.conftest import Harness
 from tests.test_caller_texts import (
     test_stop_after_a_text_back_blocks_the_next_one,
@@ -53,3 +56,16 @@ async def test_these_tests_run_on_a_three_master_cluster(harness: Harness, redis
     assert isinstance(redis, RedisCluster)
     assert await redis.ping()  # the client learns the cluster's layout on first use
     assert len(redis.get_primaries()) == 3
+
+
+async def test_a_burst_of_first_commands_on_a_new_client_all_succeed(
+    redis_cluster_url: str, redis: Redis, key_prefix: str
+) -> None:
+    """A process starting under load: redis-py's lazy cluster setup failed such bursts."""
+    for round_ in range(5):
+        fresh = redis_client.connect(redis_cluster_url)
+        try:
+            keys = [f"{key_prefix}:{{{round_}-{i}}}:n" for i in range(40)]
+            assert await asyncio.gather(*(fresh.incr(key) for key in keys)) == [1] * 40
+        finally:
+            await fresh.aclose()

@@ -237,3 +237,14 @@ async def test_any_crew_reply_in_a_real_thread_is_sent_as_plain_text_or_not_at_a
         assert sent == [expected] or sent == []  # [] only when that ts was already used
         if ts is None:
             assert sent == [expected]
+
+
+async def test_an_unknown_subcommand_is_echoed_inert_and_short(harness: Harness) -> None:
+    body = urlencode(
+        {"command": "/textback", "text": "<!channel>" + "x" * 5000, "user_id": CREW_USER}
+    )
+    response = await post_slack(harness, body, FORM)
+    assert response.status == 200
+    answer = await response.text()
+    assert answer.startswith("I don't know `&lt;!channel&gt;xxx")
+    assert "<!channel>" not in answer and "x" * 100 not in answer
