@@ -279,8 +279,9 @@ class Store:
 
         No burst by default: Slack tolerates "short bursts" of an unstated size, and a 429 costs
         more (a Retry-After of a second or more) than evenly spaced posts do."""
-        # 10% slack under the limit: posts leave on schedule but reach Slack with some jitter.
-        interval = 1.1 / per_second
+        # 5% under the limit: posts leave on schedule but reach Slack with some jitter (a
+        # post that took its slot before a 429 still waits out the Retry-After: see held()).
+        interval = 1.05 / per_second
         wait = await self._pace(keys=[self.keys.pace(channel)], args=[now, interval, burst])
         return float(wait)
 

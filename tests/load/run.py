@@ -242,9 +242,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                     "cpu_seconds": proc.cpu_seconds() - proc.cpu_start,
                     "idle_rss_mb": idle[proc.name],
                     "peak_rss_mb": proc.peak_rss_mb(),
-                    # RSS in the run's first and last minute (sampled every RSS_SAMPLE_SECONDS):
-                    # a leak shows as last > first on a long run.
-                    **_first_last_minute(samples[proc.name]),
+                    **_rss_at_1_min_and_end(samples[proc.name]),
                 }
             figures.rss_samples_mb = samples
             if driver.errors:
@@ -272,14 +270,12 @@ async def _sample_rss(procs: list[Proc], samples: dict[str, list[float]]) -> Non
         await asyncio.sleep(RSS_SAMPLE_SECONDS)  # a sampling interval, not synchronisation
 
 
-def _first_last_minute(values: list[float]) -> dict[str, float]:
-    per_minute = max(1, int(60 / RSS_SAMPLE_SECONDS))
+def _rss_at_1_min_and_end(values: list[float]) -> dict[str, float]:
+    """RSS one minute in (pools and caches warmed up) and at the end: a leak shows as growth."""
     if not values:
         return {}
-    return {
-        "first_minute_rss_mb": statistics.mean(values[:per_minute]),
-        "last_minute_rss_mb": statistics.mean(values[-per_minute:]),
-    }
+    one_minute = min(len(values) - 1, int(60 / RSS_SAMPLE_SECONDS))
+    return {"rss_at_1_min_mb": values[one_minute], "rss_at_end_mb": values[-1]}
 
 
 async def _fire(
@@ -545,11 +541,11 @@ def table(figures: Figures, config: LoadConfig) -> str:
     for name, usage in figures.processes.items():
         rows.append(
             (
-                f"{name}: CPU s / idle MB / peak MB / MB 1st -> last minute",
+                f"{name}: CPU s / idle MB / peak MB / MB at 1 min -> end",
                 f"{usage['cpu_seconds']:.1f} / {usage['idle_rss_mb']:.0f}"
                 f" / {usage['peak_rss_mb']:.0f}"
-                f" / {usage.get('first_minute_rss_mb', 0):.1f}"
-                f" -> {usage.get('last_minute_rss_mb', 0):.1f}",
+                f" / {usage.get('rss_at_1_min_mb', 0):.1f}"
+                f" -> {usage.get('rss_at_end_mb', 0):.1f}",
             )
         )
     rows.append(
