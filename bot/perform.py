@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from twilio.base.exceptions import TwilioRestException
 
@@ -26,9 +28,11 @@ from bot.services import Services
 from storage.store import PostedCard
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SLACK_LEASE = 60  # seconds a Slack post is "running" before another worker may take it over
 BUSY_RECHECK = 2.0  # seconds before a post held by another delivery is looked at again
+RECORD_PATIENCE = 60  # seconds a finished post waits for Redis to record it
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
 TEMPLATE_VERSION = "default"
@@ -240,7 +244,9 @@ async def post_ordered(services: Services, job: Job, *, reclaimed: bool = False)
             if d.get("card"):  # no card update will ever find it: stop them waiting
                 await lead_flows.lead_store(services).card_failed(phone, lead_id)
     # 'finished': posted before a crash kept us from recording the turn; record it now.
-    following, stale = await store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
+    following, stale = await _recording(
+        lambda: store.finish_post(phone, line, lead_id, seq, job.id, outcome, card)
+    )
     if following is not None:
         await services.outbox.enqueue([following])
     if stale:
@@ -411,6 +417,20 @@ async def unpark(services: Services, job: Job) -> None:
     if waiting is not None:
         log.warning("slack post released after waiting %ss job=%s", PARK_TIMEOUT, waiting.id)
         await services.outbox.enqueue([waiting])
+
+
+async def _recording(step: Callable[[], Awaitable[T]]) -> T:
+    """Record what already went out to Slack, waiting out a short Redis outage: a post left
+    unrecorded is posted again by whoever takes the job over."""
+    deadline = asyncio.get_running_loop().time() + RECORD_PATIENCE
+    while True:
+        try:
+            return await step()
+        except RedisError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("redis unavailable; will record the post when it is back")
+            await asyncio.sleep(1.0)  # waiting for Redis to come back, nothing to await on
 
 
 class _Permanent(Exception):

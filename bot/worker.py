@@ -130,7 +130,12 @@ class Worker:
                     renewed = time.monotonic()
                 for queue in self.queues:
                     await outbox.promote_due(queue, self.services.clock())
-                    reclaimed = await outbox.reclaim(queue, self.name, self.reclaim_idle_ms)
+                    reclaimed = [
+                        delivery
+                        for delivery in await outbox.reclaim(queue, self.name, self.reclaim_idle_ms)
+                        # Ours and still running: idle only because Redis was away a while.
+                        if delivery.message_id not in self._held[queue]
+                    ]
                     self._held[queue].update(d.message_id for d in reclaimed)
                     for delivery in reclaimed:
                         if self._stopping.is_set():

@@ -20,7 +20,7 @@ from bot.line import DEFAULT_LINE
 from storage.keys import Keys
 from storage.outbox import Outbox
 from storage.store import Store
-from tests.faults.driver import Driver
+from tests.faults.driver import Driver, Sent
 from tests.load.numbers import callers as make_callers
 from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
@@ -33,7 +33,8 @@ def token() -> str:
 @dataclass
 class Caller:
     phone: str
-    kind: str = "normal"  # normal | opted_out | excluded
+    # normal | opted_out (texted STOP first) | excluded; a case may add its own (never "normal")
+    kind: str = "normal"
     call_sid: str = ""
     replies: list[str] = field(default_factory=list)  # tokens the caller texted, in order
     crew: list[str] = field(default_factory=list)  # tokens the crew replied, in order
@@ -206,7 +207,7 @@ class Scenario:
             found[caller.phone] = str(value)
         return found
 
-    def figures(self, sent: Any) -> dict[str, Any]:
+    def figures(self, sent: Sent) -> dict[str, Any]:
         auto, relayed = self._sms()
         posts = self._reply_posts()
         normal = self.normal
