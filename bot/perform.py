@@ -28,9 +28,14 @@ from storage.store import PostedCard
 log = logging.getLogger(__name__)
 
 SLACK_LEASE = 60  # seconds a Slack post is "running" before another worker may take it over
+BUSY_RECHECK = 2.0  # seconds before a post held by another delivery is looked at again
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
-TEMPLATE_VERSION = "default"  # the environment's text (templates set in Slack carry "v<n>")
+TEMPLATE_VERSION = "default"
+UNCERTAIN = (
+    "a worker stopped while sending it, so it may not have reached the caller; check with them"
+    " before sending it again"
+)  # the environment's text (templates set in Slack carry "v<n>")
 
 
 class Retry(Exception):
@@ -39,17 +44,30 @@ class Retry(Exception):
         self.after = after
 
 
-async def perform(services: Services, job: Job) -> None:
+async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> None:
+    """reclaimed: the job was taken over from a worker presumed dead (it held it too long)."""
     handler = _PERFORMERS.get(job.kind)
     if handler is None:
         raise ValueError(f"unknown job kind {job.kind!r}")
-    await handler(services, job)
+    if reclaimed and job.kind in _LEASED_POSTS:
+        # Its worker died holding the post's lease: waiting the lease out would hold the whole
+        # thread (and the posts parked behind it) for a minute. A Slack post is at least once,
+        # so run it now; it may repeat a post the dead worker made but never recorded.
+        # An SMS gets no such takeover: its marker keeps it at most once.
+        phone = job.data.get("phone") if job.kind != "slack.notice" else None
+        if await services.store.take_over(phone, job.id):
+            log.warning("took over a dead worker's lease job=%s", job.id)
+    aware = _RECLAIM_AWARE.get(job.kind)
+    if aware is not None:
+        await aware(services, job, reclaimed=reclaimed)
+    else:
+        await handler(services, job)
 
 
 # --- SMS --------------------------------------------------------------------------------------
 
 
-async def send_sms(services: Services, job: Job) -> None:
+async def send_sms(services: Services, job: Job, *, reclaimed: bool = False) -> None:
     d = job.data
     store = services.store
     start = await store.start_sms(d["to"], d["line"], job.id, d["respect_opt_out"])
@@ -62,6 +80,9 @@ async def send_sms(services: Services, job: Job) -> None:
         # 'done': a redelivery. 'running': a worker died mid-send; we cannot know whether Twilio
         # got it, and a second text is worse than a missing one (at most once).
         log.warning("sms skipped job=%s marker=%s", job.id, start)
+        if start == "running" and reclaimed:
+            # Not silently: the crew can check with the caller rather than never know.
+            await _report_failure(services, job, UNCERTAIN, "Text may not have gone out")
         return
     try:
         message = await services.twilio.messages.create_async(
@@ -168,7 +189,7 @@ async def lead_notice(
 # --- Slack ------------------------------------------------------------------------------------
 
 
-async def post_ordered(services: Services, job: Job) -> None:
+async def post_ordered(services: Services, job: Job, *, reclaimed: bool = False) -> None:
     """A post in a caller's thread, strictly after the posts planned before it."""
     d = job.data
     store = services.store
@@ -184,11 +205,24 @@ async def post_ordered(services: Services, job: Job) -> None:
             # outbox depth for PARK_TIMEOUT.
             await services.outbox.cancel_retry(unpark)
         return
-    if start.was_parked:
+    if start.was_parked or reclaimed:
         # Its turn came: the release timer set while it waited would linger as outbox depth.
+        # (A reclaimed delivery cannot know whether its dead worker got to cancel it.)
         await services.outbox.cancel_retry(unpark)
-    if start.state in ("done", "busy"):
-        return  # a redelivery, or another worker holds the lease
+    if start.state == "done" and reclaimed:
+        # Its worker recorded the post and died before handing on the one parked behind it,
+        # which would wait out PARK_TIMEOUT: hand it on (a second copy is deduped by its start).
+        following = await store.parked_after(phone, line, seq)
+        if following is not None:
+            await services.outbox.enqueue([following])
+        return
+    if start.state == "done":
+        return  # a redelivery
+    if start.state == "busy":
+        # Another delivery holds the lease: a duplicate of a live job, or the job of a worker
+        # that died mid-post (reclaimed before its lease ran out). Dropping it would lose the
+        # post in the second case, so look again soon; once the lease is gone, it runs.
+        raise Retry("another delivery holds the post", after=min(start.lease_left, BUSY_RECHECK))
     outcome, card = "done", None
     if start.state == "run":
         try:
@@ -275,6 +309,9 @@ async def _upload(services: Services, job: Job, thread_ts: str | None) -> None:
 async def post_notice(services: Services, job: Job) -> None:
     d = job.data
     previous = await services.store.begin_job(job.id, lease_seconds=SLACK_LEASE)
+    if previous == "running":
+        # As for a thread post: its holder may have died mid-post; look again until it is done.
+        raise Retry("another delivery holds the notice", after=BUSY_RECHECK)
     if previous is not None:
         return
     thread_ts = d.get("thread_ts")
@@ -430,6 +467,10 @@ async def _slack_call(
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Retry(f"slack unreachable: {type(exc).__name__}") from exc
 
+
+_LEASED_POSTS = frozenset({"slack.post", "slack.upload", "slack.notice"})
+# Performers that act differently on a job taken over from a dead worker.
+_RECLAIM_AWARE = {"sms.send": send_sms, "slack.post": post_ordered, "slack.upload": post_ordered}
 
 _PERFORMERS = {
     "sms.send": send_sms,

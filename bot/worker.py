@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import socket
+import time
 
 from redis.exceptions import RedisError
 
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS: dict[Queue, int] = {"sms": 12, "slack": 60}  # slack: hours of outage, then give up
 MAX_BACKOFF = 300.0
-RECLAIM_IDLE_MS = 30_000  # a job unacknowledged this long belonged to a worker that died
 
 
 def backoff(attempt: int, retry_after: float | None) -> float:
@@ -39,15 +39,21 @@ class Worker:
         services: Services,
         concurrency: int | None = None,
         queues: tuple[Queue, ...] = QUEUES,
-        reclaim_idle_ms: int = RECLAIM_IDLE_MS,
+        reclaim_idle_ms: int | None = None,
     ) -> None:
         self.services = services
         self.queues = queues
-        self.reclaim_idle_ms = reclaim_idle_ms
+        # Default WORKER_RECLAIM_SECONDS; tests pass a short one.
+        self.reclaim_idle_ms = reclaim_idle_ms or int(
+            services.settings.worker_reclaim_seconds * 1000
+        )
         self.concurrency = concurrency or services.settings.worker_concurrency
         self.name = f"{socket.gethostname()}-{os.getpid()}-{random.randrange(1 << 16):04x}"
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Stream entries this worker holds (read, waiting for a slot, or running): it renews
+        # their idle time, so only a dead worker's entries ever look idle enough to reclaim.
+        self._held: dict[Queue, set[str]] = {queue: set() for queue in queues}
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -64,8 +70,12 @@ class Worker:
     async def stop(self, grace: float = 8.0) -> None:
         """Finish what is in flight; whatever isn't acknowledged stays queued for another worker."""
         self._stopping.set()
-        if self._in_flight:
-            await asyncio.wait(self._in_flight, timeout=grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        # Again until none is left: a read that was under way when the stop came may still
+        # have started a job or two.
+        while self._in_flight and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._in_flight), timeout=left)
 
     async def shutdown(self, task: asyncio.Task[None], grace: float = 8.0) -> None:
         """Stop, and let the loops end by themselves (a read blocks WORKER_READ_BLOCK_MS):
@@ -94,8 +104,14 @@ class Worker:
                     await self._recreate_groups()  # Redis lost its data (restart without AOF)
                 await self._pause(1.0)
                 continue
+            self._held[queue].update(d.message_id for d in deliveries)
             for delivery in deliveries:
                 await slots.acquire()
+                if self._stopping.is_set():
+                    # Stopping: start nothing new. The rest stay pending in the group, and
+                    # with nobody renewing them the next worker reclaims them.
+                    slots.release()
+                    break
                 task = asyncio.create_task(self._handle(delivery))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
@@ -104,11 +120,21 @@ class Worker:
     async def _maintain(self) -> None:
         """Move due retries back onto the streams and take over jobs of dead workers."""
         outbox = self.services.outbox
+        renew_every = self.reclaim_idle_ms / 3000  # well inside the reclaim time
+        renewed = 0.0
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - renewed >= renew_every:
+                    for queue in self.queues:
+                        await outbox.renew(queue, self.name, list(self._held[queue]))
+                    renewed = time.monotonic()
                 for queue in self.queues:
                     await outbox.promote_due(queue, self.services.clock())
-                    for delivery in await outbox.reclaim(queue, self.name, self.reclaim_idle_ms):
+                    reclaimed = await outbox.reclaim(queue, self.name, self.reclaim_idle_ms)
+                    self._held[queue].update(d.message_id for d in reclaimed)
+                    for delivery in reclaimed:
+                        if self._stopping.is_set():
+                            break
                         log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)
@@ -118,18 +144,30 @@ class Worker:
                 depth = await outbox.depth()
                 for name, count in depth.items():
                     self.services.metrics.outbox_depth.labels(name).set(count)
-            except Exception:  # Redis restarting: try again next round
+            except RedisError as exc:  # Redis restarting: try again next round
+                log.error("outbox maintenance failed: redis %s", exc)
+            except Exception:
                 log.exception("outbox maintenance failed")
             await self._pause(0.2)
 
     async def _handle(self, delivery: Delivery) -> None:
+        try:
+            await self._perform(delivery)
+        except RedisError as exc:
+            # Redis went away mid-job: nothing can be recorded, not even a retry. The job
+            # stays pending; unrenewed from here, it is reclaimed once Redis is back.
+            log.warning("redis unavailable mid-job id=%s error=%s", delivery.message_id, exc)
+        finally:
+            self._held[delivery.queue].discard(delivery.message_id)
+
+    async def _perform(self, delivery: Delivery) -> None:
         outbox = self.services.outbox
         job = delivery.job
         if job is None:
             await outbox.bury(delivery, "unreadable job")
             return
         try:
-            await perform(self.services, job)
+            await perform(self.services, job, reclaimed=delivery.reclaimed)
         except Retry as exc:
             if job.attempt + 1 >= MAX_ATTEMPTS[delivery.queue]:
                 await self.services.store.note_error(f"gave up on {job.kind} {job.id}: {exc}")

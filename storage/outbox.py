@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
+from redis.typing import StreamIdT
 
 from bot.jobs import QUEUES, Job, Queue
 from storage import scripts
@@ -32,6 +33,7 @@ class Delivery:
     message_id: str
     job: Job | None  # None when the stream entry could not be read as a job
     raw: str
+    reclaimed: bool = False  # taken over from a worker that held it too long (presumed dead)
 
 
 class Outbox:
@@ -90,7 +92,18 @@ class Outbox:
             self.keys.stream(queue), GROUP, consumer, min_idle_ms, start_id="0-0", count=count
         )
         claimed = reply[1] if reply else []
-        return [self._delivery(queue, mid, fields) for mid, fields in claimed if fields]
+        return [
+            replace(self._delivery(queue, mid, fields), reclaimed=True)
+            for mid, fields in claimed
+            if fields
+        ]
+
+    async def renew(self, queue: Queue, consumer: str, message_ids: list[str]) -> None:
+        """Reset the idle time of entries this consumer still works on (a heartbeat), so no
+        other worker reclaims a job that is only slow (paced, waiting for a slot)."""
+        if message_ids:
+            ids: list[StreamIdT] = list(message_ids)
+            await self.redis.xclaim(self.keys.stream(queue), GROUP, consumer, 0, ids, justid=True)
 
     async def ack(self, delivery: Delivery) -> None:
         stream = self.keys.stream(delivery.queue)

@@ -191,21 +191,22 @@ return 'go'
 
 # KEYS: caller hash, parked hash, job marker, lead hash. ARGV: seq, job-json, lease seconds.
 # One round trip before a thread post: its turn in the thread, its lease, and the card's ts.
-# Returns {state, card_ts, was_parked}; state: done | parked | finished | busy | run.
+# Returns {state, card_ts, was_parked, lease_ms}; state: done | parked | finished | busy | run;
+# lease_ms: for busy, how long the other delivery's lease still runs.
 POST_START = """
 local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
 local seq = tonumber(ARGV[1])
-if seq <= done then return {'done', '', 0} end
+if seq <= done then return {'done', '', 0, 0} end
 if seq ~= done + 1 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-  return {'parked', '', 0}
+  return {'parked', '', 0, 0}
 end
 local was_parked = redis.call('HDEL', KEYS[2], ARGV[1])
 local previous = redis.call('GET', KEYS[3])
-if previous == 'done' or previous == 'failed' then return {'finished', '', was_parked} end
-if previous then return {'busy', '', was_parked} end
+if previous == 'done' or previous == 'failed' then return {'finished', '', was_parked, 0} end
+if previous then return {'busy', '', was_parked, redis.call('PTTL', KEYS[3])} end
 redis.call('SET', KEYS[3], 'running', 'EX', ARGV[3])
-return {'run', redis.call('HGET', KEYS[4], 'ts') or '', was_parked}
+return {'run', redis.call('HGET', KEYS[4], 'ts') or '', was_parked, 0}
 """
 
 # KEYS: caller hash, parked hash, job marker, lead hash.
@@ -228,4 +229,11 @@ local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
 local seq = tonumber(ARGV[1])
 if seq > done then redis.call('HSET', KEYS[1], 'done', seq) end
 return {redis.call('HGET', KEYS[2], tostring(seq + 1)) or '', stale}
+"""
+
+# KEYS: job marker. A reclaimed Slack post whose worker died holding the lease: free the lease
+# (only a 'running' one: a 'done' marker means it was recorded, and stays).
+TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == 'running' then return redis.call('DEL', KEYS[1]) end
+return 0
 """

@@ -60,6 +60,7 @@ class PostStart:
     state: str  # done | parked | finished | busy | run
     card_ts: str | None  # the lead card's ts, for a post in its thread
     was_parked: bool  # it had waited behind an earlier post (so a release timer exists)
+    lease_left: float = 0.0  # busy: seconds until the other delivery's lease runs out
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Store:
         self._post_start = redis.register_script(scripts.POST_START)
         self._post_finish = redis.register_script(scripts.POST_FINISH)
         self._record_opt_out = redis.register_script(scripts.RECORD_OPT_OUT)
+        self._take_over = redis.register_script(scripts.TAKE_OVER)
         self.ledger = Ledger(redis, keys)
         # Channel -> until when a 429 holds it, as seen by this process: posts that took their
         # slot before the 429 check this after waiting for it.
@@ -341,6 +343,17 @@ class Store:
         """A retryable failure: nothing went out, so a later attempt may run it."""
         await self.redis.delete(self.keys.caller_job(phone, job_id))
 
+    async def parked_after(self, phone: str, line: str, seq: int) -> Job | None:
+        """The post parked behind `seq`, if one waits."""
+        raw = await self.redis.hget(self.keys.parked(phone, line), str(seq + 1))
+        return Job.from_json(str(raw)) if raw else None
+
+    async def take_over(self, phone: str | None, job_id: str) -> bool:
+        """Free the lease a dead worker left on a Slack job (caller-keyed when phone is given);
+        False when there was none to free."""
+        key = self.keys.caller_job(phone, job_id) if phone else self.keys.job(job_id)
+        return bool(await self._take_over(keys=[key]))
+
     async def start_post(
         self, phone: str, line: str, lead_id: str, seq: int, job: Job, lease_seconds: int
     ) -> PostStart:
@@ -350,10 +363,15 @@ class Store:
             self.keys.caller_job(phone, job.id),
             self.keys.lead(phone, lead_id),
         ]
-        state, ts, was_parked = await self._post_start(
+        state, ts, was_parked, lease_ms = await self._post_start(
             keys=keys, args=[seq, job.to_json(), lease_seconds]
         )
-        return PostStart(state=str(state), card_ts=str(ts) or None, was_parked=bool(was_parked))
+        return PostStart(
+            state=str(state),
+            card_ts=str(ts) or None,
+            was_parked=bool(was_parked),
+            lease_left=max(0, int(lease_ms)) / 1000,
+        )
 
     async def finish_post(
         self,

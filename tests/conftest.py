@@ -72,6 +72,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run every test against a local 3-master Redis Cluster (or TEST_REDIS_CLUSTER_URL)",
     )
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="run the fault suite's long form (tests/faults): hundreds of events, long outages",
+    )
 
 
 @pytest.fixture(scope="session")

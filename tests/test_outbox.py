@@ -9,7 +9,9 @@ import pytest
 
 from bot import jobs
 from bot.jobs import Lead
+from bot.perform import Retry, perform
 from bot.worker import Worker
+from storage.store import PostedCard
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
 from tests.waiting import wait_until
 
@@ -223,6 +225,19 @@ async def test_an_sms_job_left_running_by_a_dead_worker_is_not_sent_again(
     assert [m["Body"] for m in harness.twilio.messages] == ["Control"]
 
 
+async def test_a_text_whose_worker_died_mid_send_is_flagged_in_slack_not_sent_again(
+    harness: Harness,
+) -> None:
+    job = sms_job("test:uncertain", "Maybe already sent")
+    assert await harness.services.store.start_sms(CALLER, LINE, job.id, True) == "go"
+
+    await perform(harness.services, job, reclaimed=True)  # as the next worker takes it over
+
+    await wait_until(lambda: harness.slack.posts, message="no notice posted")
+    assert harness.twilio.messages == []
+    assert "may not have reached the caller" in harness.slack.posts[0]["text"]
+
+
 @pytest.mark.settings(run_worker=False)
 async def test_a_job_taken_by_a_worker_that_died_is_done_by_another(harness: Harness) -> None:
     outbox = harness.services.outbox
@@ -253,6 +268,94 @@ async def test_a_slack_post_job_delivered_twice_posts_once(harness: Harness) -> 
     await wait_until(lambda: len(harness.slack.posts) >= 2, message="posts never made")
     await harness.drained()
     assert sorted(p["text"] for p in harness.slack.posts) == ["A card", "A notice"]
+
+
+async def test_a_post_whose_worker_died_holding_its_lease_is_posted_when_reclaimed(
+    harness: Harness,
+) -> None:
+    lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-dead", seq=1)
+    card = jobs.post_card("test:dead-card", lead, CHANNEL, "A card")
+    # What a worker killed mid-post leaves: the lease taken, nothing recorded.
+    start = await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-dead", 1, card, 60)
+    assert start.state == "run"
+
+    await perform(harness.services, card, reclaimed=True)
+
+    assert [p["text"] for p in harness.slack.posts] == ["A card"]
+    again = await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-dead", 1, card, 60)
+    assert again.state == "done"
+
+
+async def test_a_post_held_by_a_live_delivery_is_looked_at_again_not_dropped(
+    harness: Harness,
+) -> None:
+    lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-busy", seq=1)
+    card = jobs.post_card("test:busy-card", lead, CHANNEL, "A card")
+    notice = jobs.post_notice("test:busy-notice", CHANNEL, "A notice")
+    await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-busy", 1, card, 60)
+    assert await harness.services.store.begin_job(notice.id, lease_seconds=60) is None
+
+    for job in (card, notice):
+        with pytest.raises(Retry) as retry:
+            await perform(harness.services, job)
+        assert retry.value.after is not None and 0 < retry.value.after <= 2
+    assert harness.slack.posts == []
+
+
+@pytest.mark.settings(WORKER_RECLAIM_SECONDS=1)
+async def test_a_slow_post_is_not_taken_over_by_another_live_worker(harness: Harness) -> None:
+    harness.slack.latency = 2.5  # the post outlasts the reclaim time more than twice
+    second = Worker(harness.services)
+    running = asyncio.create_task(second.run())
+    try:
+        await harness.services.outbox.enqueue([jobs.post_notice("test:slow", CHANNEL, "Slow")])
+        await wait_until(lambda: harness.slack.posts, timeout=10, message="never posted")
+        await harness.drained(timeout=15)
+    finally:
+        await second.shutdown(running)
+    assert [p["text"] for p in harness.slack.posts] == ["Slow"]
+
+
+async def test_a_post_parked_behind_one_whose_worker_died_after_posting_is_handed_on(
+    harness: Harness,
+) -> None:
+    store = harness.services.store
+    card = jobs.post_card("test:h-card", Lead(OTHER_CALLER, LINE, "lead-h", 1), CHANNEL, "Card")
+    reply = jobs.post_in_thread(
+        "test:h-reply", Lead(OTHER_CALLER, LINE, "lead-h", 2), CHANNEL, "Hi"
+    )
+    assert (await store.start_post(OTHER_CALLER, LINE, "lead-h", 1, card, 60)).state == "run"
+    assert (await store.start_post(OTHER_CALLER, LINE, "lead-h", 2, reply, 60)).state == "parked"
+    # The worker recorded the card, then died before queueing the reply parked behind it.
+    posted = PostedCard(channel=CHANNEL, ts="1.000100", rendered=0)
+    await store.finish_post(OTHER_CALLER, LINE, "lead-h", 1, card.id, "done", posted)
+
+    await perform(harness.services, card, reclaimed=True)  # the next worker takes the card over
+
+    await wait_until(lambda: harness.slack.posts, message="the parked reply was never posted")
+    assert [(p["text"], p.get("thread_ts")) for p in harness.slack.posts] == [("Hi", "1.000100")]
+
+
+async def test_a_reclaimed_post_leaves_no_release_timer_its_dead_worker_did_not_cancel(
+    harness: Harness,
+) -> None:
+    store, outbox = harness.services.store, harness.services.outbox
+    card = jobs.post_card("test:t-card", Lead(OTHER_CALLER, LINE, "lead-t", 1), CHANNEL, "Card")
+    reply = jobs.post_in_thread(
+        "test:t-reply", Lead(OTHER_CALLER, LINE, "lead-t", 2), CHANNEL, "Hi"
+    )
+    assert (await store.start_post(OTHER_CALLER, LINE, "lead-t", 2, reply, 60)).state == "parked"
+    await outbox.retry_later(jobs.unpark(OTHER_CALLER, LINE, 2), harness.clock() + 600)
+    await store.start_post(OTHER_CALLER, LINE, "lead-t", 1, card, 60)
+    posted = PostedCard(channel=CHANNEL, ts="1.000200", rendered=0)
+    await store.finish_post(OTHER_CALLER, LINE, "lead-t", 1, card.id, "done", posted)
+    # A worker took the reply's turn (unparking it) and died before cancelling its timer.
+    assert (await store.start_post(OTHER_CALLER, LINE, "lead-t", 2, reply, 60)).was_parked
+
+    await perform(harness.services, reply, reclaimed=True)
+
+    await harness.drained()  # no release timer left waiting ten minutes
+    assert [p["text"] for p in harness.slack.posts] == ["Hi"]
 
 
 async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(

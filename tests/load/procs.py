@@ -36,6 +36,12 @@ class Proc:
                 return int(line.split()[1]) / 1024
         return 0.0
 
+    def kill(self) -> None:
+        """SIGKILL: no handler runs, nothing is flushed (a crash, an OOM kill)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
     def stop(self, timeout: float = 15) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -98,7 +98,7 @@ class SlackStandIn(LoopbackServer):
         self.views: list[dict[str, Any]] = []  # modals opened with views.open
         self._reactions: set[tuple[str, str, str]] = set()
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
-        self._outage: tuple[float, _Fault] | None = None
+        self._outages: list[tuple[float, float, _Fault]] = []  # (from, until, fault)
         self._due: dict[str, float] = {}  # channel -> theoretical time of the next post (GCRA)
         self._next_ts = 1_700_000_000_000_100  # microseconds; ts strings keep equal width
         self._file_seq = 0
@@ -177,12 +177,26 @@ class SlackStandIn(LoopbackServer):
         self, status: int = 503, duration_seconds: float = 1.0, retry_after: int = 1
     ) -> None:
         """Every method answers `status` until `duration_seconds` from now (an outage)."""
-        fault = _Fault(status, _default_error(status), retry_after, remaining=0)
-        self._outage = (time.monotonic() + duration_seconds, fault)
+        self.outages([(status, duration_seconds)], retry_after=retry_after)
+
+    def outages(self, phases: list[tuple[int, float]], retry_after: int = 1) -> None:
+        """Back-to-back outages from now: e.g. [(500, 60), (429, 30)] answers 500 for a minute,
+        then 429 with Retry-After for 30 s, then recovers."""
+        start = time.monotonic()
+        self._outages = []
+        for status, seconds in phases:
+            fault = _Fault(status, _default_error(status), retry_after, remaining=0)
+            self._outages.append((start, start + seconds, fault))
+            start += seconds
+
+    @property
+    def outage_over_at(self) -> float | None:
+        """time.monotonic() when the scheduled outages end (None if none were set)."""
+        return self._outages[-1][1] if self._outages else None
 
     def clear_faults(self) -> None:
         self._faults.clear()
-        self._outage = None
+        self._outages = []
 
     # ---- inspection ----------------------------------------------------------------
 
@@ -245,11 +259,9 @@ class SlackStandIn(LoopbackServer):
         return 200, payload, {}
 
     def _take_fault(self, method: str, now: float) -> _Fault | None:
-        if self._outage is not None:
-            until, fault = self._outage
-            if now < until:
+        for since, until, fault in self._outages:
+            if since <= now < until:
                 return fault
-            self._outage = None
         queue = self._faults.get(method)
         if not queue:
             return None

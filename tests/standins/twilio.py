@@ -65,6 +65,7 @@ class TwilioStandIn(LoopbackServer):
         self._media: dict[str, tuple[bytes, str]] = {}
         self._number_faults: dict[str, _Fault] = {}
         self._next_faults: list[_Fault] = []
+        self._outages: list[tuple[float, float, _Fault]] = []  # (from, until, fault)
         self.app.router.add_post(f"/{API_VERSION}/Accounts/{{sid}}/Messages.json", self._send)
         self.app.router.add_get(f"/{API_VERSION}/Accounts/{{sid}}.json", self._get_account)
         self.app.router.add_get("/media/{name}", self._get_media)
@@ -93,9 +94,24 @@ class TwilioStandIn(LoopbackServer):
         fault = _Fault(status, code, message or HTTPStatus(status).phrase)
         self._next_faults.extend([fault] * times)
 
+    def outages(self, phases: list[tuple[int, int, float]]) -> None:
+        """Back-to-back outages from now, whatever the number: e.g. [(500, 20500, 30),
+        (429, 20429, 30)] answers 500 for 30 s, then "too many requests" for 30 s."""
+        start = time.monotonic()
+        self._outages = []
+        for status, code, seconds in phases:
+            fault = _Fault(status, code, HTTPStatus(status).phrase)
+            self._outages.append((start, start + seconds, fault))
+            start += seconds
+
+    @property
+    def outage_over_at(self) -> float | None:
+        return self._outages[-1][1] if self._outages else None
+
     def clear_faults(self) -> None:
         self._number_faults.clear()
         self._next_faults.clear()
+        self._outages = []
 
     def add_media(self, name: str, data: bytes, content_type: str = "image/jpeg") -> str:
         """Serve `data` at the returned URL, behind the account's basic auth."""
@@ -148,6 +164,10 @@ class TwilioStandIn(LoopbackServer):
             return _Fault(401, 20003, "Authenticate")
         if self._next_faults:
             return self._next_faults.pop(0)
+        now = time.monotonic()
+        for since, until, fault in self._outages:
+            if since <= now < until:
+                return fault
         if not params.get("To"):
             return _Fault(400, 21604, "A 'To' phone number is required.")
         if not params.get("From"):
