@@ -46,8 +46,9 @@ async def missed_call(services: Services, call: MissedCall) -> str:
     if _settled(claim) or "lead_id" not in claim.record:
         # Queued already, or settled without a lead (answered): a late callback changes nothing.
         return "duplicate"
-    # Everything after the decision goes in one round trip, in this order: the lead and its
-    # counts, the intake link, then the jobs (so the link exists before the text is queued).
+    # Everything after the decision goes in one round trip: the lead and its counts, the intake
+    # link, then the jobs. One server runs them in that order; a cluster runs each node's share
+    # in order, the nodes side by side (the link is written well before a caller can tap it).
     pipe = services.redis.pipeline(transaction=False)
     if not claim.duplicate:
         after_hours = not line.hours.is_open(call.at.astimezone(line.timezone))
