@@ -35,11 +35,12 @@ BUSY_RECHECK = 2.0  # seconds before a post held by another delivery is looked a
 RECORD_PATIENCE = 60  # seconds a finished post waits for Redis to record it
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
-TEMPLATE_VERSION = "default"
+TEMPLATE_VERSION = "default"  # the environment's text (templates set in Slack carry "v<n>")
+# Told in the thread when a dead worker's text may or may not have reached the caller.
 UNCERTAIN = (
     "a worker stopped while sending it, so it may not have reached the caller; check with them"
     " before sending it again"
-)  # the environment's text (templates set in Slack carry "v<n>")
+)
 
 
 class Retry(Exception):
