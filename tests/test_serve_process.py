@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from bot import local_redis
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, PUBLIC_URL, SIGNING_SECRET
+from tests.load.procs import app_env
 from tests.signing import twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
@@ -59,19 +60,15 @@ async def test_serve_process_texts_back_a_missed_call_and_stops_on_sigterm(
 ) -> None:
     env = {
         "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "PUBLIC_URL": PUBLIC_URL,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": key_prefix,
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_CHANNEL_ID": CHANNEL,
-        "SLACK_API_URL": slack.url,
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_API_URL": twilio.url,
-        "BUSINESS_NAME": "Johnson Electric",
-        "BUSINESS_HOURS": "Daily 00:00-24:00",
+        **app_env(
+            public_url=PUBLIC_URL,
+            redis_url=redis_url,
+            prefix=key_prefix,
+            slack=slack,
+            twilio=twilio,
+            signing_secret=SIGNING_SECRET,
+            channel=CHANNEL,
+        ),
     }
     process = serve(env, tmp_path)
     stop_later.append(process)

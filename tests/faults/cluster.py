@@ -17,7 +17,7 @@ from typing import Self
 import aiohttp
 
 from bot import local_redis
-from tests.load.procs import Proc, spawn
+from tests.load.procs import Proc, app_env, spawn
 from tests.standins import SlackStandIn, TwilioStandIn
 
 PUBLIC_URL = "https://textback.faults.test"
@@ -46,19 +46,15 @@ class Cluster:
         self.procs: dict[str, Proc] = {}
         self.ports: dict[str, int] = {}
         self.env = {
-            "HOST": "127.0.0.1",
-            "PUBLIC_URL": PUBLIC_URL,
-            "REDIS_URL": redis_url,
-            "REDIS_KEY_PREFIX": prefix,
-            "SLACK_BOT_TOKEN": slack.token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_CHANNEL_ID": CHANNEL,
-            "SLACK_API_URL": slack.url,
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_API_URL": twilio.url,
-            "BUSINESS_NAME": "Johnson Electric",
-            "BUSINESS_HOURS": "Daily 00:00-24:00",
+            **app_env(
+                public_url=PUBLIC_URL,
+                redis_url=redis_url,
+                prefix=prefix,
+                slack=slack,
+                twilio=twilio,
+                signing_secret=SIGNING_SECRET,
+                channel=CHANNEL,
+            ),
             "RUN_WORKER": "false",
             "WEEKLY_DIGEST": "false",
             "WORKER_CONCURRENCY": "16",

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.standins import SlackStandIn, TwilioStandIn
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -64,3 +68,31 @@ def spawn(name: str, command: str, env: dict[str, str], log_dir: Path, *args: st
             stderr=subprocess.STDOUT,
         )
     return Proc(name=name, process=process, log=log)
+
+
+def app_env(
+    *,
+    public_url: str,
+    redis_url: str,
+    prefix: str,
+    slack: SlackStandIn,
+    twilio: TwilioStandIn,
+    signing_secret: str,
+    channel: str,
+) -> dict[str, str]:
+    """The settings a `python -m bot` process needs to run against the stand-ins, every day open."""
+    return {
+        "HOST": "127.0.0.1",
+        "PUBLIC_URL": public_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": prefix,
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": signing_secret,
+        "SLACK_CHANNEL_ID": channel,
+        "SLACK_API_URL": slack.url,
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_API_URL": twilio.url,
+        "BUSINESS_NAME": "Johnson Electric",
+        "BUSINESS_HOURS": "Daily 00:00-24:00",
+    }

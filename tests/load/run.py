@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from bot import local_redis, redis_client
 from storage.keys import Keys
 from tests.load.numbers import callers as make_callers
-from tests.load.procs import CLOCK_TICKS, Proc, spawn
+from tests.load.procs import CLOCK_TICKS, Proc, app_env, spawn
 from tests.signing import twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
 
@@ -165,19 +165,15 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
         port = local_redis.free_port()
         env = {
             "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "PUBLIC_URL": PUBLIC_URL,
-            "REDIS_URL": redis_url,
-            "REDIS_KEY_PREFIX": prefix,
-            "SLACK_BOT_TOKEN": slack.token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_CHANNEL_ID": CHANNEL,
-            "SLACK_API_URL": slack.url,
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_API_URL": twilio.url,
-            "BUSINESS_NAME": "Johnson Electric",
-            "BUSINESS_HOURS": "Daily 00:00-24:00",
+            **app_env(
+                public_url=PUBLIC_URL,
+                redis_url=redis_url,
+                prefix=prefix,
+                slack=slack,
+                twilio=twilio,
+                signing_secret=SIGNING_SECRET,
+                channel=CHANNEL,
+            ),
             "RUN_WORKER": "false",
             "WORKER_CONCURRENCY": str(config.concurrency),
             "SLACK_POSTS_PER_SECOND": str(slack_rate),
