@@ -14,10 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import aiohttp
-
 from bot import local_redis
-from tests.load.procs import Proc, app_env, spawn
+from tests.load.procs import Proc, app_env, spawn, wait_healthy
 from tests.standins import SlackStandIn, TwilioStandIn
 
 PUBLIC_URL = "https://textback.faults.test"
@@ -79,7 +77,7 @@ class Cluster:
         env = {**self.env, "PORT": str(port), **settings}
         proc = spawn(name, "serve", env, self.log_dir)
         self.procs[name] = proc
-        await healthy(self.base(name), proc)
+        await wait_healthy(self.base(name), [proc])
         return proc
 
     async def start_worker(self, name: str, queues: str = "sms,slack") -> Proc:
@@ -114,22 +112,6 @@ class Cluster:
     ) -> None:
         for proc in self.procs.values():
             proc.stop(timeout=15)
-
-
-async def healthy(base: str, proc: Proc, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            if proc.process.poll() is not None:
-                raise RuntimeError(f"{proc.name} exited: {proc.log.read_text()[-2000:]}")
-            try:
-                async with http.get(base + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)  # polling a starting process
-    raise RuntimeError(f"{proc.name} never became healthy")
 
 
 async def _started(proc: Proc, timeout: float = 60) -> None:

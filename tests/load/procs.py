@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import aiohttp
 
 if TYPE_CHECKING:
     from tests.standins import SlackStandIn, TwilioStandIn
@@ -96,3 +101,22 @@ def app_env(
         "BUSINESS_NAME": "Johnson Electric",
         "BUSINESS_HOURS": "Daily 00:00-24:00",
     }
+
+
+async def wait_healthy(base: str, procs: Sequence[Proc], timeout: float = 60) -> None:
+    """Until the server at base answers /healthz with 200; fail at once if any process exits."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            for proc in procs:
+                if proc.process.poll() is not None:
+                    tail = proc.log.read_text()[-2000:]
+                    raise RuntimeError(f"{proc.name} exited (log {proc.log}): {tail}")
+            try:
+                async with http.get(base + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)  # polling a starting process
+    raise RuntimeError(f"{base} never became healthy")

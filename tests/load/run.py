@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from bot import local_redis, redis_client
 from storage.keys import Keys
 from tests.load.numbers import callers as make_callers
-from tests.load.procs import CLOCK_TICKS, Proc, app_env, spawn
+from tests.load.procs import CLOCK_TICKS, Proc, app_env, spawn, wait_healthy
 from tests.signing import twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
 
@@ -126,23 +126,6 @@ class Driver:
         await self.http.close()
 
 
-async def _healthy(base: str, procs: list[Proc], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            for proc in procs:
-                if proc.process.poll() is not None:
-                    raise RuntimeError(f"{proc.name} exited: see {proc.log}")
-            try:
-                async with http.get(base + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)  # polling a starting process
-    raise RuntimeError("server never became healthy")
-
-
 async def run(config: LoadConfig, progress: Any = print) -> Figures:
     total = int(config.rate * config.seconds)
     numbers = make_callers(total)
@@ -189,7 +172,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
         driver = Driver(base, twilio.auth_token)
         sampler: asyncio.Task[None] | None = None
         try:
-            await _healthy(base, procs)
+            await wait_healthy(base, procs, timeout=30)
             idle = {proc.name: proc.rss_mb() for proc in procs}
             idle_rate = await _idle_redis_rate(redis_url) if own_redis is not None else None
             before = await _redis_counters(redis_url) if own_redis is not None else None
