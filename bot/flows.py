@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot import consent, consent_flows, keywords, lead_flows, textback, urgency
+from bot import consent, consent_flows, jobs, keywords, lead_flows, textback, urgency
 from bot.jobs import Lead
 from bot.phone import masked
 from bot.services import Services
@@ -60,8 +60,13 @@ async def missed_call(services: Services, call: MissedCall) -> str:
         link = await consent_flows.new_intake_link(
             services, call.caller, line.id, claim.lead_id, pipe=pipe
         )
-    planned = textback.plan_missed_call(call, claim, line, link=link)
+    waits = services.settings.card_waits_for_text_seconds
+    planned = textback.plan_missed_call(call, claim, line, link=link, card_waits=waits > 0)
     outbox.add(pipe, planned, claim_key=claim.key)
+    for job in planned:
+        card = jobs.then_of(job)
+        if card is not None:  # the SMS worker queues it; this timer, if that never happens
+            outbox.add_later(pipe, card, services.clock() + waits)
     await pipe.execute()
     if not claim.duplicate:
         _count(services, claim.outcome)

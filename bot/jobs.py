@@ -89,6 +89,17 @@ def send_sms(
     )
 
 
+def then(sms: Job, follow: Job) -> Job:
+    """The SMS job, carrying a job its worker queues once Twilio has answered or the send is
+    held up (perform.send_sms)."""
+    return replace(sms, data={**sms.data, "then": follow.to_json()})
+
+
+def then_of(job: Job) -> Job | None:
+    raw = job.data.get("then")
+    return Job.from_json(raw) if raw else None
+
+
 def post_card(job_id: str, lead: Lead, channel: str, text: str) -> Job:
     """The lead's thread parent; its ts becomes the thread every later post goes to."""
     data = {"channel": channel, "text": text, "card": True, **lead.as_data()}

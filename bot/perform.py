@@ -73,6 +73,24 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
 
 
 async def send_sms(services: Services, job: Job, *, reclaimed: bool = False) -> None:
+    follow = jobs.then_of(job)  # a new lead's card, waiting to show how its auto-text went
+    try:
+        await _send_sms(services, job, reclaimed=reclaimed)
+    except Retry:
+        if follow is not None and job.attempt == 0:
+            await _hand_on(services, follow)  # the text is held up: the card waits no longer
+        raise
+    if follow is not None:
+        await _hand_on(services, follow)
+
+
+async def _hand_on(services: Services, follow: Job) -> None:
+    pipe = services.redis.pipeline(transaction=False)
+    services.outbox.add_instead_of_later(pipe, follow)
+    await pipe.execute()
+
+
+async def _send_sms(services: Services, job: Job, *, reclaimed: bool) -> None:
     d = job.data
     store = services.store
     start = await store.start_sms(d["to"], d["line"], job.id, d["respect_opt_out"])

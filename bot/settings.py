@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     close_emoji: Annotated[list[str], NoDecode] = ["x"]
     weekly_digest: bool = True
     slack_updates_per_second: float = Field(0.8, gt=0)  # chat.update is Tier 3 (50+/min)
+    # A new lead's card waits this long for its auto-text's outcome, then posts anyway (0: at once).
+    card_waits_for_text_seconds: float = Field(3.0, ge=0, le=60)
 
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)

@@ -96,14 +96,22 @@ def outcome_text(line: Line, claim: Claim, at: datetime) -> str:
 
 
 def plan_missed_call(
-    call: MissedCall, claim: Claim, line: Line, link: str | None = None
+    call: MissedCall,
+    claim: Claim,
+    line: Line,
+    link: str | None = None,
+    card_waits: bool = False,
 ) -> list[Job]:
     """The auto-text (when the store allowed it) and the lead card or a note in its thread.
 
-    link: this lead's own intake page, used when the line has no INTAKE_URL."""
+    link: this lead's own intake page, used when the line has no INTAKE_URL.
+    card_waits: a new lead's card rides on its auto-text (the SMS job's `then`), so it is
+    posted once Twilio has answered and shows the outcome as posted: no chat.update, whose
+    budget (Tier 3) a burst of calls would use up for hours, holding back the crew's claims."""
     assert call.caller is not None
     lead = Lead(phone=call.caller, line=line.id, lead_id=claim.lead_id, seq=claim.seq)
     planned: list[Job] = []
+    sms: Job | None = None
     if claim.outcome == "send":
         kind = template_kind(line, claim, call.at)
         link = link or line.intake_url
@@ -115,18 +123,16 @@ def plan_missed_call(
             caller_name=call.caller_name,
             local=call.at.astimezone(line.timezone),
         ).text
-        planned.append(
-            jobs.send_sms(
-                f"textback:{call.call_sid}",
-                to=call.caller,
-                from_=call.business_number,
-                body=text,
-                purpose=f"auto-text ({kind})",
-                line=line.id,
-                notify=_lead_notify(line, lead),
-                template=kind,
-                template_version=_template_version(line, kind),
-            )
+        sms = jobs.send_sms(
+            f"textback:{call.call_sid}",
+            to=call.caller,
+            from_=call.business_number,
+            body=text,
+            purpose=f"auto-text ({kind})",
+            line=line.id,
+            notify=_lead_notify(line, lead),
+            template=kind,
+            template_version=_template_version(line, kind),
         )
     when = local_time(line, call.at)
     status = outcome_text(line, claim, call.at)
@@ -135,11 +141,14 @@ def plan_missed_call(
             f":telephone_receiver: *Missed call* from {caller_label(call.caller, call.caller_name)}"
         )
         text += f"\n{when} · {status}"
-        planned.append(jobs.post_card(f"call:{call.call_sid}", lead, line.channel_id, text))
+        card = jobs.post_card(f"call:{call.call_sid}", lead, line.channel_id, text)
+        if sms is not None and card_waits:
+            return [jobs.then(sms, card)]
+        planned.append(card)
     else:
         text = f":telephone_receiver: Called again {when} · {status}"
         planned.append(jobs.post_in_thread(f"call:{call.call_sid}", lead, line.channel_id, text))
-    return planned
+    return [sms, *planned] if sms is not None else planned
 
 
 def _template_version(line: Line, kind: templates.Kind) -> str:

@@ -66,6 +66,17 @@ class Outbox:
         if claim_key is not None:
             pipe.hset(claim_key, "enqueued", "1")
 
+    def add_later(self, pipe: Pipeline, job: Job, due: float) -> None:
+        """retry_later() on the caller's pipeline."""
+        pipe.zadd(self.keys.retry(job.queue), {job.to_json(): due})
+
+    def add_instead_of_later(self, pipe: Pipeline, job: Job) -> None:
+        """Queue now a job that add_later() scheduled. Queued before the timer is dropped: a
+        connection lost in between leaves both (a duplicate the job's marker absorbs), never
+        neither."""
+        self.add(pipe, [job])
+        pipe.zrem(self.keys.retry(job.queue), job.to_json())
+
     async def retry_later(self, job: Job, due: float) -> None:
         await self.redis.zadd(self.keys.retry(job.queue), {job.to_json(): due})
 

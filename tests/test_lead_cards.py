@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from bot import cards, lead_flows
 from bot.leads import LeadState
-from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness
+from bot.worker import Worker
+from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness, card_ts
 from tests.lead_helpers import (
     blocks_of,
     buttons,
@@ -26,7 +28,6 @@ OTHER_USER = "U0OTHER"
 async def test_card_is_block_kit_with_state_buttons_confirm_and_call_link(
     harness: Harness,
 ) -> None:
-    harness.twilio.latency = 0.3  # the card is in Slack before the text goes out
     ts = await open_lead(harness)
 
     message = harness.slack.messages[(CHANNEL, ts)]
@@ -36,8 +37,57 @@ async def test_card_is_block_kit_with_state_buttons_confirm_and_call_link(
     found = buttons(harness, ts)
     assert list(found) == ["lead_claim", "lead_book", "lead_close", "lead_exclude"]
     assert found["lead_exclude"]["confirm"]["confirm"]["text"] == "Exclude"
-    assert harness.slack.calls_to("chat.update")  # New -> Texted happened in place
     assert len([m for m in harness.slack.messages.values() if not m.get("thread_ts")]) == 1
+
+
+async def test_card_waits_for_its_text_so_it_is_posted_showing_texted(harness: Harness) -> None:
+    harness.twilio.latency = 0.3  # Twilio answers well after Slack could have taken the card
+
+    ts = await open_lead(harness)
+
+    [card] = [p for p in harness.slack.posts if not p.get("thread_ts")]
+    assert "Texted" in json.dumps(card["blocks"])  # as first posted, not after an update
+    assert harness.slack.calls_to("chat.update") == []  # chat.update's budget is not spent
+    assert "Texted" in state_line(harness, ts)
+
+
+@pytest.mark.settings(CARD_WAITS_FOR_TEXT_SECONDS=0.3)
+async def test_card_waits_only_so_long_for_a_slow_text_then_is_updated_in_place(
+    harness: Harness,
+) -> None:
+    harness.twilio.latency = 2.0  # the text takes longer than the card waits for it
+
+    ts = await open_lead(harness)
+
+    [card] = [p for p in harness.slack.posts if not p.get("thread_ts")]
+    assert "Texted" not in json.dumps(card["blocks"])  # posted before Twilio answered
+    assert harness.slack.calls_to("chat.update")  # New -> Texted happened in place
+    assert "Texted" in state_line(harness, ts)
+
+
+@pytest.mark.settings(CARD_WAITS_FOR_TEXT_SECONDS=60)
+async def test_a_text_held_up_by_twilio_does_not_hold_up_its_card(harness: Harness) -> None:
+    harness.twilio.fail_next(times=1000, status=500)  # Twilio down: the text waits for retries
+
+    response = await harness.missed_call()
+
+    assert response.status == 200
+    await wait_until(lambda: card_ts(harness), timeout=10, message="card waited for the text")
+    assert harness.twilio.messages == []
+
+
+@pytest.mark.settings(run_worker=False, CARD_WAITS_FOR_TEXT_SECONDS=0.3)
+async def test_card_is_posted_when_no_worker_takes_its_text(harness: Harness) -> None:
+    slack_only = Worker(harness.services, queues=("slack",))  # the sms worker is down
+    running = asyncio.create_task(slack_only.run())
+    try:
+        response = await harness.missed_call()
+        assert response.status == 200
+        ts = await wait_until(lambda: card_ts(harness), timeout=10, message="no card")
+    finally:
+        await slack_only.shutdown(running)
+    assert "Texted" not in state_line(harness, ts)
+    assert harness.twilio.messages == []
 
 
 async def test_card_posted_after_the_text_went_out_shows_texted_without_an_update(

@@ -27,6 +27,7 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bot import local_redis, redis_client
+from bot.jobs import Job
 from storage.keys import Keys
 from tests.load.numbers import callers as make_callers
 from tests.load.procs import CLOCK_TICKS, Proc, app_env, spawn, wait_healthy
@@ -66,13 +67,15 @@ class Figures:
     slack_429s: int = 0
     slack_posts: int = 0
     slack_cards: int = 0  # lead cards posted (one per caller: each opens a new lead)
+    slack_updates: int = 0  # chat.update calls (a card posted before its text's outcome)
     slack_post_rate: float = 0.0
     slack_allowed_rate: float = 0.0
     lost: int = 0
     duplicated: int = 0
     drain_seconds: float = 0.0
     drained: bool = False  # every text, card and reply arrived before drain_timeout
-    outbox_left: int = 0  # jobs still queued or scheduled for retry when the run stopped
+    # Jobs still queued or scheduled for retry when the run stopped, by kind.
+    outbox_left: dict[str, int] = field(default_factory=dict)
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
     # Every RSS sample of each process, RSS_SAMPLE_SECONDS apart (in the JSON only).
     rss_samples_mb: dict[str, list[float]] = field(default_factory=dict)
@@ -196,7 +199,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             )
             figures.drain_seconds = time.monotonic() - fired_until
             figures.rig_cpu_seconds = _own_cpu_seconds() - rig_start
-            figures.outbox_left = await _outbox_left(redis_url, prefix)
+            figures.outbox_left = await _settled_outbox(redis_url, prefix)
             if before is not None and idle_rate is not None:
                 after = await _redis_counters(redis_url)
                 elapsed = after[2] - before[2]
@@ -379,6 +382,7 @@ def _count(
     figures.slack_429s = slack.rate_limited
     figures.slack_posts = len(posts)
     figures.slack_cards = sum(1 for call in posts if not call.params.get("thread_ts"))
+    figures.slack_updates = sum(1 for call in slack.calls if call.method == "chat.update")
     if len(posts) > 1:
         span = posts[-1].at - posts[0].at
         figures.slack_post_rate = (len(posts) - 1) / span if span > 0 else 0.0
@@ -390,18 +394,38 @@ def _own_cpu_seconds() -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-async def _outbox_left(redis_url: str, prefix: str) -> int:
-    """Jobs on the streams or waiting to be retried (an unpark timer counts too)."""
+async def _settled_outbox(redis_url: str, prefix: str, patience: float = 5.0) -> dict[str, int]:
+    """What is left once the jobs in flight when the last card arrived are acknowledged (they
+    are still on the stream for a few ms): up to `patience` s for the outbox to empty."""
+    deadline = time.monotonic() + patience
+    left = await _outbox_left(redis_url, prefix)
+    while left and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)  # polling the outbox, bounded by patience
+        left = await _outbox_left(redis_url, prefix)
+    return left
+
+
+async def _outbox_left(redis_url: str, prefix: str) -> dict[str, int]:
+    """Jobs on the streams or waiting to be retried (an unpark timer counts too), by kind."""
     keys = Keys(prefix)
     redis = redis_client.connect(redis_url)
     try:
         pipe = redis.pipeline(transaction=False)
         for queue in ("sms", "slack"):
-            pipe.xlen(keys.stream(queue))
-            pipe.zcard(keys.retry(queue))
-        return sum(int(n) for n in await pipe.execute())
+            pipe.xrange(keys.stream(queue))
+            pipe.zrange(keys.retry(queue), 0, -1)
+        replies = await pipe.execute()
     finally:
         await redis.aclose()
+    kinds: Counter[str] = Counter()
+    for index, reply in enumerate(replies):
+        raws = [fields["job"] for _, fields in reply] if index % 2 == 0 else reply
+        for raw in raws:
+            try:
+                kinds[Job.from_json(raw).kind] += 1
+            except (ValueError, KeyError):
+                kinds["unreadable"] += 1
+    return dict(kinds.most_common())
 
 
 async def _redis_counters(redis_url: str) -> tuple[float, float, float]:
@@ -489,6 +513,7 @@ def table(figures: Figures, config: LoadConfig) -> str:
             "Slack posts (lead cards) / 429s",
             f"{figures.slack_posts} ({figures.slack_cards}) / {figures.slack_429s}",
         ),
+        ("Slack card updates (chat.update)", str(figures.slack_updates)),
         (
             "Slack post rate / allowed (per s)",
             f"{figures.slack_post_rate:.1f} / {figures.slack_allowed_rate:.1f}",
@@ -499,7 +524,7 @@ def table(figures: Figures, config: LoadConfig) -> str:
             f"{figures.drain_seconds:.1f}"
             + ("" if figures.drained else f" (NOT drained: timeout {config.drain_timeout:g} s)"),
         ),
-        ("outbox jobs left at the end", str(figures.outbox_left)),
+        ("outbox jobs left at the end", _left(figures.outbox_left)),
     ]
     if figures.redis_commands_per_call is not None and figures.redis_bytes_per_call is not None:
         event = "missed call + reply" if config.replies else "missed call"
@@ -542,3 +567,9 @@ def table(figures: Figures, config: LoadConfig) -> str:
 
 def to_json(figures: Figures, config: LoadConfig) -> str:
     return json.dumps({"config": asdict(config), "figures": asdict(figures)}, indent=2)
+
+
+def _left(kinds: dict[str, int]) -> str:
+    if not kinds:
+        return "0"
+    return f"{sum(kinds.values())} (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")"
