@@ -32,34 +32,41 @@ def business_day(services: Services, at: float) -> str:
     return datetime.fromtimestamp(at, services.settings.timezone).strftime("%Y-%m-%d")
 
 
-def update_card(phone: str, lead_id: str, version: int) -> Job:
+def update_card(phone: str, lead_id: str, version: int, crew: bool = False) -> Job:
+    """crew: caused by the crew (a button, a reaction), so it takes the crew's lane of
+    chat.update's budget and never waits behind a burst of callers' changes."""
     return Job(
-        id=f"update:{lead_id}:{version}",  # no phone number: job ids reach the logs
+        # No phone number: job ids reach the logs.
+        id=f"update:{lead_id}:{version}" + (":crew" if crew else ""),
         kind="slack.update",
-        data={"phone": phone, "lead_id": lead_id},
+        data={"phone": phone, "lead_id": lead_id, **({"crew": True} if crew else {})},
     )
 
 
 async def queue_update(
-    services: Services, phone: str, lead_id: str, version: int | None = None
+    services: Services, phone: str, lead_id: str, version: int | None = None, crew: bool = False
 ) -> None:
     """version: the lead's version when known (it only names the job)."""
     store = lead_store(services)
-    if await store.queue_update_once(phone, lead_id):
+    if await store.queue_update_once(phone, lead_id, crew):
         if version is None:
             version = await store.version(phone, lead_id)
-        await services.outbox.enqueue([update_card(phone, lead_id, version)])
+        await services.outbox.enqueue([update_card(phone, lead_id, version, crew)])
 
 
 async def _changed(
-    services: Services, phone: str, lead_id: str, change: tuple[LeadState, LeadState] | None
+    services: Services,
+    phone: str,
+    lead_id: str,
+    change: tuple[LeadState, LeadState] | None,
+    crew: bool = False,
 ) -> LeadState | None:
     if change is None:
         return None
     before, after = change
     store = lead_store(services)
     if after.ts or before.card_failed:
-        await queue_update(services, phone, lead_id, after.version)
+        await queue_update(services, phone, lead_id, after.version, crew)
     # else the card is not in Slack yet: it renders this state when it posts (post_ordered
     # queues an update if the state moved on while it was on its way).
     day = business_day(services, services.clock())
@@ -81,7 +88,7 @@ async def crew_action(
 ) -> LeadState | None:
     store = lead_store(services)
     change = await store.change(phone, lead_id, lambda lead: leads.apply(lead, action, user))
-    after = await _changed(services, phone, lead_id, change)
+    after = await _changed(services, phone, lead_id, change, crew=True)
     if after is not None:
         log.info("lead %s by=%s from=%s", action, user, masked(phone))
         if not after.open:
@@ -94,7 +101,7 @@ async def crew_undo(
 ) -> LeadState | None:
     store = lead_store(services)
     change = await store.change(phone, lead_id, lambda lead: leads.undo(lead, action, user))
-    return await _changed(services, phone, lead_id, change)
+    return await _changed(services, phone, lead_id, change, crew=True)
 
 
 async def exclude(services: Services, phone: str, line: str, user: str) -> None:

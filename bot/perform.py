@@ -35,6 +35,7 @@ BUSY_RECHECK = 2.0  # seconds before a post held by another delivery is looked a
 RECORD_PATIENCE = 60  # seconds a finished post waits for Redis to record it
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
+CREW_UPDATE_SHARE = 0.4  # of SLACK_UPDATES_PER_SECOND, kept for card updates the crew caused
 TEMPLATE_VERSION = "default"  # the environment's text (templates set in Slack carry "v<n>")
 # Told in the thread when a dead worker's text may or may not have reached the caller.
 UNCERTAIN = (
@@ -368,33 +369,37 @@ async def update_card(services: Services, job: Job) -> None:
 
     Updates never hold a worker while chat.update's budget (Tier 3) is spent: an update takes
     its place in the schedule and waits for it on the retry schedule, so thread posts are not
-    starved behind them and a backlog of updates doesn't ask for a place again and again."""
+    starved behind them and a backlog of updates doesn't ask for a place again and again.
+    The crew's changes have a lane of their own (CREW_UPDATE_SHARE of the budget): a claim
+    shows in seconds even behind a burst of callers' replies, each of which updates a card."""
     d = job.data
-    phone, lead_id = d["phone"], d["lead_id"]
+    phone, lead_id, crew = d["phone"], d["lead_id"], bool(d.get("crew"))
     leads = lead_flows.lead_store(services)
     lead: LeadState = await leads.get(phone, lead_id)
     if not lead.ts:
         if lead.card_failed:
-            await leads.update_taken(phone, lead_id)
+            await leads.update_taken(phone, lead_id, crew)
             return
         raise Retry("lead card not posted yet", after=1.0)
     if lead.version <= lead.rendered:
         # Most often the card was posted after the change and shows it: no need to wait for
         # chat.update's budget to find that out.
-        await leads.update_taken(phone, lead_id)
+        await leads.update_taken(phone, lead_id, crew)
         if not await leads.stale(phone, lead_id):
             return
-    pace = f"update:{lead.channel}"
+    pace = f"update:{lead.channel}" + (":crew" if crew else "")
+    share = CREW_UPDATE_SHARE if crew else 1 - CREW_UPDATE_SHARE
     if d.get("slot_for_attempt") != job.attempt:  # not back for a place it holds
         now = services.clock()
-        wait = await services.store.pace(pace, now, services.settings.slack_updates_per_second)
+        rate = services.settings.slack_updates_per_second * share
+        wait = await services.store.pace(pace, now, rate)
         if wait > 1.0:
             slot = {"slot_for_attempt": job.attempt}  # a retry after a failure asks again
             await services.outbox.retry_later(replace(job, data={**d, **slot}), now + wait)
             return
         if wait > 0:
             await asyncio.sleep(wait)  # pacing to chat.update's rate, not synchronisation
-    await leads.update_taken(phone, lead_id)  # from here, a new change queues a new update
+    await leads.update_taken(phone, lead_id, crew)  # from here, a change queues a new update
     lead = await leads.get(phone, lead_id)
     if lead.version <= lead.rendered:
         return  # the card already shows this (it was posted or updated after the change)
@@ -416,7 +421,7 @@ async def update_card(services: Services, job: Job) -> None:
     await leads.rendered(phone, lead_id, lead.version)
     if await leads.version(phone, lead_id) != lead.version:
         # Changed while we rendered: its update may have found us busy; make sure one follows.
-        await lead_flows.queue_update(services, phone, lead_id)
+        await lead_flows.queue_update(services, phone, lead_id, crew=crew)
 
 
 async def react(services: Services, job: Job) -> None:

@@ -34,9 +34,10 @@ class Keys:
         the caller's state are read in one script."""
         return f"{self.prefix}:{{{phone}}}:job:{job_id}"
 
-    def update_queued(self, phone: str, lead_id: str) -> str:
-        """Set while a card update for the lead waits on the outbox: one is enough."""
-        return f"{self.prefix}:{{{phone}}}:lead:{lead_id}:update-queued"
+    def update_queued(self, phone: str, lead_id: str, crew: bool = False) -> str:
+        """Set while a card update for the lead waits on the outbox: one (per lane) is enough."""
+        lane = "update-queued:crew" if crew else "update-queued"
+        return f"{self.prefix}:{{{phone}}}:lead:{lead_id}:{lane}"
 
     def call(self, phone: str | None, call_sid: str) -> str:
         """What we decided for one CallSid; Twilio may deliver its callbacks many times."""

@@ -141,14 +141,14 @@ class LeadStore:
         """True once per lead for `what` (claimed, booked, replied): what stats count."""
         return bool(await self.redis.hsetnx(self.keys.lead(phone, lead_id), f"counted_{what}", "1"))
 
-    async def queue_update_once(self, phone: str, lead_id: str) -> bool:
-        """True when no update for this lead is queued yet (the queued one renders the latest
-        state when it runs, so more would only spend Slack's chat.update budget)."""
-        key = self.keys.update_queued(phone, lead_id)
+    async def queue_update_once(self, phone: str, lead_id: str, crew: bool = False) -> bool:
+        """True when no update for this lead is queued yet in its lane (the queued one renders
+        the latest state when it runs, so more would only spend chat.update's budget)."""
+        key = self.keys.update_queued(phone, lead_id, crew)
         return bool(await self.redis.set(key, "1", nx=True, ex=UPDATE_QUEUED_TTL))
 
-    async def update_taken(self, phone: str, lead_id: str) -> None:
-        await self.redis.delete(self.keys.update_queued(phone, lead_id))
+    async def update_taken(self, phone: str, lead_id: str, crew: bool = False) -> None:
+        await self.redis.delete(self.keys.update_queued(phone, lead_id, crew))
 
     async def rendered(self, phone: str, lead_id: str, version: int) -> None:
         await self.redis.hset(self.keys.lead(phone, lead_id), "rendered", version)

@@ -302,3 +302,20 @@ async def lead_state(harness: Harness, ts: str) -> LeadState:
     owner = await harness.services.store.thread_owner(CHANNEL, ts)
     assert owner is not None
     return await lead_flows.lead_store(harness.services).get(owner.phone, owner.lead_id)
+
+
+@pytest.mark.settings(SLACK_UPDATES_PER_SECOND=0.1)
+async def test_a_claim_shows_at_once_behind_a_backlog_of_callers_changes(harness: Harness) -> None:
+    callers = [f"+1202555014{n}" for n in range(5)]
+    cards = [await open_lead(harness, caller) for caller in callers]
+    for caller in callers:  # each reply moves a card to Replied: five updates, 16 s apart
+        assert (await harness.caller_text("Any news?", caller=caller)).status == 200
+
+    response = await click(harness, cards[-1], "lead_claim")
+
+    assert response.status == 200
+    await wait_state(harness, cards[-1], f"Claimed by <@{CREW_USER}>")
+    waiting = await harness.services.redis.zrange(
+        harness.services.outbox.keys.retry("slack"), 0, -1
+    )
+    assert sum('"slack.update"' in job for job in waiting) >= 2  # callers' updates still queued
