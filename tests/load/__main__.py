@@ -29,6 +29,13 @@ def main() -> int:
         action="store_true",
         help="start a private Redis and report commands and bytes per call",
     )
+    parser.add_argument(
+        "--workers",
+        choices=("split", "one", "inline"),
+        default="split",
+        help="split: an sms and a slack worker (default); one: one worker for both queues;"
+        " inline: serve runs the worker itself",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0:
@@ -42,6 +49,7 @@ def main() -> int:
         concurrency=args.concurrency,
         redis_url=args.redis_url,
         own_redis=args.own_redis,
+        workers=args.workers,
     )
     figures = asyncio.run(run(config, progress=lambda line: print(line, file=sys.stderr)))
     print(table(figures, config))

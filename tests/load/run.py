@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import aiohttp
@@ -53,6 +53,9 @@ class LoadConfig:
     drain_timeout: float = 180.0
     redis_url: str | None = None
     own_redis: bool = False  # start a private Redis, so its counters measure only this run
+    # split: a worker per queue (sms, slack), as the README recommends under load; one: one
+    # worker for both (the Procfile); inline: `serve` alone runs the worker (the quick start).
+    workers: Literal["split", "one", "inline"] = "split"
 
 
 @dataclass
@@ -160,17 +163,18 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 signing_secret=SIGNING_SECRET,
                 channel=CHANNEL,
             ),
-            "RUN_WORKER": "false",
+            "RUN_WORKER": "true" if config.workers == "inline" else "false",
             "WORKER_CONCURRENCY": str(config.concurrency),
             "SLACK_POSTS_PER_SECOND": str(slack_rate),
             "LOG_LEVEL": "WARNING",
         }
-        web = spawn("web", "serve", env, log_dir)
-        # One worker per queue, as the README recommends under load: texts never share a
-        # process with Slack posts, so a Slack backlog cannot delay them.
-        sms_worker = spawn("worker-sms", "worker", env, log_dir, "--queues", "sms")
-        slack_worker = spawn("worker-slack", "worker", env, log_dir, "--queues", "slack")
-        procs = [web, sms_worker, slack_worker]
+        procs = [spawn("web", "serve", env, log_dir)]
+        if config.workers == "split":
+            # Texts never share a process with Slack posts: a Slack backlog cannot delay them.
+            procs.append(spawn("worker-sms", "worker", env, log_dir, "--queues", "sms"))
+            procs.append(spawn("worker-slack", "worker", env, log_dir, "--queues", "slack"))
+        elif config.workers == "one":
+            procs.append(spawn("worker", "worker", env, log_dir))
         base = f"http://127.0.0.1:{port}"
         driver = Driver(base, twilio.auth_token)
         sampler: asyncio.Task[None] | None = None
@@ -560,7 +564,8 @@ def table(figures: Figures, config: LoadConfig) -> str:
     width = max(len(name) for name, _ in rows)
     header = (
         f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
-        f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}"
+        f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}, "
+        f"workers {config.workers}"
     )
     return "\n".join([header, *(f"{name:<{width}}  {value}" for name, value in rows)])
 
