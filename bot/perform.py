@@ -35,6 +35,8 @@ BUSY_RECHECK = 2.0  # seconds before a post held by another delivery is looked a
 RECORD_PATIENCE = 60  # seconds a finished post waits for Redis to record it
 PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes anyway
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
+TURN_WAIT_IN_SLOT = 1.0  # seconds a job may wait for its turn holding a worker slot
+TURN_EARLY = 0.5  # a deferred job comes back this long before its turn, and waits the rest
 CREW_UPDATE_SHARE = 0.4  # of SLACK_UPDATES_PER_SECOND, kept for card updates the crew caused
 TEMPLATE_VERSION = "default"  # the environment's text (templates set in Slack carry "v<n>")
 # Told in the thread when a dead worker's text may or may not have reached the caller.
@@ -48,6 +50,22 @@ class Retry(Exception):
     def __init__(self, reason: str, after: float | None = None) -> None:
         super().__init__(reason)
         self.after = after
+
+
+class Deferred(Retry):
+    """Not a failure: the job's turn in a pacing schedule comes at `turn_at`, and it holds that
+    turn. The worker puts it back on the retry schedule, using no attempt, to come back
+    `after` seconds from now: TURN_EARLY before its turn, since the retry schedule is looked
+    at every 0.2 s and a post that arrived late would crowd the next one into a 429."""
+
+    def __init__(self, turn_at: float, now: float) -> None:
+        super().__init__("waiting for its turn", after=max(0.0, turn_at - now - TURN_EARLY))
+        self.turn_at = turn_at
+
+    def holding(self, job: Job) -> Job:
+        """The job as it comes back: it holds its turn until its next attempt."""
+        held = {"slot_for_attempt": job.attempt, "turn_at": self.turn_at}
+        return replace(job, data={**job.data, **held})
 
 
 async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> None:
@@ -277,6 +295,7 @@ async def post_ordered(services: Services, job: Job, *, reclaimed: bool = False)
 async def _post(services: Services, job: Job, card_ts: str | None) -> PostedCard | None:
     """Posts; returns where it went and the lead version it shows when this was the card."""
     d = job.data
+    await _take_turn(services, job, d["channel"], services.settings.slack_posts_per_second)
     text, blocks, rendered = d["text"], d.get("blocks") or None, 0
     if d["card"]:  # the lead card: Block Kit from the lead's state, the plain text as fallback
         leads = lead_flows.lead_store(services)
@@ -302,6 +321,7 @@ async def _post(services: Services, job: Job, card_ts: str | None) -> PostedCard
 async def _upload(services: Services, job: Job, thread_ts: str | None) -> None:
     """An MMS photo: fetched from Twilio (basic auth), uploaded into the thread."""
     d = job.data
+    await _take_turn(services, job, d["channel"], services.settings.slack_posts_per_second)
     settings = services.settings
     # A plain header: aiohttp 3.14 deprecates BasicAuth; it still drops it on cross-host redirects.
     credentials = f"{settings.twilio_account_sid}:{settings.twilio_auth_token.get_secret_value()}"
@@ -344,6 +364,7 @@ async def post_notice(services: Services, job: Job) -> None:
     if not thread_ts and d.get("phone") and d.get("lead_id"):
         thread_ts = await services.store.card_ts(d["phone"], d["lead_id"])
     try:
+        await _take_turn(services, job, d["channel"], services.settings.slack_posts_per_second)
         await _slack_call(
             services,
             d["channel"],
@@ -389,16 +410,7 @@ async def update_card(services: Services, job: Job) -> None:
             return
     pace = f"update:{lead.channel}" + (":crew" if crew else "")
     share = CREW_UPDATE_SHARE if crew else 1 - CREW_UPDATE_SHARE
-    if d.get("slot_for_attempt") != job.attempt:  # not back for a place it holds
-        now = services.clock()
-        rate = services.settings.slack_updates_per_second * share
-        wait = await services.store.pace(pace, now, rate)
-        if wait > 1.0:
-            slot = {"slot_for_attempt": job.attempt}  # a retry after a failure asks again
-            await services.outbox.retry_later(replace(job, data={**d, **slot}), now + wait)
-            return
-        if wait > 0:
-            await asyncio.sleep(wait)  # pacing to chat.update's rate, not synchronisation
+    await _take_turn(services, job, pace, services.settings.slack_updates_per_second * share)
     await leads.update_taken(phone, lead_id, crew)  # from here, a change queues a new update
     lead = await leads.get(phone, lead_id)
     if lead.version <= lead.rendered:
@@ -408,7 +420,6 @@ async def update_card(services: Services, job: Job) -> None:
             services,
             pace,
             "chat_update",
-            paced=True,
             channel=lead.channel,
             ts=lead.ts,
             text=cards.fallback_text(lead),
@@ -461,21 +472,32 @@ class _Permanent(Exception):
     """Slack said no in a way a retry won't change (channel_not_found, not_in_channel, ...)."""
 
 
+async def _take_turn(services: Services, job: Job, schedule: str, per_second: float) -> None:
+    """Waits for the job's turn in a pacing schedule shared by every worker (a channel's posts,
+    its card updates). A turn more than TURN_WAIT_IN_SLOT away is waited for on the retry
+    schedule (Deferred), not in a worker slot: a burst to one channel would otherwise fill
+    every slot with posts asleep for their turn, and other channels' posts wait behind them."""
+    now = services.clock()
+    if job.data.get("slot_for_attempt") == job.attempt:
+        # Back for the turn it holds (a retry after a failure asks again). Turns taken before
+        # turn_at was recorded (an older release) go at once.
+        wait = float(job.data.get("turn_at", now)) - now
+    else:
+        wait = await services.store.pace(schedule, now, per_second)
+        if wait > TURN_WAIT_IN_SLOT:
+            raise Deferred(turn_at=now + wait, now=now)
+    if wait > 0:
+        await asyncio.sleep(wait)  # pacing to Slack's rate, not synchronisation
+
+
 async def _slack_call(
     services: Services,
     pace_channel: str | None,
     method: str,
-    paced: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """paced: the caller already took its place in pace_channel's schedule."""
+    """pace_channel: the schedule the caller took its turn in (_take_turn), held after a 429."""
     if pace_channel is not None:
-        if not paced:
-            wait = await services.store.pace(
-                pace_channel, services.clock(), services.settings.slack_posts_per_second
-            )
-            if wait > 0:
-                await asyncio.sleep(wait)  # pacing to Slack's per-channel rate
         held = services.store.held(pace_channel, services.clock())
         if held > 0:
             # A 429 came while we waited for our slot: posting now would only draw another.

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from bot import lead_flows, reports
 from bot.jobs import QUEUES, Queue
-from bot.perform import Retry, perform
+from bot.perform import Deferred, Retry, perform
 from bot.services import Services
 from storage.outbox import Delivery
 
@@ -173,6 +173,8 @@ class Worker:
             return
         try:
             await perform(self.services, job, reclaimed=delivery.reclaimed)
+        except Deferred as exc:  # its turn is far off: it waits off the slots, using no attempt
+            await outbox.retry_later(exc.holding(job), self.services.clock() + (exc.after or 0))
         except Retry as exc:
             if job.attempt + 1 >= MAX_ATTEMPTS[delivery.queue]:
                 await self.services.store.note_error(f"gave up on {job.kind} {job.id}: {exc}")

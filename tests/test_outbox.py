@@ -407,6 +407,33 @@ async def test_posts_to_one_channel_are_paced_under_slacks_limit(harness: Harnes
     assert len(harness.slack.posts) == 12
 
 
+@pytest.mark.settings(SLACK_POSTS_PER_SECOND=2, WORKER_CONCURRENCY=4)
+async def test_a_backlog_in_one_channel_does_not_hold_up_another_channels_posts(
+    harness: Harness,
+) -> None:
+    harness.slack.rate_limit_per_channel = 2  # strict: no bursts at all
+    busy = [jobs.post_notice(f"test:busy-{n}", CHANNEL, f"Busy {n}") for n in range(12)]
+    await harness.services.outbox.enqueue(busy)
+    await harness.services.outbox.enqueue([jobs.post_notice("test:other", "C0OTHER", "Other")])
+
+    other = await wait_until(
+        lambda: [p for p in harness.slack.posts if p["channel"] == "C0OTHER"],
+        timeout=10,
+        message="the other channel's post waited behind the busy one",
+    )
+
+    assert other[0]["text"] == "Other"
+    # Posted while most of the busy channel's posts still wait for their turns (sleeping in
+    # the worker's 4 slots, they held it until about 8 had gone).
+    assert len([p for p in harness.slack.posts if p["channel"] == CHANNEL]) <= 4
+    await wait_until(lambda: len(harness.slack.posts) == 13, timeout=15, message="posts lost")
+    await harness.drained()
+    assert harness.slack.rate_limited == 0
+    assert sorted(p["text"] for p in harness.slack.posts) == sorted(
+        [f"Busy {n}" for n in range(12)] + ["Other"]
+    )
+
+
 async def test_a_429_holds_every_workers_posts_to_the_channel(harness: Harness) -> None:
     store, now = harness.services.store, harness.clock()
     assert await store.pace(CHANNEL, now, per_second=50) == 0
