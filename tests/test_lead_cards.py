@@ -65,6 +65,20 @@ async def test_card_waits_only_so_long_for_a_slow_text_then_is_updated_in_place(
     assert "Texted" in state_line(harness, ts)
 
 
+@pytest.mark.settings(CARD_WAITS_FOR_TEXT_SECONDS=0)
+async def test_with_no_wait_the_card_goes_at_once_and_is_updated_when_the_text_is_out(
+    harness: Harness,
+) -> None:
+    harness.twilio.latency = 1.0
+
+    ts = await open_lead(harness)
+
+    [card] = [p for p in harness.slack.posts if not p.get("thread_ts")]
+    assert "Texted" not in json.dumps(card["blocks"])
+    assert harness.slack.calls_to("chat.update")
+    assert "Texted" in state_line(harness, ts)
+
+
 @pytest.mark.settings(CARD_WAITS_FOR_TEXT_SECONDS=60)
 async def test_a_text_held_up_by_twilio_does_not_hold_up_its_card(harness: Harness) -> None:
     harness.twilio.fail_next(times=1000, status=500)  # Twilio down: the text waits for retries
