@@ -136,7 +136,8 @@ async def crew_reply(services: Services, reply: CrewReply) -> bool:
     owner = await services.store.thread_owner(reply.channel, reply.thread_ts)
     if owner is None:
         return False
-    await lead_flows.human_answered(services, owner.phone, owner.line, owner.lead_id)
+    if reply.text:  # a photo alone never reaches the caller: they still wait for an answer
+        await lead_flows.human_answered(services, owner.phone, owner.line, owner.lead_id)
     caller = await services.store.caller(owner.phone, owner.line)
     line = services.lines.by_id(owner.line)
     await services.outbox.enqueue(textback.plan_crew_reply(reply, owner.phone, caller, line))

@@ -55,7 +55,8 @@ class CrewReply:
     channel: str
     ts: str
     thread_ts: str
-    text: str  # already plain (see slack_text.to_plain)
+    text: str  # already plain (see slack_text.to_plain); empty for a photo or file alone
+    files: int = 0  # photos and files attached: Slack's are private, so they cannot be texted
 
 
 def template_kind(line: Line, claim: Claim, at: datetime) -> templates.Kind:
@@ -267,8 +268,9 @@ def plan_crew_reply(reply: CrewReply, phone: str, caller: dict[str, str], line: 
     business_number = caller.get("business_number")
     if not business_number:
         return []
-    return [
-        jobs.send_sms(
+    planned: list[Job] = []
+    if reply.text:
+        sms = jobs.send_sms(
             f"reply:{key}",
             to=phone,
             from_=business_number,
@@ -278,4 +280,14 @@ def plan_crew_reply(reply: CrewReply, phone: str, caller: dict[str, str], line: 
             notify=notify,
             react_on=react_on,
         )
-    ]
+        planned.append(sms)
+    if reply.files:
+        what = "The words went out; the photo or file did not" if reply.text else "Not sent"
+        note = (
+            f":paperclip: {what}: photos and files in Slack can't be texted to the caller. "
+            "Describe it in a reply, or send a link they can open."
+        )
+        planned.append(
+            jobs.post_notice(f"files:{key}", reply.channel, note, thread_ts=reply.thread_ts)
+        )
+    return planned

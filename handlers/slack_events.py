@@ -33,13 +33,17 @@ def crew_reply_from(event: dict[str, Any]) -> CrewReply | None:
     ts, thread_ts, channel = event.get("ts"), event.get("thread_ts"), event.get("channel")
     if not all(isinstance(v, str) and v for v in (ts, thread_ts, channel)) or ts == thread_ts:
         return None
-    raw = event.get("text")
-    if not isinstance(raw, str) or not raw.strip() or raw.strip().startswith(INTERNAL_NOTE):
+    raw = event.get("text", "")
+    if not isinstance(raw, str) or raw.strip().startswith(INTERNAL_NOTE):
         return None  # a text that isn't a string is nothing a person wrote: never text it out
-    text = to_plain(raw.strip())
-    if not text:
+    text = to_plain(raw.strip()) if raw.strip() else ""
+    attached = event.get("files")
+    files = len(attached) if isinstance(attached, list) else 0
+    if not text and not files:
         return None
-    return CrewReply(channel=str(channel), ts=str(ts), thread_ts=str(thread_ts), text=text)
+    return CrewReply(
+        channel=str(channel), ts=str(ts), thread_ts=str(thread_ts), text=text, files=files
+    )
 
 
 def register(bolt: AsyncApp, services: Services) -> None:

@@ -406,3 +406,41 @@ async def test_unsigned_status_callback_is_rejected(harness: Harness) -> None:
     assert response.status == 403
     assert len(harness.slack.posts) == posts_before
     assert not await harness.services.store.is_opted_out(CALLER, "default")
+
+
+PHOTO = {"id": "F0PHOTO", "name": "sink.jpg", "mimetype": "image/jpeg"}
+
+
+async def test_a_photo_alone_is_not_texted_and_the_thread_says_so(harness: Harness) -> None:
+    thread = await open_lead(harness)
+    ts = crew_ts()
+
+    response = await harness.crew_reply(
+        thread, "", ts=ts, subtype="file_share", files=[PHOTO], upload=False
+    )
+
+    assert response.status == 200
+    notes = await wait_until(
+        lambda: [t for t in thread_texts(harness, thread) if "can't be texted" in t],
+        message="no notice that the photo was not sent",
+    )
+    await harness.drained()
+    assert notes[0].startswith(":paperclip: Not sent")
+    assert reply_texts(harness) == []
+    assert reactions_on(harness, ts) == []
+
+
+async def test_words_with_a_photo_go_out_and_the_thread_says_the_photo_did_not(
+    harness: Harness,
+) -> None:
+    thread = await open_lead(harness)
+
+    await harness.crew_reply(thread, "Is this the valve?", subtype="file_share", files=[PHOTO])
+
+    notes = await wait_until(
+        lambda: [t for t in thread_texts(harness, thread) if "can't be texted" in t],
+        message="no notice that the photo was not sent",
+    )
+    await wait_until(lambda: reply_texts(harness), message="the words were not texted")
+    assert reply_texts(harness) == ["Is this the valve?"]
+    assert "the photo or file did not" in notes[0]
