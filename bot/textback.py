@@ -111,7 +111,6 @@ def plan_missed_call(
     budget (Tier 3) a burst of calls would use up for hours, holding back the crew's claims."""
     assert call.caller is not None
     lead = Lead(phone=call.caller, line=line.id, lead_id=claim.lead_id, seq=claim.seq)
-    planned: list[Job] = []
     sms: Job | None = None
     if claim.outcome == "send":
         kind = template_kind(line, claim, call.at)
@@ -142,14 +141,13 @@ def plan_missed_call(
             f":telephone_receiver: *Missed call* from {caller_label(call.caller, call.caller_name)}"
         )
         text += f"\n{when} · {status}"
-        card = jobs.post_card(f"call:{call.call_sid}", lead, line.channel_id, text)
+        post = jobs.post_card(f"call:{call.call_sid}", lead, line.channel_id, text)
         if sms is not None and card_waits:
-            return [jobs.then(sms, card)]
-        planned.append(card)
+            return [jobs.then(sms, post)]
     else:
         text = f":telephone_receiver: Called again {when} · {status}"
-        planned.append(jobs.post_in_thread(f"call:{call.call_sid}", lead, line.channel_id, text))
-    return [sms, *planned] if sms is not None else planned
+        post = jobs.post_in_thread(f"call:{call.call_sid}", lead, line.channel_id, text)
+    return [sms, post] if sms is not None else [post]
 
 
 def _template_version(line: Line, kind: templates.Kind) -> str:

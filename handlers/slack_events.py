@@ -36,7 +36,7 @@ def crew_reply_from(event: dict[str, Any]) -> CrewReply | None:
     raw = event.get("text", "")
     if not isinstance(raw, str) or raw.strip().startswith(INTERNAL_NOTE):
         return None  # a text that isn't a string is nothing a person wrote: never text it out
-    text = to_plain(raw.strip()) if raw.strip() else ""
+    text = to_plain(raw.strip())
     attached = event.get("files")
     files = len(attached) if isinstance(attached, list) else 0
     if not text and not files:
