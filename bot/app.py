@@ -15,25 +15,17 @@ from aiohttp import web
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 
+from bot.outbox.worker import Worker
 from bot.resources import open_services
 from bot.settings import Settings
-from bot.worker import Worker
-from handlers import (
-    actions,
-    commands,
-    health,
-    home,
-    intake,
-    opt_out_action,
-    reactions,
-    slack_events,
-    slack_http,
-    sms,
-    voice,
-)
+from handlers import health, intake
 from handlers.app_keys import SERVICES, TWILIO
-from handlers.slack_http import BOLT, SLACK_SIGNATURE, SlackSignature
-from handlers.twilio_auth import TwilioVerifier
+from handlers.slack import actions, commands, home, opt_out_action, reactions
+from handlers.slack import events as slack_events
+from handlers.slack import http as slack_http
+from handlers.slack.http import BOLT, SLACK_SIGNATURE, SlackSignature
+from handlers.twilio import sms, voice
+from handlers.twilio.verify import TwilioVerifier
 
 log = logging.getLogger(__name__)
 

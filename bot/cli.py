@@ -13,11 +13,13 @@ from typing import TextIO
 
 from aiohttp import web
 
-from bot import consent_export, local_redis, redis_client
-from bot.jobs import QUEUES, Queue
+from bot import local_redis
+from bot.domain.jobs import QUEUES, Queue
+from bot.flows import consent_export
+from bot.outbox.worker import Worker
 from bot.resources import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
-from bot.worker import Worker
+from storage import connection as redis_client
 from storage.keys import Keys
 
 log = logging.getLogger("bot")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot import overrides
-from bot.hours import BusinessHours
+from bot.domain import overrides
+from bot.domain.hours import BusinessHours
 from bot.settings import Settings
 
 if TYPE_CHECKING:

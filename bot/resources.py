@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
-from bot import redis_client
 from bot.clients import slack_client, twilio_client
-from bot.line import Lines, default_line
+from bot.lines import Lines, default_line
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
+from storage import connection as redis_client
 from storage.keys import Keys
 from storage.leads import LeadStore
 from storage.line_config import LineConfig

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 from twilio.rest import Client as TwilioClient
 
-from bot.line import Lines
+from bot.lines import Lines
 from bot.metrics import Metrics
 from bot.settings import Settings
 from storage.leads import LeadStore

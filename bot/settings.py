@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.hours import BusinessHours, HoursError
-from bot.phone import InvalidNumber, to_e164
+from bot.domain.hours import BusinessHours, HoursError
+from bot.domain.phone import InvalidNumber, to_e164
 
 # Where a new user finds each required value; shown when one is missing.
 WHERE_TO_GET = {

@@ -9,13 +9,15 @@ import logging
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from bot.flows.intake import Visitor
 
-from bot import consent, consent_flows, intake, intake_page
-from bot.consent_flows import Visitor
-from bot.intake import IntakeForm, Problems
+from bot.domain import consent, intake
+from bot.domain.intake import IntakeForm, Problems
+from bot.flows import intake as consent_flows
+from bot.pages import intake as intake_page
 from bot.services import Services
 from handlers.app_keys import SERVICES
-from storage.intake_store import IntakeLink
+from storage.intake import IntakeLink
 
 log = logging.getLogger(__name__)
 

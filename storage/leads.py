@@ -14,7 +14,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from bot.leads import LeadState
+from bot.domain.leads import LeadState
 from storage.keys import Keys
 
 DAY = 86_400

@@ -16,7 +16,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 from redis.typing import StreamIdT
 
-from bot.jobs import QUEUES, Job, Queue
+from bot.domain.jobs import QUEUES, Job, Queue
 from storage import scripts
 from storage.keys import Keys
 

@@ -10,7 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from bot.jobs import Job
+from bot.domain.jobs import Job
 from storage import scripts
 from storage.keys import Keys
 from storage.ledger import Ledger

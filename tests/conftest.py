@@ -28,10 +28,11 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from redis.asyncio import Redis
 
-from bot import local_redis, redis_client
+from bot import local_redis
 from bot.app import SERVICES, create_app
 from bot.services import Services
 from bot.settings import Settings
+from storage import connection as redis_client
 from tests import local_cluster
 from tests.signing import slack_headers, twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn

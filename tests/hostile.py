@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 from yarl import URL
 
-from bot.jobs import QUEUES
+from bot.domain.jobs import QUEUES
 from tests.conftest import PUBLIC_URL, SIGNING_SECRET, Harness
 from tests.signing import slack_headers, twilio_signature
 

@@ -27,7 +27,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot import local_redis
-from bot.jobs import QUEUES
+from bot.domain.jobs import QUEUES
 from tests import local_cluster
 from tests.conftest import Clock, Harness, start_harness
 from tests.standins import SlackStandIn, TwilioStandIn

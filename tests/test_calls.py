@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot import templates
-from bot.jobs import QUEUES
-from bot.segments import count_segments
+from bot.domain import templates
+from bot.domain.jobs import QUEUES
+from bot.domain.segments import count_segments
 from tests.conftest import (
     BUSINESS_NUMBER,
     CALLER,

@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from bot import redis_client
+from storage import connection as redis_client
 from tests.conftest import Harness
 from tests.test_caller_texts import (
     test_stop_after_a_text_back_blocks_the_next_one,

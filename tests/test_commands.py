@@ -9,7 +9,8 @@ import re
 import pytest
 from redis.asyncio import Redis
 
-from bot import reports, templates
+from bot.domain import templates
+from bot.flows import reports
 from tests.conftest import (
     CALLER,
     CREW_USER,

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import consent
+from bot.domain import consent
 from storage.ledger import LedgerEntry
 from tests.conftest import (
     BUSINESS_NUMBER,

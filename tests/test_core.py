@@ -5,10 +5,10 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from bot import slack_text, templates
-from bot.keywords import classify, normalise
-from bot.phone import caller_number, masked, pretty, to_e164
-from bot.segments import count_segments
+from bot.domain import slack_text, templates
+from bot.domain.keywords import classify, normalise
+from bot.domain.phone import caller_number, masked, pretty, to_e164
+from bot.domain.segments import count_segments
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import cards, slack_text
-from bot.leads import LeadState
+from bot.domain import cards, slack_text
+from bot.domain.leads import LeadState
 from tests.conftest import CALLER, CHANNEL, Harness
 from tests.lead_helpers import blocks_of
 from tests.load.numbers import valid_callers

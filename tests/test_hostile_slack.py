@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slack_text import to_plain
+from bot.domain.slack_text import to_plain
 from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness, new_sid
 from tests.hostile import FORM, event_body, interactive_body, post_slack
 from tests.lead_helpers import open_lead

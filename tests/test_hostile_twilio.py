@@ -11,9 +11,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot import templates
 from bot.app import MAX_BODY
-from bot.phone import caller_number
+from bot.domain import templates
+from bot.domain.phone import caller_number
 from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, new_sid
 from tests.hostile import (
     FORM,

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.hours import BusinessHours, HoursError
+from bot.domain.hours import BusinessHours, HoursError
 
 NY = ZoneInfo("America/New_York")
 OFFICE = BusinessHours.parse("Mon-Fri 08:00-17:00; Sat 09:00-12:00")

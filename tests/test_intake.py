@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot import intake, templates
-from bot.consent import disclosure
-from bot.segments import count_segments
+from bot.domain import intake, templates
+from bot.domain.consent import disclosure
+from bot.domain.segments import count_segments
 from tests.conftest import CALLER, PUBLIC_URL, Harness, cards, thread
 
 OTHER = "+12125550142"

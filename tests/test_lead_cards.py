@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from bot import cards, lead_flows
-from bot.leads import LeadState
-from bot.worker import Worker
+from bot.domain import cards
+from bot.domain.leads import LeadState
+from bot.flows import leads as lead_flows
+from bot.outbox.worker import Worker
 from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness, card_ts
 from tests.lead_helpers import (
     blocks_of,

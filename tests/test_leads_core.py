@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import cards, leads
-from bot.leads import LeadState
+from bot.domain import cards, leads
+from bot.domain.leads import LeadState
 
 TEXTED = LeadState(phone="+12025550123", line="default", summary="Missed call", state="texted")
 

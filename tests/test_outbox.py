@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from bot import jobs
-from bot.jobs import Lead
-from bot.perform import Retry, perform
-from bot.worker import Worker
+from bot.domain import jobs
+from bot.domain.jobs import Lead
+from bot.outbox.perform import Retry, perform
+from bot.outbox.worker import Worker
 from storage.store import PostedCard
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
 from tests.waiting import wait_until

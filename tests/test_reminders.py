@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.hours import BusinessHours
-from bot.reminders import due_at, schedule
+from bot.domain.hours import BusinessHours
+from bot.domain.reminders import due_at, schedule
 from tests.conftest import Clock, Harness, start_harness
 from tests.lead_helpers import click, open_lead, wait_state
 from tests.standins import SlackStandIn, TwilioStandIn

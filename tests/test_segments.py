@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from bot.segments import (
+from bot.domain.segments import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     GSM_MULTIPART_SEGMENT,

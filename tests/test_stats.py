@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import stats
+from bot.domain import stats
 from tests.conftest import CHANNEL, Clock, Harness, slash_command, start_harness
 from tests.lead_helpers import click, open_lead, wait_state
 from tests.standins import SlackStandIn, TwilioStandIn

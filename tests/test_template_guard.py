@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import template_guard, templates
-from bot.intake import new_token
-from bot.segments import count_segments
-from bot.template_guard import check, placeholder_link, worst_case
+from bot.domain import template_guard, templates
+from bot.domain.intake import new_token
+from bot.domain.segments import count_segments
+from bot.domain.template_guard import check, placeholder_link, worst_case
 
 BUSINESS = "Johnson Electric"
 LINK = placeholder_link("https://textback.example.com")

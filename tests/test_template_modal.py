@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import templates
+from bot.domain import templates
 from tests.conftest import CALLER, CREW_USER, SIGNING_SECRET, Harness, slash_command
 from tests.signing import slack_headers
 

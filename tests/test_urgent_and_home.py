@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.urgency import is_urgent
+from bot.domain.urgency import is_urgent
 from tests.conftest import CALLER, CREW_USER, Harness
 from tests.lead_helpers import click, open_lead, state_line, wait_state
 from tests.waiting import wait_until

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.when import WhenError, describe, parse_until
+from bot.domain.when import WhenError, describe, parse_until
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 25, 19, 50, tzinfo=NY)  # a Wednesday evening

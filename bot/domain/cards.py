@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import slack_text
-from bot.leads import LeadState
-from bot.phone import pretty
+from bot.domain import slack_text
+from bot.domain.leads import LeadState
+from bot.domain.phone import pretty
 
 ACTION_IDS = {"claim": "lead_claim", "book": "lead_book", "close": "lead_close"}
 EXCLUDE_ACTION = "lead_exclude"

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import jobs, slack_text
-from bot.jobs import Job, Lead
-from bot.phone import pretty
+from bot.domain import jobs, slack_text
+from bot.domain.jobs import Job, Lead
+from bot.domain.phone import pretty
 from storage.ledger import LedgerEntry
 
 RECORD_OPT_OUT_ACTION = "record_opt_out"

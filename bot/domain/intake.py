@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from bot import slack_text
+from bot.domain import slack_text
 
 TOKEN_BYTES = 9  # 12 URL-safe characters, 72 random bits: keeps the auto-text in one segment
 NONCE_BYTES = 12

@@ -13,11 +13,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.hours import BusinessHours, HoursError
-from bot.templates import KINDS
+from bot.domain.hours import BusinessHours, HoursError
+from bot.domain.templates import KINDS
 
 if TYPE_CHECKING:
-    from bot.line import Line
+    from bot.lines import Line
 
 log = logging.getLogger(__name__)
 

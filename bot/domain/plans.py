@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot import jobs, slack_text, templates
-from bot.jobs import Job, Lead
-from bot.keywords import Action
-from bot.line import Line
-from bot.phone import pretty
+from bot.domain import jobs, slack_text, templates
+from bot.domain.jobs import Job, Lead
+from bot.domain.keywords import Action
+from bot.domain.phone import pretty
+from bot.lines import Line
 from storage.store import Claim
 
 # Why no auto-text went out, in the words the crew sees on the lead card.

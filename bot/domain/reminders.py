@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.hours import BusinessHours
+from bot.domain.hours import BusinessHours
 
 REMINDERS = 2  # at the SLA, then at twice the SLA; never a third
 

@@ -16,9 +16,9 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from bot import templates
-from bot.intake import TOKEN_BYTES
-from bot.segments import SegmentInfo, count_segments, non_gsm_characters
+from bot.domain import templates
+from bot.domain.intake import TOKEN_BYTES
+from bot.domain.segments import SegmentInfo, count_segments, non_gsm_characters
 
 MAX_SEGMENTS = 2
 OPT_OUT_LINE = "Reply STOP to opt out"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.segments import GSM7_BASIC, SegmentInfo, count_segments
+from bot.domain.segments import GSM7_BASIC, SegmentInfo, count_segments
 
 Kind = Literal["business", "after_hours", "repeat"]
 KINDS: tuple[Kind, ...] = ("business", "after_hours", "repeat")

@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot import consent, consent_flows, jobs, keywords, lead_flows, textback, urgency
-from bot.jobs import Lead
-from bot.phone import masked
+from bot.domain import consent, jobs, keywords, urgency
+from bot.domain import plans as textback
+from bot.domain.jobs import Lead
+from bot.domain.phone import masked
+from bot.domain.plans import CrewReply, InboundText, MissedCall
+from bot.flows import intake as consent_flows
+from bot.flows import leads as lead_flows
 from bot.services import Services
-from bot.textback import CrewReply, InboundText, MissedCall
 from storage.store import Claim
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Literal, TextIO
 
 from redis.asyncio import Redis
 
-from bot.consent import EXPORT_FIELDS, export_row
+from bot.domain.consent import EXPORT_FIELDS, export_row
 from storage.keys import Keys
 from storage.ledger import Ledger
 

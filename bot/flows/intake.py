@@ -10,11 +10,11 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot import consent, intake, jobs
-from bot.jobs import Lead
-from bot.phone import masked
+from bot.domain import consent, intake, jobs
+from bot.domain.jobs import Lead
+from bot.domain.phone import masked
 from bot.services import Services
-from storage.intake_store import IntakeLink, IntakeStore
+from storage.intake import IntakeLink, IntakeStore
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline

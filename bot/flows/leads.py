@@ -11,10 +11,10 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot import jobs, leads, reminders, slack_text
-from bot.jobs import Job, Lead
-from bot.leads import Action, LeadState
-from bot.phone import masked
+from bot.domain import jobs, leads, reminders, slack_text
+from bot.domain.jobs import Job, Lead
+from bot.domain.leads import Action, LeadState
+from bot.domain.phone import masked
 from bot.services import Services
 from storage.leads import LeadStore
 

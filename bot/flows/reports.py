@@ -6,8 +6,9 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot import cards, lead_flows, slack_text, stats
-from bot.jobs import post_notice
+from bot.domain import cards, slack_text, stats
+from bot.domain.jobs import post_notice
+from bot.flows import leads as lead_flows
 from bot.services import Services
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,11 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from twilio.base.exceptions import TwilioRestException
 
-from bot import cards, jobs, lead_flows, slack_text, twilio_errors
-from bot.jobs import Job, Lead
-from bot.leads import LeadState
-from bot.phone import masked
+from bot.domain import cards, jobs, slack_text, twilio_errors
+from bot.domain.jobs import Job, Lead
+from bot.domain.leads import LeadState
+from bot.domain.phone import masked
+from bot.flows import leads as lead_flows
 from bot.services import Services
 from storage.store import PostedCard
 

@@ -15,9 +15,10 @@ import time
 
 from redis.exceptions import RedisError
 
-from bot import lead_flows, reports
-from bot.jobs import QUEUES, Queue
-from bot.perform import Deferred, Retry, perform
+from bot.domain.jobs import QUEUES, Queue
+from bot.flows import leads as lead_flows
+from bot.flows import reports
+from bot.outbox.perform import Deferred, Retry, perform
 from bot.services import Services
 from storage.outbox import Delivery
 

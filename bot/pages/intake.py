@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.intake import LABELS, IntakeForm, Problems
+from bot.domain.intake import LABELS, IntakeForm, Problems
 
 _STYLE = """
 *{box-sizing:border-box}

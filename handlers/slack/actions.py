@@ -12,9 +12,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import lead_flows
-from bot.cards import ACTION_IDS, EXCLUDE_ACTION
-from bot.leads import ACTIONS
+from bot.domain.cards import ACTION_IDS, EXCLUDE_ACTION
+from bot.domain.leads import ACTIONS
+from bot.flows import leads as lead_flows
 from bot.services import Services
 
 log = logging.getLogger(__name__)

@@ -13,10 +13,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot import flows
+from bot.domain.plans import CrewReply
+from bot.domain.slack_text import to_plain
+from bot.flows import calls as flows
 from bot.services import Services
-from bot.slack_text import to_plain
-from bot.textback import CrewReply
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import reports
+from bot.flows import reports
 from bot.services import Services
 
 

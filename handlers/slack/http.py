@@ -20,7 +20,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from handlers import slack_shapes
+from handlers.slack import shapes as slack_shapes
 
 log = logging.getLogger(__name__)
 

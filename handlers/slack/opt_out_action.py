@@ -8,8 +8,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import consent, consent_flows
-from bot.phone import InvalidNumber, to_e164
+from bot.domain import consent
+from bot.domain.phone import InvalidNumber, to_e164
+from bot.flows import intake as consent_flows
 from bot.services import Services
 
 log = logging.getLogger(__name__)

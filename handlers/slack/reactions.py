@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import lead_flows
-from bot.leads import Action
+from bot.domain.leads import Action
+from bot.flows import leads as lead_flows
 from bot.services import Services
 from bot.settings import Settings
 

@@ -15,11 +15,11 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import template_guard, templates
-from bot.line import Line
+from bot.domain import template_guard, templates
+from bot.lines import Line
 from bot.services import Services
-from handlers.command_admin import line_config, refusal
-from handlers.template_common import LABELS, worst_case
+from handlers.slack.commands.admin import line_config, refusal
+from handlers.slack.commands.template_common import LABELS, worst_case
 
 log = logging.getLogger(__name__)
 

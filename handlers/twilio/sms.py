@@ -12,14 +12,15 @@ from datetime import UTC, datetime
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot import flows, jobs, twilio_errors
-from bot.keywords import classify
-from bot.perform import lead_notice
-from bot.phone import InvalidNumber, caller_number, masked, to_e164
+from bot.domain import jobs, twilio_errors
+from bot.domain.keywords import classify
+from bot.domain.phone import InvalidNumber, caller_number, masked, to_e164
+from bot.domain.plans import InboundText
+from bot.flows import calls as flows
+from bot.outbox.perform import lead_notice
 from bot.services import Services
-from bot.textback import InboundText
 from handlers.app_keys import SERVICES, TWILIO
-from handlers.twilio_auth import field, required
+from handlers.twilio.verify import field, required
 
 log = logging.getLogger(__name__)
 

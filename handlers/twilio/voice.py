@@ -14,13 +14,13 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from bot import flows
-from bot.phone import InvalidNumber, caller_number, to_e164
+from bot.domain.phone import InvalidNumber, caller_number, to_e164
+from bot.domain.plans import MissedCall
+from bot.flows import calls as flows
 from bot.services import Services
-from bot.textback import MissedCall
 from handlers.app_keys import SERVICES, TWILIO
-from handlers.twilio_auth import field, required
-from handlers.twiml import respond
+from handlers.twilio.twiml import respond
+from handlers.twilio.verify import field, required
 
 MISSED_DIAL = frozenset({"no-answer", "busy", "failed", "canceled"})
 MISSED_CALL = MISSED_DIAL

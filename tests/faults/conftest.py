@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot import redis_client
+from storage import connection as redis_client
 from tests.faults import report
 
 

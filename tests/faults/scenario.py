@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.line import DEFAULT_LINE
+from bot.lines import DEFAULT_LINE
 from storage.keys import Keys
 from storage.outbox import Outbox
 from storage.store import Store

@@ -14,7 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot import local_redis, redis_client
+from bot import local_redis
+from storage import connection as redis_client
 from tests.faults.cluster import Cluster
 from tests.faults.driver import Driver
 from tests.faults.report import record

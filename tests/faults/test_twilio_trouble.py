@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.line import DEFAULT_LINE
+from bot.lines import DEFAULT_LINE
 from storage.ledger import Ledger
 from storage.store import Store
 from tests.faults.cluster import Cluster

@@ -29,8 +29,9 @@ from urllib.parse import urlencode
 import aiohttp
 from redis.asyncio import Redis
 
-from bot import local_redis, redis_client
-from bot.jobs import Job
+from bot import local_redis
+from bot.domain.jobs import Job
+from storage import connection as redis_client
 from storage.keys import Keys
 from tests.load.numbers import callers as make_callers
 from tests.load.procs import CLOCK_TICKS, Proc, app_env, spawn, wait_healthy

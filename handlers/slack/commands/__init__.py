@@ -12,8 +12,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.domain.slack_text import escape
 from bot.services import Services
-from bot.slack_text import escape
 
 COMMAND = "/textback"
 
@@ -86,16 +86,16 @@ async def dispatch(
 
 def register(bolt: AsyncApp, services: Services) -> None:
     # Importing a module registers its subcommands; help lists them in this order.
-    from handlers import (  # noqa: F401
-        command_exclude,
-        command_history,
-        command_hours,
-        command_pause,
-        command_stats,
-        command_status,
-        command_template,
-        command_window,
-        template_modal,
+    from handlers.slack import template_modal
+    from handlers.slack.commands import (  # noqa: F401
+        exclude,
+        history,
+        hours,
+        pause,
+        stats,
+        status,
+        template,
+        window,
     )
 
     template_modal.register(bolt, services)

@@ -6,9 +6,9 @@ channel may change the list. An opt-out is a different thing and no command lift
 
 from __future__ import annotations
 
-from bot.phone import InvalidNumber, number_and_rest, pretty
-from bot.slack_text import escape
-from handlers.commands import Invocation, subcommand
+from bot.domain.phone import InvalidNumber, number_and_rest, pretty
+from bot.domain.slack_text import escape
+from handlers.slack.commands import Invocation, subcommand
 
 USAGE = (
     "Usage: `/textback exclude add <number> [note]`, `/textback exclude remove <number>` or "

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import consent
-from bot.phone import InvalidNumber, to_e164
-from handlers.commands import Invocation, subcommand
+from bot.domain import consent
+from bot.domain.phone import InvalidNumber, to_e164
+from handlers.slack.commands import Invocation, subcommand
 
 SHOWN = 40  # Slack shows ~40 lines comfortably; the export has everything
 USAGE = "history <number>"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.hours import EXAMPLE, BusinessHours, HoursError
-from bot.line import Line
+from bot.domain.hours import EXAMPLE, BusinessHours, HoursError
+from bot.domain.slack_text import escape
+from bot.domain.when import describe as describe_time
+from bot.lines import Line
 from bot.services import Services
-from bot.slack_text import escape
-from bot.when import describe as describe_time
-from handlers.command_admin import line_config, refusal
-from handlers.commands import Invocation, subcommand
+from handlers.slack.commands import Invocation, subcommand
+from handlers.slack.commands.admin import line_config, refusal
 
 USAGE = (
     f"Usage: `/textback hours show` or `/textback hours set {EXAMPLE}` "

@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from bot.line import Line
-from bot.slack_text import escape
-from bot.when import EXAMPLES, WhenError, parse_until
-from bot.when import describe as describe_time
-from handlers.command_admin import line_config, refusal
-from handlers.commands import Invocation, subcommand
+from bot.domain.slack_text import escape
+from bot.domain.when import EXAMPLES, WhenError, parse_until
+from bot.domain.when import describe as describe_time
+from bot.lines import Line
+from handlers.slack.commands import Invocation, subcommand
+from handlers.slack.commands.admin import line_config, refusal
 
 USAGE = (
     "Usage: `/textback pause` (until you resume), `/textback pause until <time>` "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import reports
-from handlers.commands import Invocation, Reply, subcommand
+from bot.flows import reports
+from handlers.slack.commands import Invocation, Reply, subcommand
 
 PERIODS = {"7d": 7, "week": 7, "30d": 30, "month": 30}
 

@@ -8,12 +8,12 @@ import aiohttp
 from redis.exceptions import RedisError
 from twilio.base.exceptions import TwilioRestException
 
-from bot import templates
+from bot.domain import templates
 from bot.services import Services
-from handlers.command_hours import describe_hours
-from handlers.command_pause import describe_pause
-from handlers.command_template import LABELS
-from handlers.commands import Invocation, subcommand
+from handlers.slack.commands import Invocation, subcommand
+from handlers.slack.commands.hours import describe_hours
+from handlers.slack.commands.pause import describe_pause
+from handlers.slack.commands.template import LABELS
 
 TWILIO_TIMEOUT = 2.0  # seconds; the answer must reach Slack within 3 s
 

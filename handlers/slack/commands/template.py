@@ -6,12 +6,18 @@ segments and encoding; a refused text shows every reason at once.
 
 from __future__ import annotations
 
-from bot import template_guard, templates
-from bot.slack_text import escape, to_plain
-from handlers import template_modal
-from handlers.command_admin import line_config, refusal
-from handlers.commands import Invocation, subcommand
-from handlers.template_common import KIND_NAMES, LABELS, describe_kind, show_preview, worst_case
+from bot.domain import template_guard, templates
+from bot.domain.slack_text import escape, to_plain
+from handlers.slack import template_modal
+from handlers.slack.commands import Invocation, subcommand
+from handlers.slack.commands.admin import line_config, refusal
+from handlers.slack.commands.template_common import (
+    KIND_NAMES,
+    LABELS,
+    describe_kind,
+    show_preview,
+    worst_case,
+)
 
 USAGE = (
     "Usage: `/textback template show`, `/textback template set <business|after-hours|repeat> "

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot import template_guard, templates
-from bot.line import Line
+from bot.domain import template_guard, templates
+from bot.domain.slack_text import escape
+from bot.lines import Line
 from bot.services import Services
-from bot.slack_text import escape
 
 KIND_NAMES: dict[str, templates.Kind] = {
     "business": "business",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.slack_text import escape
-from handlers.command_admin import line_config, refusal
-from handlers.commands import Invocation, subcommand
+from bot.domain.slack_text import escape
+from handlers.slack.commands import Invocation, subcommand
+from handlers.slack.commands.admin import line_config, refusal
 
 MIN_HOURS, MAX_HOURS = 1, 720
 USAGE = (
