@@ -1,0 +1,17 @@
+"""textback: missed-call text-back run from Slack.
+
+The top level holds what every layer is handed: settings.py (one Settings, read once),
+services.py (Redis, the stores, the Slack and Twilio clients, opened once per process),
+lines.py (the lines this deployment answers for), app.py (the one factory of the web app),
+cli.py (`python -m bot ...`). Below it, one folder per layer; each folder's __init__ says what
+lives there and what it may import (tests/test_layers.py checks it):
+
+    domain/   pure rules                        imports only domain (and the standard library)
+    flows/    one module per thing that happens imports domain, storage, the services
+    outbox/   the worker and each kind of work  imports domain, storage, flows, the services
+    pages/    HTML the product serves           imports domain
+    simulators/ Slack and Twilio on loopback    imports nothing of ours
+
+storage/ (Redis) and handlers/ (webhooks, Slack listeners) sit beside bot/. Only app.py imports
+handlers.
+"""

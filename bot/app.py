@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 
 from bot.outbox.worker import Worker
-from bot.resources import open_services
+from bot.services import open_services
 from bot.settings import Settings
 from handlers import health, intake
 from handlers.app_keys import SERVICES, TWILIO

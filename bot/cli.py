@@ -17,7 +17,7 @@ from bot import local_redis
 from bot.domain.jobs import QUEUES, Queue
 from bot.flows import consent_export
 from bot.outbox.worker import Worker
-from bot.resources import DEFAULT_REDIS_URL, open_services
+from bot.services import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
 from storage import connection as redis_client
 from storage.keys import Keys

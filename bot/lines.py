@@ -1,4 +1,4 @@
-"""A line: one business phone number and everything that hangs off it.
+"""The lines this deployment answers for, as configured and as changed from Slack.
 
 Today the environment defines one default line that answers for any number Twilio sends us;
 storage keys already carry the line id so more numbers and locations fit without reshaping.
@@ -7,42 +7,12 @@ storage keys already carry the line id so more numbers and locations fit without
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
 
 from bot.domain import overrides
-from bot.domain.hours import BusinessHours
+from bot.domain.line import DEFAULT_LINE, Line
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from storage.line_config import LineConfig
-
-DEFAULT_LINE = "default"
-
-
-@dataclass(frozen=True)
-class Line:
-    id: str
-    business_name: str
-    channel_id: str
-    timezone: ZoneInfo
-    hours: BusinessHours
-    forward_to: tuple[str, ...]
-    screen_calls: bool
-    ring_seconds: int
-    intake_url: str | None
-    window_seconds: float
-    lead_seconds: float
-    # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.
-    templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
-    template_versions: Mapping[str, int] = field(default_factory=dict)
-    paused_until: float | None = None  # epoch seconds; inf until resumed
-    overridden: frozenset[str] = frozenset()  # which settings came from Slack
-
-    def paused_at(self, epoch: float) -> bool:
-        return self.paused_until is not None and epoch < self.paused_until
+from storage.line_config import LineConfig
 
 
 def default_line(settings: Settings) -> Line:

@@ -9,15 +9,14 @@ import logging
 from urllib.parse import parse_qsl
 
 from aiohttp import web
-from bot.flows.intake import Visitor
 
 from bot.domain import consent, intake
 from bot.domain.intake import IntakeForm, Problems
-from bot.flows import intake as consent_flows
+from bot.flows import intake as intake_flow
+from bot.flows.intake import Visitor
 from bot.pages import intake as intake_page
 from bot.services import Services
 from handlers.app_keys import SERVICES
-from storage.intake import IntakeLink
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +35,22 @@ def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", headers=_HEADERS)
 
 
-async def _link(request: web.Request, services: Services) -> IntakeLink | None:
+async def _link(request: web.Request, services: Services) -> intake.IntakeLink | None:
     token = request.match_info["token"]
     if not intake.plausible_token(token):
         return None
-    return await consent_flows.intake_store(services).find(token, services.clock())
+    return await intake_flow.find_link(services, token)
 
 
 def _form_page(
     services: Services,
-    link: IntakeLink,
+    link: intake.IntakeLink,
     form: IntakeForm | None = None,
     problems: Problems | None = None,
 ) -> str:
     line = services.lines.by_id(link.line)
     nonce = intake.new_nonce()
-    csrf = intake.csrf_field(consent_flows.intake_key(services), link.token, nonce)
+    csrf = intake.csrf_field(intake_flow.form_key(services), link.token, nonce)
     return intake_page.form_page(
         line.business_name, consent.disclosure(line.business_name), nonce, csrf, form, problems
     )
@@ -85,7 +84,7 @@ async def submit(request: web.Request) -> web.Response:
     except (UnicodeDecodeError, ValueError):
         return _html(intake_page.bad_request_page(business, "We couldn't read that form."), 400)
     form = IntakeForm.from_fields(fields)
-    key = consent_flows.intake_key(services)
+    key = intake_flow.form_key(services)
     nonce, csrf = fields.get("nonce", ""), fields.get("csrf", "")
     if not intake.csrf_ok(key, link.token, nonce, csrf):
         # A stale or forged form: show it again with a fresh token, their input kept.
@@ -103,7 +102,7 @@ async def submit(request: web.Request) -> web.Response:
         forwarded_for=request.headers.get("X-Forwarded-For", "")[:200],
         user_agent=request.headers.get("User-Agent", ""),
     )
-    outcome = await consent_flows.submit_intake(services, link, nonce, form, visitor)
+    outcome = await intake_flow.submit(services, link, nonce, form, visitor)
     if outcome == "limit":
         return _html(intake_page.limit_page(business), 429)
     if outcome == "missing":

@@ -1,0 +1,12 @@
+"""Redis, in the domain's verbs: one module per concern, each with its Lua scripts beside the
+methods that run them, and every key name in keys.py.
+
+calls.py (a missed call's one atomic decision), callers.py (a caller's texts, opt-out,
+exclusion, place in a lead), threads.py (a lead's Slack thread and the order of its posts),
+markers.py (idempotency of jobs), pacing.py (Slack pace shared by every worker), leads.py (lead
+state and reminders), stats.py, ledger.py (consent history), intake.py, line_config.py
+(settings changed from Slack), outbox.py (the durable job queues), health.py (last error, Slack
+event dedupe), connection.py (the client: one server or a cluster).
+
+May import: storage and bot.domain (the plain types the store reads and writes).
+"""

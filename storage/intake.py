@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from storage.keys import Keys
-
-DAY = 86_400
+from bot.domain.intake import IntakeLink
+from storage.keys import DAY, Keys
 
 # KEYS: intake hash, nonce key. ARGV: now, max submissions, nonce ttl.
 # "missing" (unknown or expired), "dup" (this form load was already submitted), "limit" (too many
 # submissions on this link), else "ok": the nonce is marked and the count raised in one step, so
 # two submits racing each other post once.
-SUBMIT = """
+_SUBMIT = """
 local link = redis.call('HMGET', KEYS[1], 'expires_at', 'submissions')
 if not link[1] or tonumber(link[1]) <= tonumber(ARGV[1]) then return 'missing' end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'dup' end
@@ -26,34 +23,15 @@ return 'ok'
 """
 
 
-# KEYS: intake hash. ARGV: ttl seconds, then field, value pairs. The link and its expiry in one
-# step (Lua rather than MULTI: the same on a cluster as on one server).
-CREATE = """
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-
-
-@dataclass(frozen=True)
-class IntakeLink:
-    token: str
-    phone: str
-    line: str
-    lead_id: str
-    expires_at: float
-    submissions: int
-
-
 class IntakeStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._submit = redis.register_script(SUBMIT)
-        self._create = redis.register_script(CREATE)
+        self._submit = redis.register_script(_SUBMIT)
 
-    async def create(
+    def create(
         self,
+        pipe: Pipeline,
         token: str,
         *,
         phone: str,
@@ -61,10 +39,9 @@ class IntakeStore:
         lead_id: str,
         expires_at: float,
         now: float,
-        pipe: Pipeline | None = None,
     ) -> None:
-        """With `pipe`, the link joins it (before the text with the link is queued on the same
-        pipe) and its owner executes it."""
+        """The link joins the caller's pipeline (before the text with the link is queued on it)
+        and exists once its owner executes it."""
         fields: dict[str, str | float] = {
             "phone": phone,
             "line": line,
@@ -75,13 +52,10 @@ class IntakeStore:
         ttl = max(1, int(expires_at - now)) + DAY
         key = self.keys.intake(token)
         pairs = [item for pair in fields.items() for item in pair]
-        if pipe is not None:
-            # No script in a pipeline (on a cluster it would not be loaded first): the expiry
-            # follows the fields in the same write.
-            pipe.hset(key, items=pairs)
-            pipe.expire(key, ttl)
-            return
-        await self._create(keys=[key], args=[ttl, *pairs])
+        # No script in a pipeline (on a cluster it would not be loaded first): the expiry
+        # follows the fields in the same write.
+        pipe.hset(key, items=pairs)
+        pipe.expire(key, ttl)
 
     async def find(self, token: str, now: float) -> IntakeLink | None:
         """The link, or None when unknown or expired."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DAY = 86_400  # seconds, for expiry times
 HIDDEN = "hidden"  # tag for calls without a usable caller ID
 
 

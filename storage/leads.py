@@ -1,4 +1,4 @@
-"""Redis verbs for lead cards, reminders and stats. Key names live in storage/keys.py.
+"""Redis verbs for lead cards and their reminders. Key names live in storage/keys.py.
 
 A lead's state is one hash (tagged with the caller's number); transitions are pure functions
 from bot/leads.py, written only if the lead's version is still the one they read (a Lua
@@ -15,11 +15,10 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.domain.leads import LeadState
-from storage.keys import Keys
+from storage.keys import DAY, Keys
+from storage.stats import STATS_TTL
+from storage.threads import THREAD_TTL
 
-DAY = 86_400
-STATS_TTL = 400 * DAY
-THREAD_TTL = 180 * DAY
 UPDATE_QUEUED_TTL = 120  # a lost update job frees the slot after this long
 
 # KEYS: lead hash. Returns the waiting-since time it cleared, or false.
@@ -56,31 +55,27 @@ class LeadStore:
         raw = await self.redis.hgetall(self.keys.lead(phone, lead_id))
         return LeadState.from_hash(_strs(raw))
 
-    async def open_lead(
+    def open_lead(
         self,
+        pipe: Pipeline,
         phone: str,
         line: str,
         lead_id: str,
         day: str,
         now: float,
         *counts: str,
-        pipe: Pipeline | None = None,
     ) -> None:
-        """Note the lead (and count `counts` for the day) in one round trip; with `pipe`, the
-        commands join it and its owner executes it."""
+        """Note the lead (and count `counts` for the day) on the caller's pipeline."""
         key = self.keys.lead(phone, lead_id)
-        batch = pipe if pipe is not None else self.redis.pipeline(transaction=False)
         for name in counts:
-            batch.hincrby(self.keys.stats_day(day), name, 1)
+            pipe.hincrby(self.keys.stats_day(day), name, 1)
         if counts:
-            batch.expire(self.keys.stats_day(day), STATS_TTL)
-        batch.hset(key, mapping={"phone": phone, "line": line})
-        batch.hsetnx(key, "opened_at", now)
-        batch.expire(key, THREAD_TTL)
-        batch.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
-        batch.expire(self.keys.leads_of_day(day), 8 * DAY)
-        if pipe is None:
-            await batch.execute()
+            pipe.expire(self.keys.stats_day(day), STATS_TTL)
+        pipe.hset(key, mapping={"phone": phone, "line": line})
+        pipe.hsetnx(key, "opened_at", now)
+        pipe.expire(key, THREAD_TTL)
+        pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
+        pipe.expire(self.keys.leads_of_day(day), 8 * DAY)
 
     async def open_and_get(
         self, phone: str, line: str, lead_id: str, day: str, now: float, first_time: str | None
@@ -89,7 +84,7 @@ class LeadStore:
         whether this was the first time for `first_time`."""
         key = self.keys.lead(phone, lead_id)
         pipe = self.redis.pipeline(transaction=False)
-        await self.open_lead(phone, line, lead_id, day, now, pipe=pipe)
+        self.open_lead(pipe, phone, line, lead_id, day, now)
         if first_time is not None:
             pipe.hsetnx(key, f"counted_{first_time}", "1")
         pipe.hgetall(key)
@@ -199,41 +194,6 @@ class LeadStore:
     async def waiting_since(self, phone: str, lead_id: str) -> str | None:
         value = await self.redis.hget(self.keys.lead(phone, lead_id), "waiting_since")
         return value if isinstance(value, str) else None
-
-    # --- stats --------------------------------------------------------------------------------
-    async def count(self, day: str, *names: str) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        self.count_on(pipe, day, *names)
-        await pipe.execute()
-
-    def count_on(self, pipe: Pipeline, day: str, *names: str) -> None:
-        """count() as commands on the caller's pipeline."""
-        key = self.keys.stats_day(day)
-        for name in names:
-            pipe.hincrby(key, name, 1)
-        pipe.expire(key, STATS_TTL)
-
-    async def response_time(self, day: str, seconds: float) -> None:
-        key = self.keys.stats_times(day)
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.rpush(key, f"{seconds:.0f}")
-        pipe.expire(key, STATS_TTL)
-        await pipe.execute()
-
-    async def days(self, days: list[str]) -> list[tuple[dict[str, int], list[float]]]:
-        pipe = self.redis.pipeline(transaction=False)
-        for day in days:
-            pipe.hgetall(self.keys.stats_day(day))
-            pipe.lrange(self.keys.stats_times(day), 0, -1)
-        replies = await pipe.execute()
-        out = []
-        for i in range(len(days)):
-            counts = {k: int(v) for k, v in replies[2 * i].items()}
-            out.append((counts, [float(v) for v in replies[2 * i + 1]]))
-        return out
-
-    async def first_for_week(self, week: str) -> bool:
-        return bool(await self.redis.set(self.keys.digest(week), "1", nx=True, ex=8 * DAY))
 
 
 def _strs(raw: Any) -> dict[str, str]:

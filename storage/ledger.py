@@ -3,30 +3,20 @@
 Events: implied_consent (a call), text_sent (an automated text), explicit_consent (the intake
 form, consent ticked), opt_out (keyword, carrier or crew), opt_in (the caller's START). The
 opt-out and opt-in entries of a caller's own text, and a call's implied consent, are written by
-the Lua scripts in storage/scripts.py in the same step as the flags they explain.
+the Lua scripts in storage/calls.py and storage/callers.py in the same step as the flags they
+explain.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from bot.domain.consent import LedgerEntry
 from storage.keys import Keys
-
-EVENTS = ("implied_consent", "text_sent", "explicit_consent", "opt_out", "opt_in")
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    phone: str
-    id: str  # the stream id: orders entries, and is Redis's own time of writing
-    event: str
-    at: float  # epoch seconds, our clock
-    detail: dict[str, str] = field(default_factory=dict)  # everything else the entry holds
 
 
 def _entry(phone: str, entry_id: str, values: dict[str, str]) -> LedgerEntry:

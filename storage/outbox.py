@@ -17,12 +17,21 @@ from redis.exceptions import ResponseError
 from redis.typing import StreamIdT
 
 from bot.domain.jobs import QUEUES, Job, Queue
-from storage import scripts
 from storage.keys import Keys
 
 log = logging.getLogger(__name__)
 
 GROUP = "workers"
+
+# KEYS: retry zset, stream. ARGV: now, limit. Moves due jobs back onto the stream atomically.
+_PROMOTE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, job in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'job', job)
+  redis.call('ZREM', KEYS[1], job)
+end
+return #due
+"""
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class Outbox:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._promote = redis.register_script(scripts.PROMOTE_DUE)
+        self._promote = redis.register_script(_PROMOTE_DUE)
 
     async def ensure_groups(self) -> None:
         for queue in QUEUES:

@@ -124,7 +124,7 @@ async def snapshot(harness: Harness) -> dict[str, bytes | None]:
     """Every key under the test's prefix with its serialised value (the outbox streams aside:
     they hold only jobs, and the stand-ins show whether any job ran)."""
     redis: Redis = harness.services.redis
-    keys = harness.services.store.keys
+    keys = harness.services.keys
     streams = {keys.stream(queue) for queue in QUEUES}
     found = sorted(
         {key async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=1000)} - streams
@@ -134,7 +134,7 @@ async def snapshot(harness: Harness) -> dict[str, bytes | None]:
 
 async def stream_lengths(harness: Harness) -> dict[str, int]:
     redis: Redis = harness.services.redis
-    keys = harness.services.store.keys
+    keys = harness.services.keys
     return {queue: await redis.xlen(keys.stream(queue)) for queue in QUEUES}
 
 

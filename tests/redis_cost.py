@@ -140,7 +140,7 @@ async def drive(
     spent, seconds = await measure(counters, idle, caller_replies)
     phases.append(Phase("caller reply", len(numbers), seconds, spent))
     for (channel, ts), message in h.slack.messages.items():
-        owner = await h.services.store.thread_owner(channel, ts)
+        owner = await h.services.threads.owner(channel, ts)
         if not message.get("thread_ts") and owner is not None and owner.phone in numbers:
             cards[owner.phone] = ts
     assert len(cards) == len(numbers), f"{len(cards)} lead cards for {len(numbers)} callers"

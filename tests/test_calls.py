@@ -66,7 +66,7 @@ async def texts_after_drain(harness: Harness, number: str = CALLER) -> list[dict
 async def redis_keys(harness: Harness) -> set[str]:
     """Every key the app wrote under its prefix, except the empty outbox streams it starts with."""
     redis: Redis = harness.services.redis
-    keys = harness.services.store.keys
+    keys = harness.services.keys
     streams = {keys.stream(queue) for queue in QUEUES}
     found = {key async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=1000)}
     return found - streams
@@ -314,7 +314,7 @@ async def test_caller_name_on_the_card_cannot_ping_the_channel(harness: Harness)
 
 
 async def test_excluded_number_gets_no_text_and_the_card_says_why(harness: Harness) -> None:
-    await harness.services.store.exclude(CALLER, "default", "supplier")
+    await harness.services.callers.exclude(CALLER, "default", "supplier")
     await harness.missed_call()
     assert await texts_after_drain(harness) == []
     (card,) = cards(harness)
@@ -323,7 +323,7 @@ async def test_excluded_number_gets_no_text_and_the_card_says_why(harness: Harne
 
 
 async def test_opted_out_number_gets_no_text_and_the_card_says_why(harness: Harness) -> None:
-    await harness.services.store.record_opt_out(CALLER, "default", harness.clock())
+    await harness.services.callers.record_opt_out(CALLER, "default", harness.clock())
     await harness.missed_call()
     assert await texts_after_drain(harness) == []
     (card,) = cards(harness)

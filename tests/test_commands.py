@@ -144,9 +144,7 @@ async def test_consent_ledger_records_the_version_of_the_text_sent(harness: Harn
     await say(harness, "template set business {business}: sorry again! Reply STOP to opt out.")
     await harness.missed_call(CALLER)
     await harness.drained()
-    (sent,) = [
-        e for e in await harness.services.store.ledger.history(CALLER) if e.event == "text_sent"
-    ]
+    (sent,) = [e for e in await harness.services.ledger.history(CALLER) if e.event == "text_sent"]
     assert (sent.detail["template"], sent.detail["version"]) == ("business", "v2")
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.domain import consent
-from storage.ledger import LedgerEntry
+from bot.domain.consent import LedgerEntry
 from tests.conftest import (
     BUSINESS_NUMBER,
     CALLER,
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def ledger(harness: Harness, phone: str = CALLER) -> list[LedgerEntry]:
     await harness.drained()
-    return await harness.services.store.ledger.history(phone)
+    return await harness.services.ledger.history(phone)
 
 
 def events(entries: list[LedgerEntry]) -> list[str]:
@@ -90,16 +90,16 @@ async def test_stop_records_the_opt_out_with_the_message_that_carried_it(
     assert entry.event == "opt_out"
     assert entry.detail["source"] == "keyword:STOP"
     assert entry.detail["message"] == "Stop!"
-    assert await harness.services.store.is_opted_out(CALLER, "default")
+    assert await harness.services.callers.is_opted_out(CALLER, "default")
 
 
 async def test_opt_out_flag_and_ledger_entry_are_written_in_one_step(harness: Harness) -> None:
     """Read straight after the webhook answers, before the worker did anything."""
     response = await harness.caller_text("UNSUBSCRIBE")
     assert response.status == 200
-    store = harness.services.store
-    assert await store.is_opted_out(CALLER, "default")
-    assert events(await store.ledger.history(CALLER)) == ["opt_out"]
+    services = harness.services
+    assert await services.callers.is_opted_out(CALLER, "default")
+    assert events(await services.ledger.history(CALLER)) == ["opt_out"]
 
 
 @pytest.mark.settings(OPT_OUT_CONFIRMATION="app")
@@ -119,7 +119,7 @@ async def test_start_after_stop_records_the_opt_in(harness: Harness) -> None:
     entries = await ledger(harness)
     assert events(entries) == ["opt_out", "opt_in"]
     assert entries[1].detail["source"] == "keyword:START"
-    assert not await harness.services.store.is_opted_out(CALLER, "default")
+    assert not await harness.services.callers.is_opted_out(CALLER, "default")
 
 
 async def test_yes_to_the_crew_without_an_opt_out_records_no_opt_in(harness: Harness) -> None:
@@ -134,7 +134,7 @@ async def test_carrier_opt_out_on_send_is_recorded_with_source_carrier(harness: 
     assert events(entries) == ["implied_consent", "opt_out"]
     assert entries[1].detail["source"] == "carrier"
     assert "21610" in entries[1].detail["message"]
-    assert await harness.services.store.is_opted_out(CALLER, "default")
+    assert await harness.services.callers.is_opted_out(CALLER, "default")
 
 
 async def test_carrier_opt_out_in_a_status_callback_is_recorded_once(harness: Harness) -> None:
@@ -152,7 +152,7 @@ async def test_carrier_opt_out_in_a_status_callback_is_recorded_once(harness: Ha
 async def test_ledger_keys_carry_the_number_hash_tag_and_never_expire(harness: Harness) -> None:
     await harness.caller_text("STOP")
     await harness.drained()
-    key = harness.services.store.keys.ledger(CALLER)
+    key = harness.services.keys.ledger(CALLER)
     assert f"{{{CALLER}}}" in key
     assert await harness.services.redis.type(key) == "stream"
     assert await harness.services.redis.ttl(key) == -1
@@ -195,7 +195,7 @@ async def test_history_escapes_what_the_caller_wrote(harness: Harness) -> None:
     await harness.caller_text("STOP")
     await harness.drained()
     # A carrier opt-out's message is ours, but a crew-visible field must never carry raw markup.
-    await harness.services.store.ledger.append(
+    await harness.services.ledger.append(
         OTHER, "opt_out", time.time(), source="keyword:STOP", message="<!channel> stop"
     )
     text = await (await slash_command(harness, f"history {OTHER}")).text()
@@ -380,7 +380,7 @@ async def test_opt_out_like_text_is_flagged_with_a_button_and_nothing_recorded(
     post = flag_post(harness)
     assert post["thread_ts"] == card["ts"]
     assert "record_opt_out" in json.dumps(post["blocks"])
-    assert not await harness.services.store.is_opted_out(CALLER, "default")
+    assert not await harness.services.callers.is_opted_out(CALLER, "default")
     assert "opt_out" not in events(await ledger(harness))
 
 
@@ -394,7 +394,7 @@ async def test_crew_button_records_the_opt_out_once_with_the_crew_member(
     post = flag_post(harness)
     response = await press_opt_out_button(harness, post)
     assert response.status == 200
-    assert await harness.services.store.is_opted_out(CALLER, "default")
+    assert await harness.services.callers.is_opted_out(CALLER, "default")
     await harness.drained()
     assert "Opt-out recorded by <@U0CREW>" in thread(harness, post["thread_ts"])[-1]
     await press_opt_out_button(harness, post, user="U0OTHER")

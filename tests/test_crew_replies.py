@@ -67,7 +67,7 @@ async def status_callback(
     if error_code is not None:
         params["ErrorCode"] = error_code
     # Twilio calls back only after its API answered our send; wait until the worker saw that answer.
-    await wait_until(lambda: harness.services.store.sent_sms(sid), message="send not recorded")
+    await wait_until(lambda: harness.services.markers.sent_text(sid), message="send not recorded")
     return await harness.twilio_post("/twilio/sms/status", params)
 
 
@@ -405,7 +405,7 @@ async def test_unsigned_status_callback_is_rejected(harness: Harness) -> None:
 
     assert response.status == 403
     assert len(harness.slack.posts) == posts_before
-    assert not await harness.services.store.is_opted_out(CALLER, "default")
+    assert not await harness.services.callers.is_opted_out(CALLER, "default")
 
 
 PHOTO = {"id": "F0PHOTO", "name": "sink.jpg", "mimetype": "image/jpeg"}

@@ -63,7 +63,7 @@ async def test_auto_text_links_a_fresh_intake_page_per_lead(harness: Harness) ->
     path = await intake_path(harness)
     token = path.removeprefix("/i/")
     assert len(token) >= 12
-    link = await harness.services.redis.hgetall(harness.services.store.keys.intake(token))
+    link = await harness.services.redis.hgetall(harness.services.keys.intake(token))
     assert link["phone"] == CALLER
     assert link["lead_id"]
 
@@ -164,7 +164,7 @@ async def test_submission_posts_a_card_and_records_explicit_consent(harness: Har
     assert "*Address / area:* 12 Garrity Blvd" in card
     assert "*Best time:* after 4pm" in card
     assert "*Consent to texts:* yes" in card
-    entries = await harness.services.store.ledger.history(CALLER)
+    entries = await harness.services.ledger.history(CALLER)
     (explicit,) = [e for e in entries if e.event == "explicit_consent"]
     assert explicit.detail["disclosure"] == DISCLOSURE
     assert explicit.detail["ip"] == "127.0.0.1"
@@ -182,7 +182,7 @@ async def test_submission_without_consent_delivers_but_records_no_consent(
     (card,) = intake_cards(harness)
     assert "*Consent to texts:* no" in card
     assert "*Name:* _(not given)_" in card
-    entries = await harness.services.store.ledger.history(CALLER)
+    entries = await harness.services.ledger.history(CALLER)
     assert "explicit_consent" not in [e.event for e in entries]
 
 
@@ -198,7 +198,7 @@ async def test_double_submit_of_one_form_posts_once(harness: Harness) -> None:
     assert "Thanks" in await third.text()
     await harness.drained()
     assert len(intake_cards(harness)) == 1
-    entries = await harness.services.store.ledger.history(CALLER)
+    entries = await harness.services.ledger.history(CALLER)
     assert [e.event for e in entries].count("explicit_consent") == 1
 
 
@@ -324,7 +324,7 @@ async def test_form_consent_never_lifts_an_opt_out(harness: Harness) -> None:
     form = await open_form(harness, path)
     assert (await submit(harness, path, form, need="panel", consent="yes")).status == 200
     await harness.drained()
-    assert await harness.services.store.is_opted_out(CALLER, "default")
+    assert await harness.services.callers.is_opted_out(CALLER, "default")
     harness.clock.advance(2 * 86_400)
     await harness.missed_call()
     await harness.drained()

@@ -66,6 +66,6 @@ async def test_caller_fills_the_intake_page_in_a_browser_and_the_card_lands_in_s
     assert "*Name:* Dana Smith" in intake_card
     assert ">Panel buzzing &lt;loud&gt; &amp; warm" in intake_card
     assert "*Consent to texts:* yes" in intake_card
-    entries = await harness.services.store.ledger.history(CALLER)
+    entries = await harness.services.ledger.history(CALLER)
     (explicit,) = [e for e in entries if e.event == "explicit_consent"]
     assert "Chrome" in explicit.detail["user_agent"]

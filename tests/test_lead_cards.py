@@ -9,7 +9,6 @@ import pytest
 
 from bot.domain import cards
 from bot.domain.leads import LeadState
-from bot.flows import leads as lead_flows
 from bot.outbox.worker import Worker
 from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness, card_ts
 from tests.lead_helpers import (
@@ -146,7 +145,7 @@ async def test_exclude_button_excludes_the_number_so_later_calls_get_no_text(
     await click(harness, ts, "lead_exclude")
 
     await wait_state(harness, ts, "Closed")
-    caller = await harness.services.store.caller(CALLER, "default")
+    caller = await harness.services.callers.caller(CALLER, "default")
     assert "excluded" in caller
     harness.clock.advance(25 * 3600)  # past the one-text window
     await harness.missed_call()
@@ -314,9 +313,9 @@ async def test_card_update_rate_limited_by_slack_is_retried(harness: Harness) ->
 
 
 async def lead_state(harness: Harness, ts: str) -> LeadState:
-    owner = await harness.services.store.thread_owner(CHANNEL, ts)
+    owner = await harness.services.threads.owner(CHANNEL, ts)
     assert owner is not None
-    return await lead_flows.lead_store(harness.services).get(owner.phone, owner.lead_id)
+    return await harness.services.leads.get(owner.phone, owner.lead_id)
 
 
 @pytest.mark.settings(SLACK_UPDATES_PER_SECOND=0.1)

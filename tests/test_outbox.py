@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from bot.domain import jobs
-from bot.domain.jobs import Lead
-from bot.outbox.perform import Retry, perform
+from bot.domain.jobs import Job, LeadThread, Notice, SendSms, SlackThread, ThreadPost, Unpark
+from bot.outbox.errors import Retry
+from bot.outbox.perform import perform
 from bot.outbox.worker import Worker
-from storage.store import PostedCard
+from storage.threads import PostedCard
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
 from tests.waiting import wait_until
 
@@ -23,20 +23,36 @@ def successful_posts_at(harness: Harness) -> list[float]:
     return [c.at for c in harness.slack.calls if c.method == "chat.postMessage" and not c.failed]
 
 
-def sms_job(job_id: str, body: str, to: str = CALLER) -> jobs.Job:
-    return jobs.send_sms(
-        job_id,
+def sms_job(job_id: str, body: str, to: str = CALLER) -> Job:
+    sms = SendSms(
         to=to,
         from_=BUSINESS_NUMBER,
         body=body,
         purpose="test",
         line=LINE,
-        notify={"channel": CHANNEL},
+        report_to=SlackThread(CHANNEL),
     )
+    return Job(job_id, sms)
+
+
+def lead(lead_id: str) -> LeadThread:
+    return LeadThread(OTHER_CALLER, LINE, lead_id, CHANNEL)
+
+
+def card_job(job_id: str, lead_id: str, text: str) -> Job:
+    return Job(job_id, ThreadPost(lead(lead_id).at(1), text, card=True))
+
+
+def reply_job(job_id: str, lead_id: str, text: str) -> Job:
+    return Job(job_id, ThreadPost(lead(lead_id).at(2), text))
+
+
+def notice_job(job_id: str, text: str, channel: str = CHANNEL) -> Job:
+    return Job(job_id, Notice(channel, text))
 
 
 async def opted_out(harness: Harness, phone: str = CALLER) -> bool:
-    return await harness.services.store.is_opted_out(phone, LINE)
+    return await harness.services.callers.is_opted_out(phone, LINE)
 
 
 # --- Slack failing -----------------------------------------------------------------------------
@@ -100,7 +116,7 @@ async def test_permanent_slack_error_on_the_card_does_not_hold_the_callers_later
     assert "are you there?" in posts[0]["text"]
     assert not posts[0].get("thread_ts")  # no card to thread under
     assert len(harness.twilio.messages_to(CALLER)) == 1  # the auto-text went anyway
-    error = await harness.services.redis.get(harness.services.store.keys.last_error())
+    error = await harness.services.redis.get(harness.services.keys.last_error())
     assert error is not None
     assert "channel_not_found" in error
 
@@ -179,7 +195,7 @@ async def test_undelivered_notice_waits_for_a_card_held_up_by_slack(harness: Har
     sent = await wait_until(lambda: harness.twilio.messages_to(CALLER), message="no text")
     assert harness.slack.posts == []  # the card is still retrying
     # Twilio calls back only after its API answered our send; wait until the worker saw that answer.
-    await wait_until(lambda: harness.services.store.sent_sms(sent[0]["sid"]))
+    await wait_until(lambda: harness.services.markers.sent_text(sent[0]["sid"]))
 
     response = await harness.twilio_post(
         "/twilio/sms/status",
@@ -216,7 +232,7 @@ async def test_an_sms_job_left_running_by_a_dead_worker_is_not_sent_again(
 ) -> None:
     job = sms_job("test:crashed", "Maybe already sent")
     # What a worker killed mid-send leaves behind: the marker taken, no outcome recorded.
-    assert await harness.services.store.start_sms(CALLER, LINE, job.id, True) == "go"
+    assert await harness.services.markers.start_sms(CALLER, LINE, job.id, True) == "go"
 
     await harness.services.outbox.enqueue([job, sms_job("test:after", "Control")])
 
@@ -229,7 +245,7 @@ async def test_a_text_whose_worker_died_mid_send_is_flagged_in_slack_not_sent_ag
     harness: Harness,
 ) -> None:
     job = sms_job("test:uncertain", "Maybe already sent")
-    assert await harness.services.store.start_sms(CALLER, LINE, job.id, True) == "go"
+    assert await harness.services.markers.start_sms(CALLER, LINE, job.id, True) == "go"
 
     await perform(harness.services, job, reclaimed=True)  # as the next worker takes it over
 
@@ -258,9 +274,8 @@ async def test_a_job_taken_by_a_worker_that_died_is_done_by_another(harness: Har
 
 
 async def test_a_slack_post_job_delivered_twice_posts_once(harness: Harness) -> None:
-    lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-twice", seq=1)
-    card = jobs.post_card("test:card", lead, CHANNEL, "A card")
-    notice = jobs.post_notice("test:notice", CHANNEL, "A notice")
+    card = card_job("test:card", "lead-twice", "A card")
+    notice = notice_job("test:notice", "A notice")
 
     await harness.services.outbox.enqueue([card, notice])
     await harness.services.outbox.enqueue([card, notice])
@@ -273,27 +288,26 @@ async def test_a_slack_post_job_delivered_twice_posts_once(harness: Harness) -> 
 async def test_a_post_whose_worker_died_holding_its_lease_is_posted_when_reclaimed(
     harness: Harness,
 ) -> None:
-    lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-dead", seq=1)
-    card = jobs.post_card("test:dead-card", lead, CHANNEL, "A card")
+    card = card_job("test:dead-card", "lead-dead", "A card")
+    place = lead("lead-dead").at(1)
     # What a worker killed mid-post leaves: the lease taken, nothing recorded.
-    start = await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-dead", 1, card, 60)
+    start = await harness.services.threads.start_post(place, card, 60)
     assert start.state == "run"
 
     await perform(harness.services, card, reclaimed=True)
 
     assert [p["text"] for p in harness.slack.posts] == ["A card"]
-    again = await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-dead", 1, card, 60)
+    again = await harness.services.threads.start_post(place, card, 60)
     assert again.state == "done"
 
 
 async def test_a_post_held_by_a_live_delivery_is_looked_at_again_not_dropped(
     harness: Harness,
 ) -> None:
-    lead = Lead(phone=OTHER_CALLER, line=LINE, lead_id="lead-busy", seq=1)
-    card = jobs.post_card("test:busy-card", lead, CHANNEL, "A card")
-    notice = jobs.post_notice("test:busy-notice", CHANNEL, "A notice")
-    await harness.services.store.start_post(OTHER_CALLER, LINE, "lead-busy", 1, card, 60)
-    assert await harness.services.store.begin_job(notice.id, lease_seconds=60) is None
+    card = card_job("test:busy-card", "lead-busy", "A card")
+    notice = notice_job("test:busy-notice", "A notice")
+    await harness.services.threads.start_post(lead("lead-busy").at(1), card, 60)
+    assert await harness.services.markers.begin(notice.id, lease_seconds=60) is None
 
     for job in (card, notice):
         with pytest.raises(Retry) as retry:
@@ -308,7 +322,7 @@ async def test_a_slow_post_is_not_taken_over_by_another_live_worker(harness: Har
     second = Worker(harness.services)
     running = asyncio.create_task(second.run())
     try:
-        await harness.services.outbox.enqueue([jobs.post_notice("test:slow", CHANNEL, "Slow")])
+        await harness.services.outbox.enqueue([notice_job("test:slow", "Slow")])
         await wait_until(lambda: harness.slack.posts, timeout=10, message="never posted")
         await harness.drained(timeout=15)
     finally:
@@ -319,16 +333,15 @@ async def test_a_slow_post_is_not_taken_over_by_another_live_worker(harness: Har
 async def test_a_post_parked_behind_one_whose_worker_died_after_posting_is_handed_on(
     harness: Harness,
 ) -> None:
-    store = harness.services.store
-    card = jobs.post_card("test:h-card", Lead(OTHER_CALLER, LINE, "lead-h", 1), CHANNEL, "Card")
-    reply = jobs.post_in_thread(
-        "test:h-reply", Lead(OTHER_CALLER, LINE, "lead-h", 2), CHANNEL, "Hi"
-    )
-    assert (await store.start_post(OTHER_CALLER, LINE, "lead-h", 1, card, 60)).state == "run"
-    assert (await store.start_post(OTHER_CALLER, LINE, "lead-h", 2, reply, 60)).state == "parked"
+    store = harness.services.threads
+    card = card_job("test:h-card", "lead-h", "Card")
+    reply = reply_job("test:h-reply", "lead-h", "Hi")
+    first, second = lead("lead-h").at(1), lead("lead-h").at(2)
+    assert (await store.start_post(first, card, 60)).state == "run"
+    assert (await store.start_post(second, reply, 60)).state == "parked"
     # The worker recorded the card, then died before queueing the reply parked behind it.
     posted = PostedCard(channel=CHANNEL, ts="1.000100", rendered=0)
-    await store.finish_post(OTHER_CALLER, LINE, "lead-h", 1, card.id, "done", posted)
+    await store.finish_post(first, card.id, "done", posted)
 
     await perform(harness.services, card, reclaimed=True)  # the next worker takes the card over
 
@@ -339,18 +352,18 @@ async def test_a_post_parked_behind_one_whose_worker_died_after_posting_is_hande
 async def test_a_reclaimed_post_leaves_no_release_timer_its_dead_worker_did_not_cancel(
     harness: Harness,
 ) -> None:
-    store, outbox = harness.services.store, harness.services.outbox
-    card = jobs.post_card("test:t-card", Lead(OTHER_CALLER, LINE, "lead-t", 1), CHANNEL, "Card")
-    reply = jobs.post_in_thread(
-        "test:t-reply", Lead(OTHER_CALLER, LINE, "lead-t", 2), CHANNEL, "Hi"
-    )
-    assert (await store.start_post(OTHER_CALLER, LINE, "lead-t", 2, reply, 60)).state == "parked"
-    await outbox.retry_later(jobs.unpark(OTHER_CALLER, LINE, 2), harness.clock() + 600)
-    await store.start_post(OTHER_CALLER, LINE, "lead-t", 1, card, 60)
+    store, outbox = harness.services.threads, harness.services.outbox
+    card = card_job("test:t-card", "lead-t", "Card")
+    reply = reply_job("test:t-reply", "lead-t", "Hi")
+    first, second = lead("lead-t").at(1), lead("lead-t").at(2)
+    assert (await store.start_post(second, reply, 60)).state == "parked"
+    release = Job(f"unpark:{OTHER_CALLER}:{LINE}:2", Unpark(OTHER_CALLER, LINE, 2))
+    await outbox.retry_later(release, harness.clock() + 600)
+    await store.start_post(first, card, 60)
     posted = PostedCard(channel=CHANNEL, ts="1.000200", rendered=0)
-    await store.finish_post(OTHER_CALLER, LINE, "lead-t", 1, card.id, "done", posted)
+    await store.finish_post(first, card.id, "done", posted)
     # A worker took the reply's turn (unparking it) and died before cancelling its timer.
-    assert (await store.start_post(OTHER_CALLER, LINE, "lead-t", 2, reply, 60)).was_parked
+    assert (await store.start_post(second, reply, 60)).was_parked
 
     await perform(harness.services, reply, reclaimed=True)
 
@@ -361,7 +374,7 @@ async def test_a_reclaimed_post_leaves_no_release_timer_its_dead_worker_did_not_
 async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(
     harness: Harness,
 ) -> None:
-    keys = harness.services.store.keys
+    keys = harness.services.keys
     await harness.services.redis.xadd(keys.stream("slack"), {"job": "not json"})
 
     await harness.missed_call()
@@ -412,9 +425,9 @@ async def test_a_backlog_in_one_channel_does_not_hold_up_another_channels_posts(
     harness: Harness,
 ) -> None:
     harness.slack.rate_limit_per_channel = 2  # strict: no bursts at all
-    busy = [jobs.post_notice(f"test:busy-{n}", CHANNEL, f"Busy {n}") for n in range(12)]
+    busy = [notice_job(f"test:busy-{n}", f"Busy {n}") for n in range(12)]
     await harness.services.outbox.enqueue(busy)
-    await harness.services.outbox.enqueue([jobs.post_notice("test:other", "C0OTHER", "Other")])
+    await harness.services.outbox.enqueue([notice_job("test:other", "Other", "C0OTHER")])
 
     other = await wait_until(
         lambda: [p for p in harness.slack.posts if p["channel"] == "C0OTHER"],
@@ -435,11 +448,11 @@ async def test_a_backlog_in_one_channel_does_not_hold_up_another_channels_posts(
 
 
 async def test_a_429_holds_every_workers_posts_to_the_channel(harness: Harness) -> None:
-    store, now = harness.services.store, harness.clock()
-    assert await store.pace(CHANNEL, now, per_second=50) == 0
-    await store.hold_pace(CHANNEL, now + 1.0, 1.0)  # what a worker does on 429, Retry-After 1
-    assert await store.pace(CHANNEL, now, per_second=50) >= 0.99  # any worker's next post waits
-    assert await store.pace("C0OTHER", now, per_second=50) == 0  # other channels don't
+    pacing, now = harness.services.pacing, harness.clock()
+    assert await pacing.turn(CHANNEL, now, per_second=50) == 0
+    await pacing.hold(CHANNEL, now + 1.0, 1.0)  # what a worker does on 429, Retry-After 1
+    assert await pacing.turn(CHANNEL, now, per_second=50) >= 0.99  # any worker's next post waits
+    assert await pacing.turn("C0OTHER", now, per_second=50) == 0  # other channels don't
 
 
 async def test_posts_after_a_429_still_all_arrive_once(harness: Harness) -> None:

@@ -23,7 +23,7 @@ def reminders_in(harness: Harness, ts: str) -> list[str]:
 
 
 async def pending(harness: Harness) -> int:
-    return int(await harness.services.redis.zcard(harness.services.store.keys.reminders()))
+    return int(await harness.services.redis.zcard(harness.services.keys.reminders()))
 
 
 async def test_unanswered_text_reminds_once_then_at_twice_the_time_and_never_again(

@@ -1,22 +1,32 @@
 """Consent rules and words: the disclosure text, opt-out-like phrases, how ledger entries read.
 
-Pure functions, no I/O. A keyword (STOP, UNSUBSCRIBE, ...) is always honoured by bot/keywords.py;
-other wording that reads like an opt-out is only flagged for a person to decide (FCC: judged by a
-reasonable person), never acted on silently.
+Pure functions, no I/O. A keyword (STOP, UNSUBSCRIBE, ...) is always honoured (keywords.py);
+other wording that reads like an opt-out is only flagged for a person to decide (FCC: judged by
+a reasonable person), never acted on silently.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain import jobs, slack_text
-from bot.domain.jobs import Job, Lead
+from bot.domain import slack_text
+from bot.domain.jobs import Job, Place, ThreadPost
 from bot.domain.phone import pretty
-from storage.ledger import LedgerEntry
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    phone: str
+    id: str  # the stream id: orders entries, and is Redis's own time of writing
+    event: str
+    at: float  # epoch seconds, our clock
+    detail: dict[str, str] = field(default_factory=dict)  # everything else the entry holds
+
 
 RECORD_OPT_OUT_ACTION = "record_opt_out"
 
@@ -62,8 +72,9 @@ def opt_out_phrase(body: str) -> str | None:
     return None
 
 
-def opt_out_flag(lead: Lead, channel: str, message_sid: str, phrase: str) -> Job:
+def opt_out_flag(place: Place, message_sid: str, phrase: str) -> Job:
     """A post in the caller's thread with a one-tap button that records the opt-out."""
+    lead = place.lead
     value = json.dumps({"phone": lead.phone, "line": lead.line, "sid": message_sid})
     text = (
         f":raised_hand: This reads like an opt-out (“{slack_text.inline(phrase)}”) but isn't a "
@@ -93,7 +104,7 @@ def opt_out_flag(lead: Lead, channel: str, message_sid: str, phrase: str) -> Job
             ],
         },
     ]
-    return jobs.post_in_thread(f"in:{message_sid}:optout-flag", lead, channel, text, blocks=blocks)
+    return Job(f"in:{message_sid}:optout-flag", ThreadPost(place, text, blocks=blocks))
 
 
 def crew_opt_out_note(user_id: str, recorded: bool) -> str:

@@ -28,6 +28,16 @@ LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class IntakeLink:
+    token: str
+    phone: str
+    line: str
+    lead_id: str
+    expires_at: float
+    submissions: int
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 

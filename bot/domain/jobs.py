@@ -1,154 +1,350 @@
-"""Jobs: the slow work (an SMS send, a Slack post) that handlers record and the worker performs.
+"""Jobs: the slow work (a text, a Slack post) that flows plan and the outbox carries out.
 
-A job's id is derived from what caused it (a CallSid, a MessageSid, a Slack ts), so a redelivered
-webhook or a re-run job maps to the same id and the worker's idempotency marker stops a double send.
+Plain data: one frozen dataclass per kind of work (its payload), wrapped in a Job that carries
+the id and the attempt. A job's id is derived from what caused it (a CallSid, a MessageSid, a
+Slack ts), so a redelivered webhook or a re-run job maps to the same id and the worker's
+idempotency marker stops a double send.
+
+Serialised in one place (Job.to_json / Job.from_json). from_json also reads the flat shape the
+previous release queued, so a job waiting on a retry across an upgrade is carried out, not lost.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+import types
+from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 Queue = Literal["sms", "slack"]
 QUEUES: tuple[Queue, ...] = ("sms", "slack")
+Blocks = list[dict[str, Any]]
+
+
+# --- where things go ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadThread:
+    """A caller's lead on a line, and the channel its thread is in.
+
+    The thread itself is the lead card's ts, looked up when a post runs: the card may still be
+    on its way to Slack when later posts are planned."""
+
+    phone: str
+    line: str
+    lead_id: str
+    channel: str
+
+    def at(self, seq: int) -> Place:
+        return Place(self, seq)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A post's place in its lead's thread: posts go out strictly in seq order."""
+
+    lead: LeadThread
+    seq: int
+
+
+@dataclass(frozen=True)
+class SlackThread:
+    """A thread known by its ts (a crew reply's), or the channel itself when ts is None."""
+
+    channel: str
+    ts: str | None = None
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """One Slack message: the crew reply that gets ✅ or ⚠️."""
+
+    channel: str
+    ts: str
+
+
+# --- payloads: one per kind of work ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendSms:
+    """A text from a business number. report_to: where a failure is told (the lead's thread, in
+    its order, or a known thread); react_on: the crew message that gets ✅ or ⚠️; template: which
+    automated text this is (recorded in the consent ledger once sent); then: a job the sms worker
+    queues once Twilio has answered (a new lead's card, so it shows how the text went)."""
+
+    KIND: ClassVar[str] = "sms.send"
+    to: str
+    from_: str
+    body: str
+    purpose: str
+    line: str
+    report_to: LeadThread | SlackThread
+    respect_opt_out: bool = True
+    react_on: SlackMessage | None = None
+    template: str | None = None
+    template_version: str | None = None
+    then: Job | None = None
+
+
+@dataclass(frozen=True)
+class ThreadPost:
+    """A post at its place in a lead's thread; the card is the thread's parent."""
+
+    KIND: ClassVar[str] = "slack.post"
+    place: Place
+    text: str
+    card: bool = False
+    blocks: Blocks | None = None
+    broadcast: bool = False  # also shown in the channel (an urgent text)
+
+
+@dataclass(frozen=True)
+class MediaUpload:
+    """A caller's photo, fetched from Twilio and uploaded at its place in the thread."""
+
+    KIND: ClassVar[str] = "slack.upload"
+    place: Place
+    url: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A post outside a thread's order: in the thread given, or the lead's thread (its card's
+    ts looked up when it runs), or the channel."""
+
+    KIND: ClassVar[str] = "slack.notice"
+    channel: str
+    text: str
+    thread_ts: str | None = None
+    lead: LeadThread | None = None
+    blocks: Blocks | None = None
+
+
+@dataclass(frozen=True)
+class Reaction:
+    KIND: ClassVar[str] = "slack.react"
+    message: SlackMessage
+    name: str
+
+
+@dataclass(frozen=True)
+class CardUpdate:
+    """Re-render a lead card from its state when this runs. crew: caused by the crew (a button,
+    a reaction), so it takes the crew's lane of chat.update's budget."""
+
+    KIND: ClassVar[str] = "slack.update"
+    phone: str
+    lead_id: str
+    crew: bool = False
+
+
+@dataclass(frozen=True)
+class Unpark:
+    """Scheduled when a post parks behind an earlier one: frees it if that one never comes."""
+
+    KIND: ClassVar[str] = "slack.unpark"
+    phone: str
+    line: str
+    seq: int
+
+
+Payload = SendSms | ThreadPost | MediaUpload | Notice | Reaction | CardUpdate | Unpark
+_BY_KIND: dict[str, type[Any]] = {
+    kind.KIND: kind
+    for kind in (SendSms, ThreadPost, MediaUpload, Notice, Reaction, CardUpdate, Unpark)
+}
+
+
+@dataclass(frozen=True)
+class HeldTurn:
+    """A pacing turn the job holds until its attempt `attempt` runs (see outbox/pacing.py)."""
+
+    attempt: int
+    at: float
 
 
 @dataclass(frozen=True)
 class Job:
     id: str
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
+    payload: Payload
     attempt: int = 0
+    turn: HeldTurn | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.payload.KIND
 
     @property
     def queue(self) -> Queue:
-        return "sms" if self.kind.startswith("sms.") else "slack"
+        return "sms" if isinstance(self.payload, SendSms) else "slack"
 
     def retried(self) -> Job:
         return replace(self, attempt=self.attempt + 1)
 
+    def holding(self, turn_at: float) -> Job:
+        """The job as it comes back for the turn it holds, at its current attempt."""
+        return replace(self, turn=HeldTurn(self.attempt, turn_at))
+
+    def to_dict(self) -> dict[str, Any]:
+        value = {"v": 2, "id": self.id, "kind": self.kind, "attempt": self.attempt}
+        value["data"] = _encode(self.payload)
+        if self.turn is not None:
+            value["turn"] = _encode(self.turn)
+        return value
+
     def to_json(self) -> str:
-        value = {"id": self.id, "kind": self.kind, "data": self.data, "attempt": self.attempt}
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Job:
+        kind = _BY_KIND[value["kind"]]
+        if value.get("v") != 2:
+            return _previous_release(value, kind)
+        turn = value.get("turn")
+        return cls(
+            id=value["id"],
+            payload=_decode(kind, value["data"]),
+            attempt=value["attempt"],
+            turn=_decode(HeldTurn, turn) if turn else None,
+        )
 
     @classmethod
     def from_json(cls, raw: str) -> Job:
-        value = json.loads(raw)
-        return cls(id=value["id"], kind=value["kind"], data=value["data"], attempt=value["attempt"])
+        return cls.from_dict(json.loads(raw))
 
 
-# --- constructors: one per kind, so the fields each kind needs are written down once ---------
+# --- serialisation ------------------------------------------------------------------------------
+
+_WIRE_NAMES = {"from_": "from"}  # a Python keyword as a field name
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Job):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {
+            _WIRE_NAMES.get(f.name, f.name): _encode(v)
+            for f in fields(value)
+            if (v := getattr(value, f.name)) is not None
+        }
+    return value
+
+
+def _decode(kind: Any, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if kind is Job:
+        return Job.from_dict(raw)
+    if get_origin(kind) in (Union, types.UnionType):
+        options = [option for option in get_args(kind) if option is not type(None)]
+        if len(options) == 1:
+            return _decode(options[0], raw)
+        # Unions of dataclasses: the first whose required fields are all present.
+        for option in options:
+            if is_dataclass(option) and _required(option) <= raw.keys():
+                return _decode(option, raw)
+        raise ValueError(f"no type of {kind} fits {sorted(raw)}")
+    if isinstance(kind, type) and is_dataclass(kind):
+        hints = get_type_hints(kind)
+        return kind(
+            **{
+                f.name: _decode(hints[f.name], raw[_WIRE_NAMES.get(f.name, f.name)])
+                for f in fields(kind)
+                if _WIRE_NAMES.get(f.name, f.name) in raw
+            }
+        )
+    return raw
+
+
+def _required(kind: Any) -> set[str]:
+    return {
+        _WIRE_NAMES.get(f.name, f.name)
+        for f in fields(kind)
+        if f.default is MISSING and f.default_factory is MISSING
+    }
+
+
+def _previous_release(value: dict[str, Any], kind: type[Any]) -> Job:
+    """A job queued by the release before typed jobs: its data was one flat dict. That release
+    served one line ("default"), which is the line a notice's lead is read on."""
+    d = value["data"]
+
+    def place() -> Place:
+        return Place(LeadThread(d["phone"], d["line"], d["lead_id"], d["channel"]), d["seq"])
+
+    payload: Payload
+    if kind is SendSms:
+        notify = d["notify"]
+        report_to: LeadThread | SlackThread
+        if notify.get("thread_ts") or not (notify.get("phone") and notify.get("lead_id")):
+            report_to = SlackThread(notify["channel"], notify.get("thread_ts"))
+        else:
+            report_to = LeadThread(notify["phone"], d["line"], notify["lead_id"], notify["channel"])
+        react_on = d.get("react_on")
+        payload = SendSms(
+            to=d["to"],
+            from_=d["from"],
+            body=d["body"],
+            purpose=d["purpose"],
+            line=d["line"],
+            report_to=report_to,
+            respect_opt_out=d["respect_opt_out"],
+            react_on=SlackMessage(react_on["channel"], react_on["ts"]) if react_on else None,
+            template=d.get("template"),
+            template_version=d.get("template_version"),
+            then=Job.from_json(d["then"]) if d.get("then") else None,
+        )
+    elif kind is ThreadPost:
+        payload = ThreadPost(
+            place(), d["text"], bool(d["card"]), d.get("blocks"), bool(d.get("broadcast"))
+        )
+    elif kind is MediaUpload:
+        payload = MediaUpload(place(), d["url"], d["content_type"])
+    elif kind is Notice:
+        lead = None
+        if d.get("phone") and d.get("lead_id"):
+            lead = LeadThread(d["phone"], "default", d["lead_id"], d["channel"])
+        payload = Notice(d["channel"], d["text"], d.get("thread_ts"), lead, d.get("blocks"))
+    elif kind is Reaction:
+        payload = Reaction(SlackMessage(d["channel"], d["ts"]), d["name"])
+    elif kind is CardUpdate:
+        payload = CardUpdate(d["phone"], d["lead_id"], bool(d.get("crew")))
+    else:
+        payload = Unpark(d["phone"], d["line"], d["seq"])
+    turn = None
+    if "slot_for_attempt" in d:
+        turn = HeldTurn(int(d["slot_for_attempt"]), float(d.get("turn_at") or 0))
+    return Job(id=value["id"], payload=payload, attempt=value["attempt"], turn=turn)
 
 
 @dataclass(frozen=True)
-class Lead:
-    """Which caller thread a Slack post belongs to, and its place in that thread's order."""
+class SentText:
+    """What a text we sent was for, kept under its MessageSid for its delivery status callback."""
 
-    phone: str
+    to: str
     line: str
-    lead_id: str
-    seq: int
+    purpose: str
+    report_to: LeadThread | SlackThread
+    react_on: SlackMessage | None = None
 
-    def as_data(self) -> dict[str, Any]:
-        return {"phone": self.phone, "line": self.line, "lead_id": self.lead_id, "seq": self.seq}
+    @classmethod
+    def of(cls, sms: SendSms) -> SentText:
+        return cls(sms.to, sms.line, sms.purpose, sms.report_to, sms.react_on)
 
+    def to_json(self) -> str:
+        return json.dumps(_encode(self), separators=(",", ":"), ensure_ascii=False)
 
-def send_sms(
-    job_id: str,
-    *,
-    to: str,
-    from_: str,
-    body: str,
-    purpose: str,
-    line: str,
-    notify: dict[str, str],
-    respect_opt_out: bool = True,
-    react_on: dict[str, str] | None = None,
-    template: str | None = None,
-    template_version: str | None = None,
-) -> Job:
-    """notify: where a failure is reported (post_notice's channel/thread_ts/phone/lead_id);
-    react_on {"channel","ts"}: the crew message that gets ✅ or ⚠️ once Twilio answers;
-    template: which automated text this is (recorded in the consent ledger once sent)."""
-    return Job(
-        id=job_id,
-        kind="sms.send",
-        data={
-            "to": to,
-            "from": from_,
-            "body": body,
-            "purpose": purpose,
-            "line": line,
-            "respect_opt_out": respect_opt_out,
-            "notify": notify,
-            "react_on": react_on,
-            **({"template": template} if template else {}),
-            **({"template_version": template_version} if template_version else {}),
-        },
-    )
-
-
-def then(sms: Job, follow: Job) -> Job:
-    """The SMS job, carrying a job its worker queues once Twilio has answered or the send is
-    held up (perform.send_sms)."""
-    return replace(sms, data={**sms.data, "then": follow.to_json()})
-
-
-def then_of(job: Job) -> Job | None:
-    raw = job.data.get("then")
-    return Job.from_json(raw) if raw else None
-
-
-def post_card(job_id: str, lead: Lead, channel: str, text: str) -> Job:
-    """The lead's thread parent; its ts becomes the thread every later post goes to."""
-    data = {"channel": channel, "text": text, "card": True, **lead.as_data()}
-    return Job(id=job_id, kind="slack.post", data=data)
-
-
-def post_in_thread(
-    job_id: str, lead: Lead, channel: str, text: str, blocks: list[dict[str, Any]] | None = None
-) -> Job:
-    data = {"channel": channel, "text": text, "card": False, **lead.as_data()}
-    if blocks:
-        data["blocks"] = blocks
-    return Job(id=job_id, kind="slack.post", data=data)
-
-
-def post_notice(
-    job_id: str,
-    channel: str,
-    text: str,
-    *,
-    thread_ts: str | None = None,
-    phone: str | None = None,
-    lead_id: str | None = None,
-) -> Job:
-    """A post outside a thread's ordering: in the thread given, or the lead's thread (looked up
-    when it runs), or the channel (a hidden caller ID)."""
-    data = {
-        "channel": channel,
-        "text": text,
-        "thread_ts": thread_ts,
-        "phone": phone,
-        "lead_id": lead_id,
-    }
-    return Job(id=job_id, kind="slack.notice", data=data)
-
-
-def upload_media(job_id: str, lead: Lead, channel: str, url: str, content_type: str) -> Job:
-    data = {"channel": channel, "url": url, "content_type": content_type, **lead.as_data()}
-    return Job(id=job_id, kind="slack.upload", data=data)
-
-
-def react(job_id: str, channel: str, ts: str, name: str) -> Job:
-    return Job(id=job_id, kind="slack.react", data={"channel": channel, "ts": ts, "name": name})
-
-
-def unpark(phone: str, line: str, seq: int) -> Job:
-    """Scheduled when a post parks behind an earlier one: frees it if that one never comes."""
-    return Job(
-        id=f"unpark:{phone}:{line}:{seq}",
-        kind="slack.unpark",
-        data={"phone": phone, "line": line, "seq": seq},
-    )
+    @classmethod
+    def from_json(cls, raw: str) -> SentText:
+        value = json.loads(raw)
+        if "notify" in value:  # kept by the previous release
+            legacy = {"kind": SendSms.KIND, "id": "", "attempt": 0, "data": value}
+            legacy["data"] = {**value, "from": "", "body": "", "respect_opt_out": True}
+            sms = _previous_release(legacy, SendSms).payload
+            assert isinstance(sms, SendSms)
+            return cls.of(sms)
+        decoded: SentText = _decode(cls, value)
+        return decoded

@@ -10,14 +10,11 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.hours import BusinessHours, HoursError
+from bot.domain.line import Line
 from bot.domain.templates import KINDS
-
-if TYPE_CHECKING:
-    from bot.lines import Line
 
 log = logging.getLogger(__name__)
 

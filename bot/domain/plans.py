@@ -1,19 +1,28 @@
-"""The domain core: given what happened and what the store decided, which jobs must run.
+"""Given what happened and what the store decided, which jobs must run.
 
-Pure functions, no I/O: handlers call these between reading the store and writing the outbox.
+Pure functions, no I/O: flows call these between reading the store and writing the outbox.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 
-from bot.domain import jobs, slack_text, templates
-from bot.domain.jobs import Job, Lead
-from bot.domain.keywords import Action
+from bot.domain import slack_text, templates
+from bot.domain.events import Claim, CrewReply, InboundText, MissedCall
+from bot.domain.jobs import (
+    Job,
+    LeadThread,
+    MediaUpload,
+    Notice,
+    Reaction,
+    SendSms,
+    SlackMessage,
+    SlackThread,
+    ThreadPost,
+)
+from bot.domain.line import Line
 from bot.domain.phone import pretty
-from bot.lines import Line
-from storage.store import Claim
 
 # Why no auto-text went out, in the words the crew sees on the lead card.
 SUPPRESSED = {
@@ -22,41 +31,6 @@ SUPPRESSED = {
     "paused": "No auto-text: auto-texts are paused",
     "hidden": "No auto-text: caller ID hidden",
 }
-
-
-@dataclass(frozen=True)
-class MissedCall:
-    call_sid: str
-    caller: str | None  # E.164, None when caller ID is hidden or invalid
-    business_number: str
-    at: datetime  # aware
-    caller_name: str | None = None
-
-
-@dataclass(frozen=True)
-class InboundText:
-    message_sid: str
-    caller: str
-    business_number: str
-    body: str
-    action: Action
-    twilio_answered: bool  # Twilio's own opt-out handling already replied (OptOutType set)
-    at: datetime
-    media: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (url, content type)
-
-    @property
-    def posts(self) -> int:
-        """Places this text takes in the thread: the message, then one per photo."""
-        return 1 + len(self.media)
-
-
-@dataclass(frozen=True)
-class CrewReply:
-    channel: str
-    ts: str
-    thread_ts: str
-    text: str  # already plain (see slack_text.to_plain); empty for a photo or file alone
-    files: int = 0  # photos and files attached: Slack's are private, so they cannot be texted
 
 
 def template_kind(line: Line, claim: Claim, at: datetime) -> templates.Kind:
@@ -110,27 +84,25 @@ def plan_missed_call(
     posted once Twilio has answered and shows the outcome as posted: no chat.update, whose
     budget (Tier 3) a burst of calls would use up for hours, holding back the crew's claims."""
     assert call.caller is not None
-    lead = Lead(phone=call.caller, line=line.id, lead_id=claim.lead_id, seq=claim.seq)
-    sms: Job | None = None
+    lead = LeadThread(call.caller, line.id, claim.lead_id, line.channel_id)
+    sms: SendSms | None = None
     if claim.outcome == "send":
         kind = template_kind(line, claim, call.at)
-        link = link or line.intake_url
         text = templates.render(
             kind,
             business=line.business_name,
-            link=link,
+            link=link or line.intake_url,
             template=line.templates.get(kind),
             caller_name=call.caller_name,
             local=call.at.astimezone(line.timezone),
         ).text
-        sms = jobs.send_sms(
-            f"textback:{call.call_sid}",
+        sms = SendSms(
             to=call.caller,
             from_=call.business_number,
             body=text,
             purpose=f"auto-text ({kind})",
             line=line.id,
-            notify=_lead_notify(line, lead),
+            report_to=lead,
             template=kind,
             template_version=_template_version(line, kind),
         )
@@ -140,14 +112,18 @@ def plan_missed_call(
         text = (
             f":telephone_receiver: *Missed call* from {caller_label(call.caller, call.caller_name)}"
         )
-        text += f"\n{when} · {status}"
-        post = jobs.post_card(f"call:{call.call_sid}", lead, line.channel_id, text)
+        post = Job(
+            f"call:{call.call_sid}",
+            ThreadPost(lead.at(claim.seq), text + f"\n{when} · {status}", card=True),
+        )
         if sms is not None and card_waits:
-            return [jobs.then(sms, post)]
+            return [Job(f"textback:{call.call_sid}", replace(sms, then=post))]
     else:
         text = f":telephone_receiver: Called again {when} · {status}"
-        post = jobs.post_in_thread(f"call:{call.call_sid}", lead, line.channel_id, text)
-    return [sms, post] if sms is not None else [post]
+        post = Job(f"call:{call.call_sid}", ThreadPost(lead.at(claim.seq), text))
+    if sms is None:
+        return [post]
+    return [Job(f"textback:{call.call_sid}", sms), post]
 
 
 def _template_version(line: Line, kind: templates.Kind) -> str:
@@ -157,16 +133,12 @@ def _template_version(line: Line, kind: templates.Kind) -> str:
     return f"v{line.template_versions.get(kind, 1)}"
 
 
-def _lead_notify(line: Line, lead: Lead) -> dict[str, str]:
-    return {"channel": line.channel_id, "phone": lead.phone, "lead_id": lead.lead_id}
-
-
 def plan_hidden_call(call: MissedCall, line: Line) -> list[Job]:
     text = (
         ":telephone_receiver: *Missed call* from a hidden number"
         f"\n{local_time(line, call.at)} · {SUPPRESSED['hidden']}"
     )
-    return [jobs.post_notice(f"call:{call.call_sid}", line.channel_id, text)]
+    return [Job(f"call:{call.call_sid}", Notice(line.channel_id, text))]
 
 
 _ACTION_NOTES = {
@@ -187,19 +159,15 @@ def plan_inbound_text(
     """Relay to the caller's thread; answer only STOP/START/HELP, and only when Twilio didn't."""
     if text.action == "opt_in" and not (text.twilio_answered or claim.record.get("was_opted_out")):
         text = replace(text, action="message")  # "Yes" answering the crew is not a re-subscribe
+    lead = LeadThread(text.caller, line.id, claim.lead_id, line.channel_id)
     seq = claim.seq
     planned: list[Job] = []
     sid = text.message_sid
-
-    def lead(offset: int) -> Lead:
-        return Lead(phone=text.caller, line=line.id, lead_id=claim.lead_id, seq=seq + offset)
-
-    offset = 0
     if claim.new_lead:
         card = f":speech_balloon: *New text* from {caller_label(text.caller)}"
         card += f"\n{local_time(line, text.at)}"
-        planned.append(jobs.post_card(f"in:{sid}:card", lead(0), line.channel_id, card))
-        offset = 1
+        planned.append(Job(f"in:{sid}:card", ThreadPost(lead.at(seq), card, card=True)))
+        seq += 1
     body = slack_text.quote(text.body) if text.body.strip() else "_(no text)_"
     message = f":speech_balloon: *Caller:*\n{body}"
     if claimer:  # the claimer's phone buzzes on each new reply
@@ -207,19 +175,16 @@ def plan_inbound_text(
     note = _ACTION_NOTES.get(text.action)
     if note:
         message += f"\n{note}"
-    planned.append(jobs.post_in_thread(f"in:{sid}", lead(offset), line.channel_id, message))
+    planned.append(Job(f"in:{sid}", ThreadPost(lead.at(seq), message)))
     for index, (url, content_type) in enumerate(text.media, start=1):
-        planned.append(
-            jobs.upload_media(
-                f"in:{sid}:media:{index}", lead(offset + index), line.channel_id, url, content_type
-            )
-        )
-    planned.extend(_keyword_reply(text, line, confirm_opt_out, _lead_notify(line, lead(0))))
+        upload = MediaUpload(lead.at(seq + index), url, content_type)
+        planned.append(Job(f"in:{sid}:media:{index}", upload))
+    planned.extend(_keyword_reply(text, line, confirm_opt_out, lead))
     return planned
 
 
 def _keyword_reply(
-    text: InboundText, line: Line, confirm_opt_out: bool, notify: dict[str, str]
+    text: InboundText, line: Line, confirm_opt_out: bool, lead: LeadThread
 ) -> list[Job]:
     if text.twilio_answered or text.action == "message":
         return []
@@ -234,25 +199,23 @@ def _keyword_reply(
     else:
         body, purpose = templates.opt_in_confirmation(business), "opt-in confirmation"
         template = "opt_in_confirmation"
-    return [
-        jobs.send_sms(
-            f"keyword:{text.message_sid}",
-            to=text.caller,
-            from_=text.business_number,
-            body=body,
-            purpose=purpose,
-            line=line.id,
-            notify=notify,
-            respect_opt_out=False,  # these answer the caller's own keyword
-            template=template,
-        )
-    ]
+    sms = SendSms(
+        to=text.caller,
+        from_=text.business_number,
+        body=body,
+        purpose=purpose,
+        line=line.id,
+        report_to=lead,
+        respect_opt_out=False,  # these answer the caller's own keyword
+        template=template,
+    )
+    return [Job(f"keyword:{text.message_sid}", sms)]
 
 
-def plan_crew_reply(reply: CrewReply, phone: str, caller: dict[str, str], line: Line) -> list[Job]:
+def plan_crew_reply(reply: CrewReply, lead: LeadThread, caller: dict[str, str]) -> list[Job]:
     """A crew member's thread reply goes out by SMS, unless the caller opted out."""
-    react_on = {"channel": reply.channel, "ts": reply.ts}
-    notify = {"channel": reply.channel, "thread_ts": reply.thread_ts}
+    written = SlackMessage(reply.channel, reply.ts)
+    thread = SlackThread(reply.channel, reply.thread_ts)
     key = f"{reply.channel}:{reply.ts}"
     if "opted_out" in caller:
         note = (
@@ -260,32 +223,29 @@ def plan_crew_reply(reply: CrewReply, phone: str, caller: dict[str, str], line: 
             "to hear from us again."
         )
         return [
-            jobs.react(f"react:{key}:warning", reply.channel, reply.ts, "warning"),
-            jobs.post_notice(f"held:{key}", reply.channel, note, thread_ts=reply.thread_ts),
+            Job(f"react:{key}:warning", Reaction(written, "warning")),
+            Job(f"held:{key}", Notice(reply.channel, note, thread_ts=reply.thread_ts)),
         ]
     business_number = caller.get("business_number")
     if not business_number:
         return []
     planned: list[Job] = []
     if reply.text:
-        sms = jobs.send_sms(
-            f"reply:{key}",
-            to=phone,
+        sms = SendSms(
+            to=lead.phone,
             from_=business_number,
             body=reply.text,
             purpose="crew reply",
-            line=line.id,
-            notify=notify,
-            react_on=react_on,
+            line=lead.line,
+            report_to=thread,
+            react_on=written,
         )
-        planned.append(sms)
+        planned.append(Job(f"reply:{key}", sms))
     if reply.files:
         what = "The words went out; the photo or file did not" if reply.text else "Not sent"
         note = (
             f":paperclip: {what}: photos and files in Slack can't be texted to the caller. "
             "Describe it in a reply, or send a link they can open."
         )
-        planned.append(
-            jobs.post_notice(f"files:{key}", reply.channel, note, thread_ts=reply.thread_ts)
-        )
+        planned.append(Job(f"files:{key}", Notice(reply.channel, note, thread_ts=reply.thread_ts)))
     return planned

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.domain import cards, slack_text, stats
-from bot.domain.jobs import post_notice
-from bot.flows import leads as lead_flows
+from bot.domain.jobs import Job, Notice
+from bot.flows.leads import business_day
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ async def summary(services: Services, days: int, last: date | None = None) -> st
     if last is None:
         last = datetime.fromtimestamp(services.clock(), services.settings.timezone).date()
     dates = stats.day_range(last, days)
-    rows = await lead_flows.lead_store(services).days([d.isoformat() for d in dates])
+    rows = await services.stats.days([d.isoformat() for d in dates])
     return stats.summarise(
         [stats.Day(d, counts, tuple(times)) for d, (counts, times) in zip(dates, rows, strict=True)]
     )
@@ -38,16 +38,14 @@ async def maybe_post_digest(services: Services) -> bool:
     if local.weekday() != 0 or local.hour not in DIGEST_HOURS:
         return False
     year, week, _ = local.isocalendar()
-    store = lead_flows.lead_store(services)
-    if not await store.first_for_week(f"{year}-W{week:02d}"):
+    if not await services.stats.first_for_week(f"{year}-W{week:02d}"):
         return False
     last_week = await summary(services, 7, local.date() - timedelta(days=1))
     if not last_week.totals["missed"]:
         return False  # a quiet week: nothing worth a post in the channel
     text, blocks = stats.render(last_week, "Textback · last week")
-    job = post_notice(f"digest:{year}-W{week:02d}", services.settings.slack_channel_id, text)
-    job.data["blocks"] = blocks
-    await services.outbox.enqueue([job])
+    digest = Notice(services.settings.slack_channel_id, text, blocks=blocks)
+    await services.outbox.enqueue([Job(f"digest:{year}-W{week:02d}", digest)])
     log.info("weekly digest queued week=%s-W%02d", year, week)
     return True
 
@@ -69,8 +67,8 @@ def _fit_lines(lines: list[str], limit: int = slack_text.MAX_SECTION_TEXT) -> st
 async def home_view(services: Services) -> dict[str, Any]:
     """App Home: today's open leads and the settings that shape them."""
     settings = services.settings
-    today = lead_flows.business_day(services, services.clock())
-    store = lead_flows.lead_store(services)
+    today = business_day(services, services.clock())
+    store = services.leads
     lines = []
     for phone, _line, lead_id in await store.leads_of_day(today):
         lead = await store.get(phone, lead_id)

@@ -1,0 +1,12 @@
+"""The outbox's worker and each kind of work it carries out against Twilio and Slack.
+
+worker.py reads jobs from the Redis streams (storage/outbox.py), runs them through perform.py
+(payload type -> the module below), retries what may succeed later (errors.py) and takes over
+the jobs of dead workers. texts.py sends a text at most once; posts.py posts in a caller's
+thread in order, at least once, and notices; cards.py keeps a lead card up to date; media.py
+carries a caller's photo into the thread; pacing.py and slack_api.py keep every worker within
+Slack's limits together.
+
+May import: bot.domain, storage, bot.flows (what a finished job leads to: a lead texted, a card
+to update, a reminder due), and the top level's services and settings. Never handlers.
+"""

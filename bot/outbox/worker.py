@@ -16,9 +16,10 @@ import time
 from redis.exceptions import RedisError
 
 from bot.domain.jobs import QUEUES, Queue
-from bot.flows import leads as lead_flows
-from bot.flows import reports
-from bot.outbox.perform import Deferred, Retry, perform
+from bot.flows import reminders, reports
+from bot.outbox.errors import Retry
+from bot.outbox.pacing import Deferred
+from bot.outbox.perform import perform
 from bot.services import Services
 from storage.outbox import Delivery
 
@@ -145,7 +146,7 @@ class Worker:
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)
                         task.add_done_callback(self._in_flight.discard)
-                await lead_flows.fire_due_reminders(self.services)
+                await reminders.fire_due(self.services)
                 await reports.maybe_post_digest(self.services)
                 depth = await outbox.depth()
                 for name, count in depth.items():
@@ -175,10 +176,11 @@ class Worker:
         try:
             await perform(self.services, job, reclaimed=delivery.reclaimed)
         except Deferred as exc:  # its turn is far off: it waits off the slots, using no attempt
-            await outbox.retry_later(exc.holding(job), self.services.clock() + (exc.after or 0))
+            held = job.holding(exc.turn_at)
+            await outbox.retry_later(held, self.services.clock() + (exc.after or 0))
         except Retry as exc:
             if job.attempt + 1 >= MAX_ATTEMPTS[delivery.queue]:
-                await self.services.store.note_error(f"gave up on {job.kind} {job.id}: {exc}")
+                await self.services.records.note_error(f"gave up on {job.kind} {job.id}: {exc}")
                 await outbox.bury(delivery, f"gave up after {job.attempt + 1} attempts: {exc}")
                 return
             delay = backoff(job.attempt, exc.after)

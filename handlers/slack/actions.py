@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.domain.cards import ACTION_IDS, EXCLUDE_ACTION
 from bot.domain.leads import ACTIONS
-from bot.flows import leads as lead_flows
+from bot.flows import crew_actions
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -36,18 +36,13 @@ def register(bolt: AsyncApp, services: Services) -> None:
         await ack()
         where = card_of(body)
         user = str((body.get("user") or {}).get("id") or "")
-        owner = await services.store.thread_owner(*where) if where else None
-        if owner is None or not user:
+        lead = await services.threads.owner(*where) if where else None
+        if lead is None or not user:
             return  # not one of our cards (or a card older than we remember)
         action_id = str(action.get("action_id"))
         if action_id == EXCLUDE_ACTION:
-            await lead_flows.exclude(services, owner.phone, owner.line, user)
-            await lead_flows.crew_action(
-                services, owner.phone, owner.line, owner.lead_id, "close", user
-            )
+            await crew_actions.exclude(services, lead, user)
             return
         verb = _BY_ACTION_ID.get(action_id)
         if verb is not None:
-            await lead_flows.crew_action(
-                services, owner.phone, owner.line, owner.lead_id, verb, user
-            )
+            await crew_actions.act(services, lead, verb, user)

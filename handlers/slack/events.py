@@ -13,9 +13,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.domain.plans import CrewReply
+from bot.domain.events import CrewReply
 from bot.domain.slack_text import to_plain
-from bot.flows import calls as flows
+from bot.flows import crew_replies
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -52,18 +52,18 @@ def register(bolt: AsyncApp, services: Services) -> None:
         event_id = body.get("event_id")
         if not event_id:
             return await next()  # type: ignore[no-any-return]
-        if not await services.store.first_slack_event(str(event_id)):
+        if not await services.records.first_slack_event(str(event_id)):
             return BoltResponse(status=200, body="")
         response: BoltResponse = await next()
         if response is not None and response.status >= 500:
             # We did not store it: forget the id so Slack's retry gets another chance.
-            await services.redis.delete(services.store.keys.slack_event(str(event_id)))
+            await services.records.forget_slack_event(str(event_id))
         return response
 
     @bolt.event("message")
     async def on_message(event: dict[str, Any]) -> None:
         reply = crew_reply_from(event)
-        if reply is not None and await flows.crew_reply(services, reply):
+        if reply is not None and await crew_replies.crew_reply(services, reply):
             log.info("crew reply queued channel=%s ts=%s", reply.channel, reply.ts)
 
     @bolt.event(re.compile(".*"))

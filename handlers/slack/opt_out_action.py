@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.domain import consent
 from bot.domain.phone import InvalidNumber, to_e164
-from bot.flows import intake as consent_flows
+from bot.flows import crew_actions
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
         channel = str((body.get("channel") or {}).get("id") or services.lines.default.channel_id)
         message = body.get("message") or {}
         thread_ts = str(message.get("thread_ts") or message.get("ts") or "")
-        await consent_flows.crew_opt_out(
+        await crew_actions.record_opt_out(
             services,
             phone=phone,
             line=line,

@@ -1,6 +1,6 @@
 """Reactions on a lead card claim, book or close it; removing the reaction undoes that.
 
-Only reactions on a card count (the thread parent we posted, found by store.thread_owner): the
+Only reactions on a card count (the thread parent we posted, found by threads.owner): the
 bot's own ✅ on crew replies are on replies, and the bot's own user is ignored anyway.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.domain.leads import Action
-from bot.flows import leads as lead_flows
+from bot.flows import crew_actions
 from bot.services import Services
 from bot.settings import Settings
 
@@ -37,15 +37,13 @@ def register(bolt: AsyncApp, services: Services) -> None:
             return
         if user == context.get("bot_user_id"):
             return
-        owner = await services.store.thread_owner(str(item.get("channel")), str(item.get("ts")))
-        if owner is None:
+        lead = await services.threads.owner(str(item.get("channel")), str(item.get("ts")))
+        if lead is None:
             return  # a reaction on anything but a lead card
         if added:
-            await lead_flows.crew_action(
-                services, owner.phone, owner.line, owner.lead_id, action, user
-            )
+            await crew_actions.act(services, lead, action, user)
         else:
-            await lead_flows.crew_undo(services, owner.phone, owner.lead_id, action, user)
+            await crew_actions.undo(services, lead, action, user)
 
     @bolt.event("reaction_added")
     async def reaction_added(event: dict[str, Any], context: Any) -> None:

@@ -16,9 +16,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import template_guard, templates
-from bot.lines import Line
+from bot.domain.line import Line
 from bot.services import Services
-from handlers.slack.commands.admin import line_config, refusal
+from handlers.slack.commands.admin import refusal
 from handlers.slack.commands.template_common import LABELS, worst_case
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        config = line_config(services)
+        config = services.line_config
         for kind, text in changes.items():
             if text == templates.default_for(kind, linked=True):
                 await config.reset_template(line.id, kind)

@@ -12,12 +12,10 @@ from datetime import UTC, datetime
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.domain import jobs, twilio_errors
+from bot.domain.events import InboundText
 from bot.domain.keywords import classify
-from bot.domain.phone import InvalidNumber, caller_number, masked, to_e164
-from bot.domain.plans import InboundText
-from bot.flows import calls as flows
-from bot.outbox.perform import lead_notice
+from bot.domain.phone import InvalidNumber, caller_number, to_e164
+from bot.flows import caller_texts, text_status
 from bot.services import Services
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.twilio.verify import field, required
@@ -72,7 +70,7 @@ async def incoming_text(request: web.Request) -> web.Response:
     if text is None:
         log.warning("text from unusable sender ignored sid=%s", field(form, "MessageSid"))
     else:
-        await flows.inbound_text(services, text)
+        await caller_texts.inbound_text(services, text)
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 
@@ -84,34 +82,11 @@ async def message_status(request: web.Request) -> web.Response:
     if status not in ("failed", "undelivered"):
         return web.Response(status=204)
     sid = required(form, "MessageSid")
-    sent = await services.store.sent_sms(sid)
-    if sent is None:
-        return web.Response(status=204)  # not ours, or from before we kept records
     try:
         code: int | None = int(field(form, "ErrorCode"))
     except ValueError:
         code = None
-    if code == twilio_errors.OPTED_OUT:
-        await services.store.record_opt_out(
-            sent["to"],
-            sent["line"],
-            services.clock(),
-            source="carrier",
-            message=f"Twilio error 21610 in the status of the {sent['purpose']}",
-            message_sid=sid,
-        )
-    reason = twilio_errors.describe(code, f"the carrier reported it {status}")
-    log.info("sms %s sid=%s to=%s code=%s", status, sid, masked(sent["to"]), code)
-    notify = sent["notify"]
-    text = f":warning: Text not delivered ({sent['purpose']}): {reason}."
-    # In the lead's thread after its card, even when Slack is slow to take the card.
-    follow_up = [await lead_notice(services, f"status:{sid}:{status}", notify, sent["line"], text)]
-    if sent.get("react_on"):
-        where = sent["react_on"]
-        follow_up.append(
-            jobs.react(f"react:{sid}:undelivered", where["channel"], where["ts"], "warning")
-        )
-    await services.outbox.enqueue(follow_up)
+    await text_status.undelivered(services, sid, status, code)
     return web.Response(status=204)
 
 

@@ -14,9 +14,9 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
+from bot.domain.events import MissedCall
 from bot.domain.phone import InvalidNumber, caller_number, to_e164
-from bot.domain.plans import MissedCall
-from bot.flows import calls as flows
+from bot.flows import calls
 from bot.services import Services
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.twilio.twiml import respond
@@ -75,7 +75,7 @@ async def incoming_call(request: web.Request) -> web.Response:
     call = _missed_call(form, services)
     line = services.lines.for_number(call.business_number)
     if not line.forward_to:
-        return respond(_goodbye(await flows.missed_call(services, call)))
+        return respond(_goodbye(await calls.missed_call(services, call)))
     public = services.settings.public_url
     dial = Dial(timeout=line.ring_seconds, action=f"{public}/twilio/voice/dial-status")
     screen = f"{public}/twilio/voice/screen?{urlencode({'parent': call.call_sid})}"
@@ -108,7 +108,7 @@ async def screen_accept(request: web.Request) -> web.Response:
     form = await request.app[TWILIO].form(request)
     parent = request.query.get("parent", "")
     if field(form, "Digits") and parent:
-        await services.store.mark_screened(parent)
+        await services.calls.mark_screened(parent)
         return respond()  # an empty answer connects the caller
     return respond(_hangup())
 
@@ -125,12 +125,12 @@ async def dial_status(request: web.Request) -> web.Response:
     answered = (
         status == "completed"
         and bridged
-        and (not line.screen_calls or await services.store.was_screened(call.call_sid))
+        and (not line.screen_calls or await services.calls.was_screened(call.call_sid))
     )
     if answered:
-        await flows.answered_call(services, call.caller, call.call_sid)
+        await calls.answered_call(services, call.caller, call.call_sid)
         return respond(_hangup())
-    return respond(_goodbye(await flows.missed_call(services, call)))
+    return respond(_goodbye(await calls.missed_call(services, call)))
 
 
 async def call_status(request: web.Request) -> web.Response:
@@ -140,7 +140,7 @@ async def call_status(request: web.Request) -> web.Response:
     if field(form, "Direction") != "inbound":
         return web.Response(status=204)  # our own outbound calls never trigger anything
     if field(form, "CallStatus") in MISSED_CALL:
-        await flows.missed_call(services, _missed_call(form, services))
+        await calls.missed_call(services, _missed_call(form, services))
     return web.Response(status=204)
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.lines import DEFAULT_LINE
+from bot.domain.line import DEFAULT_LINE
+from storage.callers import Callers
 from storage.keys import Keys
 from storage.outbox import Outbox
-from storage.store import Store
 from tests.faults.driver import Driver, Sent
 from tests.load.numbers import callers as make_callers
 from tests.standins import SlackStandIn, TwilioStandIn
@@ -75,7 +75,7 @@ class Scenario:
     # ---- before the burst ------------------------------------------------------------------
 
     async def prepare(self, driver: Driver) -> None:
-        store = Store(self.redis, self.keys)
+        store = Callers(self.redis, self.keys)
         for caller in self.callers:
             if caller.kind == "excluded":
                 await store.exclude(caller.phone, DEFAULT_LINE, "supplier")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.lines import DEFAULT_LINE
+from bot.domain.line import DEFAULT_LINE
+from storage.callers import Callers
 from storage.ledger import Ledger
-from storage.store import Store
 from tests.faults.cluster import Cluster
 from tests.faults.driver import Driver
 from tests.faults.report import record
@@ -57,7 +57,7 @@ async def test_twilio_errors_retry_what_may_succeed_and_nothing_else(
             scenario.drained_at = drained_at  # the burst's drain, not the crew replies'
         finally:
             await driver.close()
-        store, ledger = Store(fault_redis, scenario.keys), Ledger(fault_redis, scenario.keys)
+        store, ledger = Callers(fault_redis, scenario.keys), Ledger(fault_redis, scenario.keys)
         opted_out = [c for c in carrier_out if await store.is_opted_out(c.phone, DEFAULT_LINE)]
         ledgered = [c for c in carrier_out if await _carrier_opt_out_in_ledger(ledger, c)]
         noticed = [c for c in invalid if _notice_in_thread(scenario, c, "not a valid phone")]

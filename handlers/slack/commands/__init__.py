@@ -2,6 +2,8 @@
 
 A module adds a subcommand with @subcommand(...); `help` lists them all. Answers are ephemeral
 and come back in the ack, within Slack's 3 s.
+
+May import: handlers, bot.flows, bot.domain, and the top level's services and settings.
 """
 
 from __future__ import annotations

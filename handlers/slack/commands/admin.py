@@ -13,25 +13,17 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
-from storage.line_config import LineConfig
 
 log = logging.getLogger(__name__)
 
 USERS_INFO_TIMEOUT = 2.0  # seconds; the command must still answer within Slack's 3 s
 
 
-def line_config(services: Services) -> LineConfig:
-    config = services.lines.config
-    if config is None:
-        raise RuntimeError("Lines was built without a LineConfig")
-    return config
-
-
 async def is_admin(services: Services, user_id: str) -> bool | None:
     """None when Slack could not be asked (so the answer is not cached)."""
     if user_id in services.settings.admin_user_ids:
         return True
-    config = line_config(services)
+    config = services.line_config
     cached = await config.cached_admin(user_id)
     if cached is not None:
         return cached

@@ -35,10 +35,10 @@ async def exclude(invocation: Invocation) -> str:
         return f"{exc}.\n{USAGE}" if rest.strip() else f"Which number?\n{USAGE}"
     services = invocation.services
     line = services.lines.default
-    caller = await services.store.caller(phone, line.id)
+    caller = await services.callers.caller(phone, line.id)
     opted_out = "opted_out" in caller
     if verb == "add":
-        await services.store.exclude(phone, line.id, note)
+        await services.callers.exclude(phone, line.id, note)
         text = f"Excluded {pretty(phone)}" + (f" ({escape(note)})" if note else "") + "."
         text += " Its calls still show here, with no auto-text."
         if opted_out:
@@ -46,7 +46,7 @@ async def exclude(invocation: Invocation) -> str:
         return text
     if note:
         return f"`exclude remove` takes only the number.\n{USAGE}"
-    removed = await services.store.unexclude(phone, line.id)
+    removed = await services.callers.unexclude(phone, line.id)
     text = (
         f"Removed {pretty(phone)} from the exclusion list."
         if removed
@@ -61,7 +61,7 @@ async def exclude(invocation: Invocation) -> str:
 
 async def _list(invocation: Invocation) -> str:
     services = invocation.services
-    excluded = await services.store.excluded(services.lines.default.id)
+    excluded = await services.callers.excluded(services.lines.default.id)
     if not excluded:
         return "No numbers are excluded. Add one with `/textback exclude add <number> [note]`."
     lines = [f"*Excluded numbers* ({len(excluded)}):"]

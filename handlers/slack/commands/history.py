@@ -24,8 +24,8 @@ async def history(invocation: Invocation) -> str:
         )
     services = invocation.services
     line = services.lines.default
-    ledger = services.store.ledger
+    ledger = services.ledger
     entries = await ledger.history(phone, newest=SHOWN)
     total = await ledger.count(phone)
-    opted_out = await services.store.is_opted_out(phone, line.id)
+    opted_out = await services.callers.is_opted_out(phone, line.id)
     return consent.history_text(phone, entries, total, line.timezone, opted_out)

@@ -6,12 +6,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.hours import EXAMPLE, BusinessHours, HoursError
+from bot.domain.line import Line
 from bot.domain.slack_text import escape
 from bot.domain.when import describe as describe_time
-from bot.lines import Line
 from bot.services import Services
 from handlers.slack.commands import Invocation, subcommand
-from handlers.slack.commands.admin import line_config, refusal
+from handlers.slack.commands.admin import refusal
 
 USAGE = (
     f"Usage: `/textback hours show` or `/textback hours set {EXAMPLE}` "
@@ -53,7 +53,7 @@ async def hours(invocation: Invocation) -> str:
         BusinessHours.parse(spec)
     except HoursError as exc:
         return f"{escape(str(exc))}.\n{USAGE}"
-    await line_config(services).set_hours(line.id, spec, zone)
+    await services.line_config.set_hours(line.id, spec, zone)
     services.lines.forget(line.id)
     line = await services.lines.current_by_id(line.id)
     return "Saved. " + describe_hours(services, line)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from bot.domain.line import Line
 from bot.domain.slack_text import escape
 from bot.domain.when import EXAMPLES, WhenError, parse_until
 from bot.domain.when import describe as describe_time
-from bot.lines import Line
 from handlers.slack.commands import Invocation, subcommand
-from handlers.slack.commands.admin import line_config, refusal
+from handlers.slack.commands.admin import refusal
 
 USAGE = (
     "Usage: `/textback pause` (until you resume), `/textback pause until <time>` "
@@ -49,7 +49,7 @@ async def pause(invocation: Invocation) -> str:
     denied = await refusal(services, invocation.user_id)
     if denied:
         return denied
-    await line_config(services).pause(line.id, until)
+    await services.line_config.pause(line.id, until)
     services.lines.forget(line.id)
     line = await services.lines.current_by_id(line.id)
     return (
@@ -68,7 +68,7 @@ async def resume(invocation: Invocation) -> str:
     if denied:
         return denied
     line_id = services.lines.default.id
-    was_paused = await line_config(services).resume(line_id)
+    was_paused = await services.line_config.resume(line_id)
     services.lines.forget(line_id)
     if not was_paused:
         return "Auto-texts were not paused: they are on."

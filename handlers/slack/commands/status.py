@@ -43,7 +43,7 @@ async def status_text(services: Services) -> str:
         await services.redis.ping()
         line = await services.lines.current_by_id(line.id)
         depth = await services.outbox.depth()
-        last_error = await services.store.last_error()
+        last_error = await services.records.last_error()
         redis_state = "ok"
     except RedisError as exc:
         depth, last_error, redis_state = {}, None, f"unreachable ({type(exc).__name__})"

@@ -10,7 +10,7 @@ from bot.domain import template_guard, templates
 from bot.domain.slack_text import escape, to_plain
 from handlers.slack import template_modal
 from handlers.slack.commands import Invocation, subcommand
-from handlers.slack.commands.admin import line_config, refusal
+from handlers.slack.commands.admin import refusal
 from handlers.slack.commands.template_common import (
     KIND_NAMES,
     LABELS,
@@ -61,7 +61,7 @@ async def template(invocation: Invocation) -> str:
     denied = await refusal(services, invocation.user_id)
     if denied:
         return denied
-    config = line_config(services)
+    config = services.line_config
     if verb == "reset":
         if text.strip():
             return f"`template reset` takes only the template's name.\n{USAGE}"

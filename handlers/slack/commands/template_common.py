@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.domain import template_guard, templates
+from bot.domain.line import Line
 from bot.domain.slack_text import escape
-from bot.lines import Line
 from bot.services import Services
 
 KIND_NAMES: dict[str, templates.Kind] = {

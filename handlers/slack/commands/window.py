@@ -6,7 +6,7 @@ import re
 
 from bot.domain.slack_text import escape
 from handlers.slack.commands import Invocation, subcommand
-from handlers.slack.commands.admin import line_config, refusal
+from handlers.slack.commands.admin import refusal
 
 MIN_HOURS, MAX_HOURS = 1, 720
 USAGE = (
@@ -31,6 +31,6 @@ async def window(invocation: Invocation) -> str:
     if denied:
         return denied
     hours = int(match.group(1))
-    await line_config(services).set_window(line.id, hours)
+    await services.line_config.set_window(line.id, hours)
     services.lines.forget(line.id)
     return f"Saved: one auto-text per caller per {hours} h (was {current:g} h)."

@@ -1,0 +1,69 @@
+"""A caller's text: relayed into their thread, STOP/START/HELP first, urgent ones flagged.
+
+We never answer a caller's text ourselves except STOP/START/HELP: this is not a chatbot.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.domain import consent, keywords, plans, slack_text, urgency
+from bot.domain.events import InboundText
+from bot.domain.jobs import Job, LeadThread, ThreadPost
+from bot.domain.leads import LeadState, mention
+from bot.domain.phone import masked
+from bot.flows import leads
+from bot.flows.calls import new_id
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def inbound_text(services: Services, text: InboundText) -> None:
+    line = services.lines.for_number(text.business_number)
+    claim = await services.callers.record_inbound_sms(
+        phone=text.caller,
+        line=line.id,
+        message_sid=text.message_sid,
+        business_number=text.business_number,
+        action=text.action,
+        posts=text.posts,
+        now=text.at.timestamp(),
+        lead_seconds=line.lead_seconds,
+        new_lead_id=new_id(),
+        body=text.body,
+        source=f"keyword:{keywords.normalise(text.body) or text.action}",
+        twilio_answered=text.twilio_answered,
+    )
+    if claim.settled:
+        return
+    confirm = services.settings.opt_out_confirmation == "app"
+    urgent = text.action == "message" and urgency.is_urgent(text.body)
+    lead = await leads.caller_texted(
+        services, text.caller, line.id, claim.lead_id, urgent, waits=text.action == "message"
+    )
+    planned = plans.plan_inbound_text(
+        text, claim, line, confirm_opt_out=confirm, claimer=lead.claimer or None
+    )
+    thread = LeadThread(text.caller, line.id, claim.lead_id, line.channel_id)
+    if urgent:
+        planned.append(await _urgent_post(services, thread, text.message_sid, lead))
+    phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
+    if phrase and not claim.record.get("was_opted_out"):
+        # After the message and its photos: a place at the end of the thread's order.
+        seq = await services.callers.next_seq(text.caller, line.id)
+        planned.append(consent.opt_out_flag(thread.at(seq), text.message_sid, phrase))
+    await services.outbox.enqueue(planned, claim_key=claim.key)
+    log.info("text in sid=%s from=%s action=%s", text.message_sid, masked(text.caller), text.action)
+
+
+async def _urgent_post(
+    services: Services, thread: LeadThread, message_sid: str, lead: LeadState
+) -> Job:
+    """A channel-visible reply in the thread (broadcast) pinging the claimer or @here."""
+    seq = await services.callers.next_seq(thread.phone, thread.line)
+    text = (
+        f":rotating_light: {mention(lead)} *Urgent* text from "
+        f"{slack_text.escape(thread.phone)}: see the thread."
+    )
+    return Job(f"urgent:{message_sid}", ThreadPost(thread.at(seq), text, broadcast=True))

@@ -1,0 +1,71 @@
+"""The crew acts on a lead card: a button or a reaction claims, books, closes or excludes it,
+and the "Record opt-out" button under an opt-out-like text records the opt-out."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.domain import consent, leads
+from bot.domain.jobs import Job, LeadThread, Notice
+from bot.domain.leads import Action, LeadState
+from bot.domain.phone import masked
+from bot.domain.reminders import REMINDERS
+from bot.flows.leads import changed
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def act(services: Services, lead: LeadThread, action: Action, user: str) -> LeadState | None:
+    store = services.leads
+    change = await store.change(
+        lead.phone, lead.lead_id, lambda state: leads.apply(state, action, user)
+    )
+    after = await changed(services, lead.phone, lead.lead_id, change, crew=True)
+    if after is not None:
+        log.info("lead %s by=%s from=%s", action, user, masked(lead.phone))
+        if not after.open:
+            await store.stop_waiting(lead.phone, lead.line, lead.lead_id, REMINDERS)
+    return after
+
+
+async def undo(services: Services, lead: LeadThread, action: Action, user: str) -> LeadState | None:
+    change = await services.leads.change(
+        lead.phone, lead.lead_id, lambda state: leads.undo(state, action, user)
+    )
+    return await changed(services, lead.phone, lead.lead_id, change, crew=True)
+
+
+async def exclude(services: Services, lead: LeadThread, user: str) -> None:
+    """The card's Exclude button: the number never gets an auto-text again; the lead closes."""
+    note = f"excluded from the lead card by <@{user}>"
+    await services.callers.exclude(lead.phone, lead.line, note)
+    log.info("number excluded from card by=%s number=%s", user, masked(lead.phone))
+    await act(services, lead, "close", user)
+
+
+async def record_opt_out(
+    services: Services,
+    *,
+    phone: str,
+    line: str,
+    user_id: str,
+    channel: str,
+    thread_ts: str,
+    sid: str,
+) -> bool:
+    """The crew's "Record opt-out" button: flag and ledger entry at once; a note in the thread.
+    False when the number had already opted out."""
+    recorded = await services.callers.record_opt_out(
+        phone,
+        line,
+        services.clock(),
+        source=f"crew:{user_id}",
+        message="recorded from Slack after an opt-out-like text",
+        message_sid=sid,
+    )
+    note = consent.crew_opt_out_note(user_id, recorded)
+    job_id = f"crew-opt-out:{sid}:{user_id}:{int(recorded)}"
+    await services.outbox.enqueue([Job(job_id, Notice(channel, note, thread_ts=thread_ts))])
+    log.info("crew opt-out to=%s by=%s recorded=%s", masked(phone), user_id, recorded)
+    return recorded

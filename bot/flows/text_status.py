@@ -1,0 +1,55 @@
+"""A text we sent did not arrive, or did not go out: the crew hears about it where they look.
+
+Twilio reports a failure after the send (carrier filtering, an unreachable handset, an opt-out)
+in the text's status callback; a send refused outright is reported by the sms worker. Either
+way the note goes where the text was about: the lead's thread or the crew reply's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.domain import twilio_errors
+from bot.domain.jobs import Job, LeadThread, Notice, Reaction, SlackThread, ThreadPost
+from bot.domain.phone import masked
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def undelivered(services: Services, sid: str, status: str, code: int | None) -> bool:
+    """Status `failed`/`undelivered` for the text `sid`. False when it is not a text of ours (or
+    older than our records)."""
+    sent = await services.markers.sent_text(sid)
+    if sent is None:
+        return False
+    if code == twilio_errors.OPTED_OUT:
+        await services.callers.record_opt_out(
+            sent.to,
+            sent.line,
+            services.clock(),
+            source="carrier",
+            message=f"Twilio error 21610 in the status of the {sent.purpose}",
+            message_sid=sid,
+        )
+    reason = twilio_errors.describe(code, f"the carrier reported it {status}")
+    log.info("sms %s sid=%s to=%s code=%s", status, sid, masked(sent.to), code)
+    text = f":warning: Text not delivered ({sent.purpose}): {reason}."
+    # In the lead's thread after its card, even when Slack is slow to take the card.
+    follow_up = [await failure_notice(services, f"status:{sid}:{status}", sent.report_to, text)]
+    if sent.react_on is not None:
+        follow_up.append(Job(f"react:{sid}:undelivered", Reaction(sent.react_on, "warning")))
+    await services.outbox.enqueue(follow_up)
+    return True
+
+
+async def failure_notice(
+    services: Services, job_id: str, where: LeadThread | SlackThread, text: str
+) -> Job:
+    """A notice about a text: in the lead's thread, as an ordered post after everything planned
+    before it (a failed auto-text is known in milliseconds, while the card it belongs under may
+    still be on its way to Slack), or in the known thread of a crew reply."""
+    if isinstance(where, LeadThread):
+        seq = await services.callers.next_seq(where.phone, where.line)
+        return Job(job_id, ThreadPost(where.at(seq), text))
+    return Job(job_id, Notice(where.channel, text, thread_ts=where.ts))

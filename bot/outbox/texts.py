@@ -1,0 +1,140 @@
+"""Sending a text through Twilio, at most once, and telling the crew when one did not go out.
+
+An SMS is sent at most once: its marker is written before the send and a delivery that finds a
+marker never sends, so a worker killed mid-send leaves the marker and the redelivery sends
+nothing (a missing text is better than a duplicate to someone's phone).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+
+from bot.domain import twilio_errors
+from bot.domain.jobs import (
+    Job,
+    LeadThread,
+    Reaction,
+    SendSms,
+    SentText,
+)
+from bot.domain.phone import masked
+from bot.flows import leads
+from bot.flows.text_status import failure_notice
+from bot.outbox.errors import Retry
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_VERSION = "default"  # the environment's text (templates set in Slack carry "v<n>")
+# Told in the thread when a dead worker's text may or may not have reached the caller.
+UNCERTAIN = (
+    "a worker stopped while sending it, so it may not have reached the caller; check with them"
+    " before sending it again"
+)
+
+
+async def send_sms(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) -> None:
+    try:
+        await _send(services, job, sms, reclaimed=reclaimed)
+    except Retry:
+        if sms.then is not None and job.attempt == 0:
+            await _hand_on(services, sms.then)  # the text is held up: the card waits no longer
+        raise
+    if sms.then is not None:
+        await _hand_on(services, sms.then)
+
+
+async def _hand_on(services: Services, follow: Job) -> None:
+    """A new lead's card, waiting to show how its auto-text went: queued now, its timer gone."""
+    pipe = services.redis.pipeline(transaction=False)
+    services.outbox.add_instead_of_later(pipe, follow)
+    await pipe.execute()
+
+
+async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) -> None:
+    markers = services.markers
+    start = await markers.start_sms(sms.to, sms.line, job.id, sms.respect_opt_out)
+    if start == "opted_out":
+        # STOP arrived after this was queued: the opt-out wins.
+        log.info("sms held: opted out job=%s to=%s", job.id, masked(sms.to))
+        await _report_failure(services, job, sms, "the caller opted out (texted STOP)", "Not sent")
+        return
+    if start != "go":
+        # 'done': a redelivery. 'running': a worker died mid-send; we cannot know whether Twilio
+        # got it, and a second text is worse than a missing one (at most once).
+        log.warning("sms skipped job=%s marker=%s", job.id, start)
+        if start == "running" and reclaimed:
+            # Not silently: the crew can check with the caller rather than never know.
+            await _report_failure(services, job, sms, UNCERTAIN, "Text may not have gone out")
+        return
+    try:
+        message = await services.twilio.messages.create_async(
+            to=sms.to,
+            from_=sms.from_,
+            body=sms.body,
+            status_callback=f"{services.settings.public_url}/twilio/sms/status",
+        )
+    except TwilioRestException as exc:
+        if twilio_errors.is_retryable(exc.status, exc.code):
+            await markers.release_caller_job(sms.to, job.id)
+            raise Retry(f"twilio {exc.status} code={exc.code}") from exc
+        await markers.sms_failed(sms.to, job.id)
+        services.metrics.send_failures.labels("twilio", "permanent").inc()
+        if exc.code == twilio_errors.OPTED_OUT:
+            await services.callers.record_opt_out(
+                sms.to,
+                sms.line,
+                services.clock(),
+                source="carrier",
+                message=f"Twilio error 21610 sending the {sms.purpose}",
+            )
+        await _report_failure(services, job, sms, twilio_errors.describe(exc.code))
+        return
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # No answer from Twilio. A refused connection sent nothing; a timeout might have,
+        # but is rare enough that retrying beats dropping the caller's text.
+        await markers.release_caller_job(sms.to, job.id)
+        raise Retry(f"twilio unreachable: {type(exc).__name__}") from exc
+    services.metrics.sms_sent.labels(sms.purpose).inc()
+    if sms.purpose == "crew reply":
+        services.metrics.relayed.labels("to_caller").inc()
+    log.info("sms sent sid=%s job=%s to=%s", message.sid, job.id, masked(sms.to))
+    # What the send leaves behind, in one round trip: the marker, the ledger, the reaction.
+    pipe = services.redis.pipeline(transaction=False)
+    markers.finish_sms(pipe, sms.to, job.id, "done", sent=(message.sid, SentText.of(sms)))
+    if sms.template:
+        services.ledger.add(
+            pipe,
+            sms.to,
+            "text_sent",
+            services.clock(),
+            line=sms.line,
+            template=sms.template,
+            version=sms.template_version or TEMPLATE_VERSION,
+            message_sid=message.sid,
+            purpose=sms.purpose,
+        )
+    if sms.react_on is not None:
+        reaction = Reaction(sms.react_on, "white_check_mark")
+        services.outbox.add(pipe, [Job(f"react:{job.id}:ok", reaction)])
+    lead = sms.report_to if isinstance(sms.report_to, LeadThread) else None
+    lead_texted = sms.purpose.startswith("auto-text") and lead is not None
+    if lead_texted:
+        leads.count_texted(services, pipe)
+    await pipe.execute()
+    if lead is not None and lead_texted:
+        await leads.auto_texted(services, lead.phone, lead.lead_id)
+
+
+async def _report_failure(
+    services: Services, job: Job, sms: SendSms, reason: str, headline: str = "Text not sent"
+) -> None:
+    follow_up: list[Job] = []
+    if sms.react_on is not None:
+        follow_up.append(Job(f"react:{job.id}:warn", Reaction(sms.react_on, "warning")))
+    text = f":warning: {headline} ({sms.purpose}): {reason}."
+    follow_up.append(await failure_notice(services, f"failed:{job.id}", sms.report_to, text))
+    await services.outbox.enqueue(follow_up)

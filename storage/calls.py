@@ -1,0 +1,103 @@
+"""Calls: the one atomic decision a missed call gets, and what else a CallSid leaves behind.
+
+Twilio may deliver a call's callbacks many times and out of order: every record is keyed by the
+CallSid, so a repeat finds the first decision.
+"""
+
+from __future__ import annotations
+
+import json
+
+from redis.asyncio import Redis
+
+from bot.domain.events import Claim
+from storage.callers import ATTACH_LEAD, RECORD_TTL, claim_from_reply
+from storage.keys import DAY, Keys
+
+# KEYS: call record, caller hash[, ledger].
+# ARGV: now, window_seconds, lead_seconds, new_lead_id, business_number, record_ttl, paused
+# [, call_sid, line] (with the ledger key).
+# Returns {"dup"|"new", record-json, enqueued}. The opt-out/exclusion/window check and the
+# marking of "texted now" happen in one step, so two processes racing on one caller send one text.
+_CLAIM_MISSED_CALL = (
+    ATTACH_LEAD
+    + """
+local existing = redis.call('HMGET', KEYS[1], 'record', 'enqueued')
+if existing[1] then return {'dup', existing[1], existing[2] or '0'} end
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local st = redis.call('HMGET', KEYS[2], 'opted_out', 'excluded', 'last_text_at', 'texts')
+local outcome
+if st[1] then outcome = 'opted_out'
+elseif st[2] then outcome = 'excluded'
+elseif st[3] and now - tonumber(st[3]) < window then outcome = 'window'
+elseif ARGV[7] == '1' then outcome = 'paused'
+else
+  outcome = 'send'
+  redis.call('HSET', KEYS[2], 'last_text_at', now)
+  redis.call('HINCRBY', KEYS[2], 'texts', 1)
+end
+if KEYS[3] then
+  -- Consent ledger: the call itself is the caller's implied consent to one informational reply.
+  redis.call('XADD', KEYS[3], '*', 'event', 'implied_consent', 'at', ARGV[1], 'line', ARGV[9],
+    'call_sid', ARGV[8], 'called', ARGV[5], 'outcome', outcome)
+end
+-- A new lead's card is the call's one post; a known lead gets a "called again" note instead.
+local lead_id, new_lead, seq = attach_lead(
+  KEYS[2], now, tonumber(ARGV[3]), ARGV[4], ARGV[5], 1, true)
+local record = cjson.encode({
+  outcome = outcome, repeat_caller = (st[4] and tonumber(st[4]) > 0) and 1 or 0,
+  last_text_at = st[3] and tonumber(st[3]) or 0, lead_id = lead_id, new_lead = new_lead,
+  seq = seq})
+redis.call('HSET', KEYS[1], 'record', record, 'enqueued', '0')
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {'new', record, '0'}
+"""
+)
+
+
+class Calls:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._claim = redis.register_script(_CLAIM_MISSED_CALL)
+
+    async def claim_missed_call(
+        self,
+        *,
+        phone: str,
+        line: str,
+        call_sid: str,
+        business_number: str,
+        now: float,
+        window_seconds: float,
+        lead_seconds: float,
+        new_lead_id: str,
+        paused: bool = False,
+    ) -> Claim:
+        """One atomic step: dedupe the CallSid, decide text-or-not, attach the caller's lead."""
+        keys = [
+            self.keys.call(phone, call_sid),
+            self.keys.caller(phone, line),
+            self.keys.ledger(phone),  # the call's implied consent, recorded in the same step
+        ]
+        args = [now, window_seconds, lead_seconds, new_lead_id, business_number, RECORD_TTL]
+        reply = await self._claim(
+            keys=keys,
+            args=[*args, int(paused), call_sid, line],  # type: ignore[list-item]
+        )
+        return claim_from_reply(keys[0], reply)
+
+    async def record_outcome(self, phone: str | None, call_sid: str, outcome: str) -> bool:
+        """For calls that trigger no text (answered, hidden caller ID). False if already known."""
+        key = self.keys.call(phone, call_sid)
+        record = json.dumps({"outcome": outcome})
+        if not await self.redis.hsetnx(key, "record", record):
+            return False
+        await self.redis.expire(key, RECORD_TTL)
+        return True
+
+    async def mark_screened(self, parent_call_sid: str) -> None:
+        await self.redis.set(self.keys.screened(parent_call_sid), "1", ex=DAY)
+
+    async def was_screened(self, parent_call_sid: str) -> bool:
+        return bool(await self.redis.exists(self.keys.screened(parent_call_sid)))

@@ -1,0 +1,28 @@
+"""Small records about the service itself: the last error, Slack's retried events."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from storage.keys import DAY, Keys
+
+
+class ServiceRecords:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    async def last_error(self) -> str | None:
+        value = await self.redis.get(self.keys.last_error())
+        return value if isinstance(value, str) else None
+
+    async def note_error(self, text: str) -> None:
+        await self.redis.set(self.keys.last_error(), text, ex=30 * DAY)
+
+    async def first_slack_event(self, event_id: str) -> bool:
+        """Slack retries events it thinks we missed; Bolt doesn't dedupe them, so we do."""
+        return bool(await self.redis.set(self.keys.slack_event(event_id), "1", nx=True, ex=DAY))
+
+    async def forget_slack_event(self, event_id: str) -> None:
+        """We did not store it after all (a 5xx): Slack's retry gets another chance."""
+        await self.redis.delete(self.keys.slack_event(event_id))
