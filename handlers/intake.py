@@ -9,11 +9,11 @@ import logging
 from urllib.parse import parse_qsl
 
 from aiohttp import web
-from bot.flows.intake import Visitor
 
 from bot.domain import consent, intake
 from bot.domain.intake import IntakeForm, Problems
 from bot.flows import intake as consent_flows
+from bot.flows.intake import Visitor
 from bot.pages import intake as intake_page
 from bot.services import Services
 from handlers.app_keys import SERVICES
