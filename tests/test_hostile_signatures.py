@@ -226,3 +226,28 @@ async def test_a_genuine_request_with_a_smuggled_duplicate_field_is_refused(
         "/twilio/sms", data=io.BytesIO(genuine.encode()), headers=headers
     )
     assert accepted.status == 200
+
+
+async def test_a_signature_over_the_path_without_its_twilio_prefix_is_refused(
+    harness: Harness,
+) -> None:
+    """Twilio signs the URL it requested, /twilio included. The Twilio routes live in a sub-app
+    mounted at /twilio: a check over the path below the mount point would accept this forgery
+    and refuse every genuine webhook."""
+    path = f"/twilio/voice/screen-accept?parent={new_sid('CA')}"
+    params = _twilio_params()
+    body = urlencode(params).encode()
+    below_the_mount = path.removeprefix("/twilio")
+
+    forged = await harness.client.post(
+        path,
+        data=io.BytesIO(body),
+        headers={"Content-Type": FORM, **_sign(PUBLIC_URL + below_the_mount, params)},
+    )
+    genuine = await harness.client.post(
+        path,
+        data=io.BytesIO(body),
+        headers={"Content-Type": FORM, **_sign(PUBLIC_URL + path, params)},
+    )
+
+    assert (forged.status, genuine.status) == (403, 200)
