@@ -19,13 +19,12 @@ from bot.outbox.worker import Worker
 from bot.resources import open_services
 from bot.settings import Settings
 from handlers import health, intake
-from handlers.app_keys import SERVICES, TWILIO
+from handlers.app_keys import SERVICES
 from handlers.slack import actions, commands, home, opt_out_action, reactions
 from handlers.slack import events as slack_events
 from handlers.slack import http as slack_http
 from handlers.slack.http import BOLT, SLACK_SIGNATURE, SlackSignature
-from handlers.twilio import sms, voice
-from handlers.twilio.verify import TwilioVerifier
+from handlers.twilio import create_subapp as twilio_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,7 @@ def create_app(
     app.cleanup_ctx.append(_services(settings, clock))
     if settings.run_worker if run_worker is None else run_worker:
         app.cleanup_ctx.append(_worker)
-    voice.register(app)
-    sms.register(app)
+    app.add_subapp("/twilio", twilio_webhooks(settings))
     health.register(app)
     intake.register(app)
     slack_http.register(app)
@@ -76,7 +74,6 @@ def _services(
     async def context(app: web.Application) -> AsyncIterator[None]:
         async with open_services(settings, clock) as services:
             app[SERVICES] = services
-            app[TWILIO] = TwilioVerifier(settings)
             bolt = AsyncApp(
                 client=services.slack,
                 logger=_bolt_logger(),

@@ -19,8 +19,8 @@ from bot.domain.plans import InboundText
 from bot.flows import calls as flows
 from bot.outbox.perform import lead_notice
 from bot.services import Services
-from handlers.app_keys import SERVICES, TWILIO
-from handlers.twilio.verify import field, required
+from handlers.app_keys import SERVICES
+from handlers.twilio.verify import FORM, field, required
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,8 @@ def _inbound(form: MultiDictProxy[str], services: Services) -> InboundText | Non
 
 async def incoming_text(request: web.Request) -> web.Response:
     """POST /twilio/sms."""
-    services = request.app[SERVICES]
-    form = await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
+    form = request[FORM]
     text = _inbound(form, services)
     if text is None:
         log.warning("text from unusable sender ignored sid=%s", field(form, "MessageSid"))
@@ -78,8 +78,8 @@ async def incoming_text(request: web.Request) -> web.Response:
 
 async def message_status(request: web.Request) -> web.Response:
     """POST /twilio/sms/status: a text we sent failed later (carrier, handset, opt-out)."""
-    services = request.app[SERVICES]
-    form = await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
+    form = request[FORM]
     status = field(form, "MessageStatus")
     if status not in ("failed", "undelivered"):
         return web.Response(status=204)
@@ -113,8 +113,3 @@ async def message_status(request: web.Request) -> web.Response:
         )
     await services.outbox.enqueue(follow_up)
     return web.Response(status=204)
-
-
-def register(app: web.Application) -> None:
-    app.router.add_post("/twilio/sms", incoming_text)
-    app.router.add_post("/twilio/sms/status", message_status)
