@@ -18,10 +18,8 @@ from slack_bolt.async_app import AsyncApp
 from bot.outbox.worker import Worker
 from bot.resources import open_services
 from bot.settings import Settings
-from handlers import health, intake
+from handlers import health, intake, slack
 from handlers.app_keys import SERVICES
-from handlers.slack import actions, commands, home, opt_out_action, reactions
-from handlers.slack import events as slack_events
 from handlers.slack import http as slack_http
 from handlers.slack.http import BOLT, SLACK_SIGNATURE, SlackSignature
 from handlers.twilio import create_subapp as twilio_webhooks
@@ -81,13 +79,7 @@ def _services(
                 # Run our listener before answering, so a 200 means the reply is stored.
                 process_before_response=True,
             )
-            # Before slack_events: its catch-all answers any event no earlier listener took.
-            reactions.register(bolt, services)
-            home.register(bolt, services)
-            actions.register(bolt, services)
-            slack_events.register(bolt, services)
-            commands.register(bolt, services)
-            opt_out_action.register(bolt, services)
+            slack.register(bolt, services)
             app[BOLT] = bolt
             secret = settings.slack_signing_secret.get_secret_value()
             app[SLACK_SIGNATURE] = SlackSignature(secret)

@@ -10,8 +10,6 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from bot.domain.cards import ACTION_IDS, EXCLUDE_ACTION
 from bot.domain.leads import ACTIONS
 from bot.flows import leads as lead_flows
@@ -20,6 +18,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 _BY_ACTION_ID = {ACTION_IDS[a]: a for a in ACTIONS}
+BUTTONS = re.compile(r"^lead_")  # the action_id of every button on a lead card
 
 
 def card_of(body: dict[str, Any]) -> tuple[str, str] | None:
@@ -30,24 +29,22 @@ def card_of(body: dict[str, Any]) -> tuple[str, str] | None:
     return (str(channel), str(ts)) if channel and ts else None
 
 
-def register(bolt: AsyncApp, services: Services) -> None:
-    @bolt.action(re.compile(r"^lead_"))
-    async def lead_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        where = card_of(body)
-        user = str((body.get("user") or {}).get("id") or "")
-        owner = await services.store.thread_owner(*where) if where else None
-        if owner is None or not user:
-            return  # not one of our cards (or a card older than we remember)
-        action_id = str(action.get("action_id"))
-        if action_id == EXCLUDE_ACTION:
-            await lead_flows.exclude(services, owner.phone, owner.line, user)
-            await lead_flows.crew_action(
-                services, owner.phone, owner.line, owner.lead_id, "close", user
-            )
-            return
-        verb = _BY_ACTION_ID.get(action_id)
-        if verb is not None:
-            await lead_flows.crew_action(
-                services, owner.phone, owner.line, owner.lead_id, verb, user
-            )
+async def lead_button(
+    services: Services, ack: Any, body: dict[str, Any], action: dict[str, Any]
+) -> None:
+    await ack()
+    where = card_of(body)
+    user = str((body.get("user") or {}).get("id") or "")
+    owner = await services.store.thread_owner(*where) if where else None
+    if owner is None or not user:
+        return  # not one of our cards (or a card older than we remember)
+    action_id = str(action.get("action_id"))
+    if action_id == EXCLUDE_ACTION:
+        await lead_flows.exclude(services, owner.phone, owner.line, user)
+        await lead_flows.crew_action(
+            services, owner.phone, owner.line, owner.lead_id, "close", user
+        )
+        return
+    verb = _BY_ACTION_ID.get(action_id)
+    if verb is not None:
+        await lead_flows.crew_action(services, owner.phone, owner.line, owner.lead_id, verb, user)
