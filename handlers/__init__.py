@@ -7,7 +7,8 @@ intake.py   the caller's intake page, /i/<token>
 health.py   /healthz and /metrics
 app_keys.py typed keys for what the app holds (SERVICES)
 
-Handlers may import bot.flows, bot.domain, bot.pages, the app's services (bot.services,
-bot.settings, bot.lines) and storage's types. Nothing below them imports handlers: the app
-factory, bot/app.py, is the one module outside this package that does.
+Handlers may import bot.flows, bot.domain, bot.pages and the app's services (bot.services,
+bot.settings, bot.lines); storage only for a type, its verbs are reached through the services.
+Nothing below them imports handlers: the app factory, bot/app.py, is the one module outside
+this package that does (tests/test_declarations.py checks).
 """

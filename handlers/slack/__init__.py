@@ -6,8 +6,8 @@ actions.py (lead cards), opt_out_action.py, home.py (App Home), template_modal.p
 view) and commands/ (/textback). Each listener takes the Services first and what Bolt injects by
 name after it; register() below is the one list of them.
 
-May import bot.flows, bot.domain, bot.services, bot.settings and storage's verbs; only the app
-factory imports this package.
+May import bot.flows, bot.domain, bot.lines, bot.services and bot.settings (storage through the
+services' verbs); outside handlers/slack, only the app factory imports this package.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ added to ROUTES can't forget it; handlers read the verified form from `request[F
 services from `request.config_dict[SERVICES]`. voice.py: calls, screening, missed calls; sms.py:
 texts from callers and delivery status; twiml.py: the answers.
 
-May import bot.flows, bot.domain, bot.services, bot.settings and handlers.app_keys. Only the app
-factory imports this package.
+May import bot.flows, bot.domain, bot.services, bot.settings and handlers.app_keys (storage through
+the services' verbs); only the app factory imports this package. sms.message_status still does a
+flow's work itself (the store, then outbox jobs via bot.outbox's lead_notice): it belongs in
+bot.flows.
 """
 
 from __future__ import annotations
