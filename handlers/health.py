@@ -22,8 +22,3 @@ async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     body = generate_latest(services.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def register(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)

@@ -108,8 +108,3 @@ async def submit(request: web.Request) -> web.Response:
     if outcome == "missing":
         return _html(intake_page.not_found_page(business), 404)
     return _html(intake_page.thanks_page(business))  # "ok", or "dup": posted once already
-
-
-def register(app: web.Application) -> None:
-    app.router.add_get("/i/{token}", show)
-    app.router.add_post("/i/{token}", submit)

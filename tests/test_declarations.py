@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import time
 from pathlib import Path
 
@@ -85,3 +86,23 @@ async def test_every_manifest_slash_command_is_answered(harness: Harness) -> Non
         response = await slash_command(harness, "help", command=command["command"])
         assert response.status == 200
         assert "/textback status" in await response.text()
+
+
+def _imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_only_the_app_factory_imports_the_handlers() -> None:
+    """handlers/__init__.py: flows, domain, outbox and storage sit below the handlers."""
+    importers = [
+        str(path.relative_to(ROOT))
+        for path in sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "storage").rglob("*.py")])
+        if any(m == "handlers" or m.startswith("handlers.") for m in _imported_modules(path))
+    ]
+    assert importers == ["bot/app.py"]

@@ -56,6 +56,17 @@ async def test_metrics_count_missed_calls_and_texts(harness: Harness) -> None:
     assert "textback_webhook_seconds_bucket" in body
 
 
+async def test_webhook_timings_are_labelled_with_the_path_twilio_and_slack_call(
+    harness: Harness,
+) -> None:
+    await harness.missed_call()
+    await harness.caller_text("Is tomorrow ok?")
+    await slash_command(harness, "help")
+    body = await (await harness.client.get("/metrics")).text()
+    for route in ("/twilio/voice/dial-status", "/twilio/sms", "/slack/events"):
+        assert f'textback_webhook_seconds_count{{route="{route}"}} 1.0' in body, route
+
+
 async def test_textback_status_shows_configuration_and_queues(harness: Harness) -> None:
     response = await slash_command(harness, "status")
     assert response.status == 200

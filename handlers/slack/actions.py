@@ -10,8 +10,6 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from bot.domain.cards import ACTION_IDS, EXCLUDE_ACTION
 from bot.domain.leads import ACTIONS
 from bot.flows import crew_actions
@@ -20,6 +18,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 _BY_ACTION_ID = {ACTION_IDS[a]: a for a in ACTIONS}
+BUTTONS = re.compile(r"^lead_")  # the action_id of every button on a lead card
 
 
 def card_of(body: dict[str, Any]) -> tuple[str, str] | None:
@@ -30,19 +29,19 @@ def card_of(body: dict[str, Any]) -> tuple[str, str] | None:
     return (str(channel), str(ts)) if channel and ts else None
 
 
-def register(bolt: AsyncApp, services: Services) -> None:
-    @bolt.action(re.compile(r"^lead_"))
-    async def lead_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        where = card_of(body)
-        user = str((body.get("user") or {}).get("id") or "")
-        lead = await services.threads.owner(*where) if where else None
-        if lead is None or not user:
-            return  # not one of our cards (or a card older than we remember)
-        action_id = str(action.get("action_id"))
-        if action_id == EXCLUDE_ACTION:
-            await crew_actions.exclude(services, lead, user)
-            return
-        verb = _BY_ACTION_ID.get(action_id)
-        if verb is not None:
-            await crew_actions.act(services, lead, verb, user)
+async def lead_button(
+    services: Services, ack: Any, body: dict[str, Any], action: dict[str, Any]
+) -> None:
+    await ack()
+    where = card_of(body)
+    user = str((body.get("user") or {}).get("id") or "")
+    lead = await services.threads.owner(*where) if where else None
+    if lead is None or not user:
+        return  # not one of our cards (or a card older than we remember)
+    action_id = str(action.get("action_id"))
+    if action_id == EXCLUDE_ACTION:
+        await crew_actions.exclude(services, lead, user)
+        return
+    verb = _BY_ACTION_ID.get(action_id)
+    if verb is not None:
+        await crew_actions.act(services, lead, verb, user)

@@ -7,10 +7,8 @@ Bolt does not dedupe Slack's retries (same event_id), so a middleware does. Ever
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
 from bot.domain.events import CrewReply
@@ -46,26 +44,28 @@ def crew_reply_from(event: dict[str, Any]) -> CrewReply | None:
     )
 
 
-def register(bolt: AsyncApp, services: Services) -> None:
-    @bolt.middleware
-    async def dedupe_retries(body: dict[str, Any], next: Any) -> BoltResponse | None:
-        event_id = body.get("event_id")
-        if not event_id:
-            return await next()  # type: ignore[no-any-return]
-        if not await services.records.first_slack_event(str(event_id)):
-            return BoltResponse(status=200, body="")
-        response: BoltResponse = await next()
-        if response is not None and response.status >= 500:
-            # We did not store it: forget the id so Slack's retry gets another chance.
-            await services.records.forget_slack_event(str(event_id))
-        return response
+async def dedupe_retries(
+    services: Services, body: dict[str, Any], next: Any
+) -> BoltResponse | None:
+    """Bolt middleware: a retried event_id answers 200 without running a listener again."""
+    event_id = body.get("event_id")
+    if not event_id:
+        return await next()  # type: ignore[no-any-return]
+    if not await services.records.first_slack_event(str(event_id)):
+        return BoltResponse(status=200, body="")
+    response: BoltResponse = await next()
+    if response is not None and response.status >= 500:
+        # We did not store it: forget the id so Slack's retry gets another chance.
+        await services.records.forget_slack_event(str(event_id))
+    return response
 
-    @bolt.event("message")
-    async def on_message(event: dict[str, Any]) -> None:
-        reply = crew_reply_from(event)
-        if reply is not None and await crew_replies.crew_reply(services, reply):
-            log.info("crew reply queued channel=%s ts=%s", reply.channel, reply.ts)
 
-    @bolt.event(re.compile(".*"))
-    async def acknowledge_the_rest() -> None:
-        """reaction_added and anything else we subscribe to: 200, so Slack doesn't retry."""
+async def on_message(services: Services, event: dict[str, Any]) -> None:
+    reply = crew_reply_from(event)
+    if reply is not None and await crew_replies.crew_reply(services, reply):
+        log.info("crew reply queued channel=%s ts=%s", reply.channel, reply.ts)
+
+
+async def acknowledge_the_rest() -> None:
+    """The catch-all, registered last: any event no other listener took (edits, joins, event
+    types we subscribe to but don't act on) gets its 200, so Slack doesn't retry it."""

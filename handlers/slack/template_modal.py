@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import template_guard, templates
@@ -116,27 +115,28 @@ def submitted_errors(
     return errors, changes
 
 
-def register(bolt: AsyncApp, services: Services) -> None:
-    @bolt.view(CALLBACK_ID)
-    async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = str((body.get("user") or {}).get("id") or "")
-        first_block = block_id(templates.KINDS[0])
-        denied = await refusal(services, user_id)
-        if denied:
-            await ack(response_action="errors", errors={first_block: denied})
-            return
-        line = await services.lines.current_by_id(services.lines.default.id)
-        values = (view.get("state") or {}).get("values") or {}
-        errors, changes = submitted_errors(services, line, values)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        config = services.line_config
-        for kind, text in changes.items():
-            if text == templates.default_for(kind, linked=True):
-                await config.reset_template(line.id, kind)
-            else:
-                await config.set_template(line.id, kind, text)
-        services.lines.forget(line.id)
-        log.info("templates saved from the editor kinds=%s", ",".join(changes) or "-")
-        await ack()
+async def on_submit(
+    services: Services, ack: Any, body: dict[str, Any], view: dict[str, Any]
+) -> None:
+    """view_submission of the editor (callback_id CALLBACK_ID)."""
+    user_id = str((body.get("user") or {}).get("id") or "")
+    first_block = block_id(templates.KINDS[0])
+    denied = await refusal(services, user_id)
+    if denied:
+        await ack(response_action="errors", errors={first_block: denied})
+        return
+    line = await services.lines.current_by_id(services.lines.default.id)
+    values = (view.get("state") or {}).get("values") or {}
+    errors, changes = submitted_errors(services, line, values)
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    config = services.line_config
+    for kind, text in changes.items():
+        if text == templates.default_for(kind, linked=True):
+            await config.reset_template(line.id, kind)
+        else:
+            await config.set_template(line.id, kind, text)
+    services.lines.forget(line.id)
+    log.info("templates saved from the editor kinds=%s", ",".join(changes) or "-")
+    await ack()

@@ -18,9 +18,9 @@ from bot.domain.events import MissedCall
 from bot.domain.phone import InvalidNumber, caller_number, to_e164
 from bot.flows import calls
 from bot.services import Services
-from handlers.app_keys import SERVICES, TWILIO
+from handlers.app_keys import SERVICES
 from handlers.twilio.twiml import respond
-from handlers.twilio.verify import field, required
+from handlers.twilio.verify import FORM, field, required
 
 MISSED_DIAL = frozenset({"no-answer", "busy", "failed", "canceled"})
 MISSED_CALL = MISSED_DIAL
@@ -70,8 +70,8 @@ def _hangup() -> VoiceResponse:
 
 async def incoming_call(request: web.Request) -> web.Response:
     """POST /twilio/voice: ring FORWARD_TO with screening, or miss the call at once."""
-    services = request.app[SERVICES]
-    form = await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
+    form = request[FORM]
     call = _missed_call(form, services)
     line = services.lines.for_number(call.business_number)
     if not line.forward_to:
@@ -89,8 +89,7 @@ async def incoming_call(request: web.Request) -> web.Response:
 
 async def screen(request: web.Request) -> web.Response:
     """Runs on the crew member's phone before the caller is connected."""
-    services = request.app[SERVICES]
-    await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
     parent = request.query.get("parent", "")
     line = services.lines.default
     accept = (
@@ -104,8 +103,8 @@ async def screen(request: web.Request) -> web.Response:
 
 
 async def screen_accept(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    form = await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
+    form = request[FORM]
     parent = request.query.get("parent", "")
     if field(form, "Digits") and parent:
         await services.calls.mark_screened(parent)
@@ -115,8 +114,8 @@ async def screen_accept(request: web.Request) -> web.Response:
 
 async def dial_status(request: web.Request) -> web.Response:
     """POST /twilio/voice/dial-status: the <Dial> ended; what the caller hears next is ours."""
-    services = request.app[SERVICES]
-    form = await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
+    form = request[FORM]
     call = _missed_call(form, services)
     line = services.lines.for_number(call.business_number)
     status = field(form, "DialCallStatus")
@@ -135,18 +134,10 @@ async def dial_status(request: web.Request) -> web.Response:
 
 async def call_status(request: web.Request) -> web.Response:
     """POST /twilio/voice/status: for numbers whose calls are answered elsewhere."""
-    services = request.app[SERVICES]
-    form = await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
+    form = request[FORM]
     if field(form, "Direction") != "inbound":
         return web.Response(status=204)  # our own outbound calls never trigger anything
     if field(form, "CallStatus") in MISSED_CALL:
         await calls.missed_call(services, _missed_call(form, services))
     return web.Response(status=204)
-
-
-def register(app: web.Application) -> None:
-    app.router.add_post("/twilio/voice", incoming_call)
-    app.router.add_post("/twilio/voice/screen", screen)
-    app.router.add_post("/twilio/voice/screen-accept", screen_accept)
-    app.router.add_post("/twilio/voice/dial-status", dial_status)
-    app.router.add_post("/twilio/voice/status", call_status)

@@ -1,9 +1,13 @@
-"""The /textback slash command: a registry of subcommands, each in its own module.
+"""The /textback slash command: SUBCOMMANDS below is the one table of subcommands, in help order.
 
-A module adds a subcommand with @subcommand(...); `help` lists them all. Answers are ephemeral
-and come back in the ack, within Slack's 3 s.
+One module per subcommand (pause.py has pause and resume), each exposing its handler: an async
+function from an Invocation (invocation.py) to the answer. Adding a subcommand is its module plus
+one entry here; nothing registers by being imported. admin.py (who may change settings) and
+template_common.py are shared helpers. Answers are ephemeral and come back in the ack, within
+Slack's 3 s.
 
-May import: handlers, bot.flows, bot.domain, and the top level's services and settings.
+May import bot.flows, bot.domain, bot.lines and bot.services (storage through the services'
+verbs); only handlers/slack imports this package.
 """
 
 from __future__ import annotations
@@ -12,30 +16,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from bot.domain.slack_text import escape
 from bot.services import Services
+from handlers.slack.commands import (
+    exclude,
+    history,
+    hours,
+    pause,
+    stats,
+    status,
+    template,
+    window,
+)
+from handlers.slack.commands.invocation import Invocation, Reply
 
 COMMAND = "/textback"
-
-
-@dataclass(frozen=True)
-class Invocation:
-    services: Services
-    args: list[str]  # the words after the subcommand
-    text: str  # everything after the subcommand, as typed
-    user_id: str
-    trigger_id: str = ""  # lets a subcommand open a modal (views.open) within 3 s
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An answer with Block Kit (text stays as the notification fallback)."""
-
-    text: str
-    blocks: list[dict[str, Any]]
-
 
 Handler = Callable[[Invocation], Awaitable["str | Reply"]]
 
@@ -48,20 +43,62 @@ class Subcommand:
     handler: Handler
 
 
-SUBCOMMANDS: dict[str, Subcommand] = {}
+async def _help(_: Invocation) -> str:
+    return help_text()
 
 
-def subcommand(name: str, usage: str, summary: str) -> Callable[[Handler], Handler]:
-    def add(handler: Handler) -> Handler:
-        SUBCOMMANDS[name] = Subcommand(name, usage, summary, handler)
-        return handler
-
-    return add
+SUBCOMMANDS = (
+    Subcommand("help", "help", "this list", _help),
+    Subcommand(
+        "exclude",
+        "exclude add <number> [note] | remove <number> | list",
+        "numbers that never get an auto-text (personal, suppliers, customers)",
+        exclude.exclude,
+    ),
+    Subcommand(
+        "history",
+        history.USAGE,
+        "a number's consent history: calls, texts, consent, opt-outs",
+        history.history,
+    ),
+    Subcommand(
+        "hours", f"hours show | set {hours.EXAMPLE} [time zone]", "business hours", hours.hours
+    ),
+    Subcommand(
+        "pause",
+        "pause [until <time>]",
+        "vacation mode: calls still post here, no auto-texts",
+        pause.pause,
+    ),
+    Subcommand("resume", "resume", "auto-texts back on", pause.resume),
+    Subcommand(
+        "stats",
+        "stats [7d|30d]",
+        "missed calls, texts, replies, bookings and answer times",
+        stats.stats,
+    ),
+    Subcommand(
+        "template",
+        "template show | set <business|after-hours|repeat> <text> | reset <kind> | edit",
+        "the automated texts, with a live preview (characters, segments, encoding)",
+        template.template,
+    ),
+    Subcommand(
+        "status",
+        "status",
+        "what is in effect, Redis and Twilio health, queue depth, last error",
+        status.status,
+    ),
+    Subcommand(
+        "window", "window [hours]", "one auto-text per caller per this many hours", window.window
+    ),
+)
+_BY_NAME = {subcommand.name: subcommand for subcommand in SUBCOMMANDS}
 
 
 def help_text() -> str:
     lines = ["*/textback* — missed-call text-back"]
-    lines += [f"• `{COMMAND} {c.usage}` — {c.summary}" for c in SUBCOMMANDS.values()]
+    lines += [f"• `{COMMAND} {c.usage}` — {c.summary}" for c in SUBCOMMANDS]
     lines += [
         "Reply in a caller's thread to text them.",
         "Start a thread message with `//` for a note the caller never sees.",
@@ -69,16 +106,11 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-@subcommand("help", "help", "this list")
-async def _help(_: Invocation) -> str:
-    return help_text()
-
-
 async def dispatch(
     services: Services, text: str, user_id: str, trigger_id: str = ""
 ) -> str | Reply:
     verb, _, rest = text.strip().partition(" ")
-    found = SUBCOMMANDS.get(verb.lower() or "help")
+    found = _BY_NAME.get(verb.lower() or "help")
     if found is None:
         return f"I don't know `{escape(verb[:40])}`.\n{help_text()}"
     return await found.handler(
@@ -86,29 +118,13 @@ async def dispatch(
     )
 
 
-def register(bolt: AsyncApp, services: Services) -> None:
-    # Importing a module registers its subcommands; help lists them in this order.
-    from handlers.slack import template_modal
-    from handlers.slack.commands import (  # noqa: F401
-        exclude,
-        history,
-        hours,
-        pause,
-        stats,
-        status,
-        template,
-        window,
-    )
-
-    template_modal.register(bolt, services)
-
-    @bolt.command(COMMAND)
-    async def textback(ack: Any, command: dict[str, Any]) -> None:
-        text = str(command.get("text") or "")
-        user_id = str(command.get("user_id") or "")
-        trigger_id = str(command.get("trigger_id") or "")
-        answer = await dispatch(services, text, user_id, trigger_id)
-        if isinstance(answer, Reply):
-            await ack(text=answer.text, blocks=answer.blocks)
-        else:
-            await ack(text=answer)
+async def textback(services: Services, ack: Any, command: dict[str, Any]) -> None:
+    """The Bolt listener for /textback (handlers/slack/__init__.py registers it)."""
+    text = str(command.get("text") or "")
+    user_id = str(command.get("user_id") or "")
+    trigger_id = str(command.get("trigger_id") or "")
+    answer = await dispatch(services, text, user_id, trigger_id)
+    if isinstance(answer, Reply):
+        await ack(text=answer.text, blocks=answer.blocks)
+    else:
+        await ack(text=answer)

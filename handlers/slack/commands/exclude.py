@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.domain.phone import InvalidNumber, number_and_rest, pretty
 from bot.domain.slack_text import escape
-from handlers.slack.commands import Invocation, subcommand
+from handlers.slack.commands.invocation import Invocation
 
 USAGE = (
     "Usage: `/textback exclude add <number> [note]`, `/textback exclude remove <number>` or "
@@ -17,11 +17,6 @@ USAGE = (
 )
 
 
-@subcommand(
-    "exclude",
-    "exclude add <number> [note] | remove <number> | list",
-    "numbers that never get an auto-text (personal, suppliers, customers)",
-)
 async def exclude(invocation: Invocation) -> str:
     verb, _, rest = invocation.text.partition(" ")
     verb = verb.lower()

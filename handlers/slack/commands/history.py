@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from bot.domain import consent
 from bot.domain.phone import InvalidNumber, to_e164
-from handlers.slack.commands import Invocation, subcommand
+from handlers.slack.commands.invocation import Invocation
 
 SHOWN = 40  # Slack shows ~40 lines comfortably; the export has everything
 USAGE = "history <number>"
 
 
-@subcommand("history", USAGE, "a number's consent history: calls, texts, consent, opt-outs")
 async def history(invocation: Invocation) -> str:
     if not invocation.text:
         return f"Usage: `/textback {USAGE}`, e.g. `/textback history (202) 555-0123`"

@@ -10,8 +10,8 @@ from bot.domain.line import Line
 from bot.domain.slack_text import escape
 from bot.domain.when import describe as describe_time
 from bot.services import Services
-from handlers.slack.commands import Invocation, subcommand
 from handlers.slack.commands.admin import refusal
+from handlers.slack.commands.invocation import Invocation
 
 USAGE = (
     f"Usage: `/textback hours show` or `/textback hours set {EXAMPLE}` "
@@ -32,7 +32,6 @@ def describe_hours(services: Services, line: Line) -> str:
     return f"Hours: {line.hours.describe()} ({line.timezone.key}, {source}) · {state}"
 
 
-@subcommand("hours", f"hours show | set {EXAMPLE} [time zone]", "business hours")
 async def hours(invocation: Invocation) -> str:
     verb, _, rest = invocation.text.partition(" ")
     services = invocation.services

@@ -13,8 +13,8 @@ from bot.domain.line import Line
 from bot.domain.slack_text import escape
 from bot.domain.when import EXAMPLES, WhenError, parse_until
 from bot.domain.when import describe as describe_time
-from handlers.slack.commands import Invocation, subcommand
 from handlers.slack.commands.admin import refusal
+from handlers.slack.commands.invocation import Invocation
 
 USAGE = (
     "Usage: `/textback pause` (until you resume), `/textback pause until <time>` "
@@ -32,7 +32,6 @@ def describe_pause(line: Line, now: float) -> str:
     return f"Auto-texts: *paused* until {describe_time(resumes)}"
 
 
-@subcommand("pause", "pause [until <time>]", "vacation mode: calls still post here, no auto-texts")
 async def pause(invocation: Invocation) -> str:
     services = invocation.services
     line = await services.lines.current_by_id(services.lines.default.id)
@@ -59,7 +58,6 @@ async def pause(invocation: Invocation) -> str:
     )
 
 
-@subcommand("resume", "resume", "auto-texts back on")
 async def resume(invocation: Invocation) -> str:
     services = invocation.services
     if invocation.text.strip():

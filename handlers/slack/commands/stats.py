@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from bot.flows import reports
-from handlers.slack.commands import Invocation, Reply, subcommand
+from handlers.slack.commands.invocation import Invocation, Reply
 
 PERIODS = {"7d": 7, "week": 7, "30d": 30, "month": 30}
 
 
-@subcommand("stats", "stats [7d|30d]", "missed calls, texts, replies, bookings and answer times")
 async def stats(invocation: Invocation) -> str | Reply:
     period = (invocation.args[0] if invocation.args else "7d").lower()
     days = PERIODS.get(period)

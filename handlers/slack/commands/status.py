@@ -10,8 +10,8 @@ from twilio.base.exceptions import TwilioRestException
 
 from bot.domain import templates
 from bot.services import Services
-from handlers.slack.commands import Invocation, subcommand
 from handlers.slack.commands.hours import describe_hours
+from handlers.slack.commands.invocation import Invocation
 from handlers.slack.commands.pause import describe_pause
 from handlers.slack.commands.template import LABELS
 
@@ -75,8 +75,5 @@ async def status_text(services: Services) -> str:
     )
 
 
-@subcommand(
-    "status", "status", "what is in effect, Redis and Twilio health, queue depth, last error"
-)
 async def status(invocation: Invocation) -> str:
     return await status_text(invocation.services)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from bot.domain import template_guard, templates
 from bot.domain.slack_text import escape, to_plain
 from handlers.slack import template_modal
-from handlers.slack.commands import Invocation, subcommand
 from handlers.slack.commands.admin import refusal
+from handlers.slack.commands.invocation import Invocation
 from handlers.slack.commands.template_common import (
     KIND_NAMES,
     LABELS,
@@ -30,11 +30,6 @@ USAGE = (
 )
 
 
-@subcommand(
-    "template",
-    "template show | set <business|after-hours|repeat> <text> | reset <kind> | edit",
-    "the automated texts, with a live preview (characters, segments, encoding)",
-)
 async def template(invocation: Invocation) -> str:
     verb, _, rest = invocation.text.partition(" ")
     verb = verb.lower()

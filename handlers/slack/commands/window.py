@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.domain.slack_text import escape
-from handlers.slack.commands import Invocation, subcommand
 from handlers.slack.commands.admin import refusal
+from handlers.slack.commands.invocation import Invocation
 
 MIN_HOURS, MAX_HOURS = 1, 720
 USAGE = (
@@ -16,7 +16,6 @@ USAGE = (
 _HOURS = re.compile(r"(\d+)\s*(h|hours?)?", re.IGNORECASE)
 
 
-@subcommand("window", "window [hours]", "one auto-text per caller per this many hours")
 async def window(invocation: Invocation) -> str:
     services = invocation.services
     line = await services.lines.current_by_id(services.lines.default.id)
