@@ -13,7 +13,7 @@ from typing import TextIO
 
 from aiohttp import web
 
-from bot import local_redis
+from bot import lines, local_redis
 from bot.domain.jobs import QUEUES, Queue
 from bot.flows import consent_export
 from bot.outbox.worker import Worker
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-    except SettingsError as exc:
+        lines.load(settings)  # a bad LINES_FILE stops every command here, before anything runs
+    except (SettingsError, lines.LinesError) as exc:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(

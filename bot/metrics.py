@@ -10,10 +10,13 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.missed_calls = Counter(
-            "textback_missed_calls", "Missed inbound calls seen", registry=r
+            "textback_missed_calls", "Missed inbound calls seen", ["line"], registry=r
         )
         self.autotexts = Counter(
-            "textback_autotexts", "Auto-text decisions by outcome", ["outcome"], registry=r
+            "textback_autotexts",
+            "Auto-text decisions by outcome",
+            ["line", "outcome"],
+            registry=r,
         )
         self.relayed = Counter(
             "textback_relayed_messages", "Messages relayed", ["direction"], registry=r

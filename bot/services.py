@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from twilio.rest import Client as TwilioClient
 
 from bot.clients import slack_client, twilio_client
-from bot.lines import Lines, default_line
+from bot.lines import Lines
 from bot.metrics import Metrics
 from bot.settings import Settings
 from storage import connection
@@ -95,7 +95,7 @@ async def open_services(
         line_config=line_config,
         records=ServiceRecords(redis, keys),
         outbox=Outbox(redis, keys),
-        lines=Lines(default_line(settings), line_config),
+        lines=Lines.from_settings(settings, line_config),
         metrics=Metrics(),
         slack=slack,
         twilio=twilio,

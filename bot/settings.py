@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.hours import BusinessHours, HoursError
@@ -23,6 +24,7 @@ WHERE_TO_GET = {
     "TWILIO_AUTH_TOKEN": "Twilio Console > Account Info > Auth Token",
     "PUBLIC_URL": "the https address Slack and Twilio reach this server at (e.g. https://tb.example.com)",
     "BUSINESS_NAME": "your business name as callers know it, e.g. Johnson Electric",
+    "LINES_FILE": "a TOML file of [[line]] tables (see lines.example.toml)",
 }
 
 
@@ -38,16 +40,20 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "tb"
     redis_max_connections: int = Field(64, ge=4, le=10_000)
 
+    # Several numbers and locations: a TOML file of [[line]] tables (bot/lines.py). Declared
+    # before BUSINESS_NAME and SLACK_CHANNEL_ID, which it makes optional.
+    lines_file: str | None = None
+
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr
-    slack_channel_id: str
+    slack_channel_id: str | None = Field(None, validate_default=True)
     slack_api_url: str = "https://slack.com/api/"
 
     twilio_account_sid: str
     twilio_auth_token: SecretStr
     twilio_api_url: str = "https://api.twilio.com"
 
-    business_name: str = Field(min_length=1, max_length=60)
+    business_name: str | None = Field(None, min_length=1, max_length=60, validate_default=True)
     business_timezone: str = "America/New_York"
     business_hours: str = "Mon-Fri 08:00-17:00"
     forward_to: Annotated[list[str], NoDecode] = []
@@ -86,6 +92,15 @@ class Settings(BaseSettings):
     slack_posts_per_second: float = Field(1.0, gt=0)
     log_level: str = "INFO"
     data_dir: str = ".data"
+
+    @field_validator("business_name", "slack_channel_id")
+    @classmethod
+    def _needed_without_lines_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The environment's line needs both, unless LINES_FILE defines the lines (then, set,
+        they make the environment's line the catch-all for numbers no [[line]] lists)."""
+        if value is None and not info.data.get("lines_file"):
+            raise PydanticCustomError("missing", "Field required")
+        return value
 
     @field_validator("public_url", "slack_api_url", "twilio_api_url")
     @classmethod

@@ -48,7 +48,7 @@ def _form_page(
     form: IntakeForm | None = None,
     problems: Problems | None = None,
 ) -> str:
-    line = services.lines.by_id(link.line)
+    line = services.lines.known(link.line)
     nonce = intake.new_nonce()
     csrf = intake.csrf_field(intake_flow.form_key(services), link.token, nonce)
     return intake_page.form_page(
@@ -60,16 +60,16 @@ async def show(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     link = await _link(request, services)
     if link is None:
-        return _html(intake_page.not_found_page(services.lines.default.business_name), 404)
+        return _html(intake_page.not_found_page(services.lines.any_name), 404)
     return _html(_form_page(services, link))
 
 
 async def submit(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    business = services.lines.default.business_name
     link = await _link(request, services)
     if link is None:
-        return _html(intake_page.not_found_page(business), 404)
+        return _html(intake_page.not_found_page(services.lines.any_name), 404)
+    business = services.lines.known(link.line).business_name
     if request.content_type not in ("application/x-www-form-urlencoded", ""):
         return _html(
             intake_page.bad_request_page(business, "Please send the form from the page."), 400

@@ -11,42 +11,42 @@ import json
 from redis.asyncio import Redis
 
 from bot.domain.events import Claim
-from storage.callers import ATTACH_LEAD, RECORD_TTL, claim_from_reply
+from bot.domain.line import DEFAULT_LINE
+from storage.callers import ATTACH_LEAD, EVERY_LINE, RECORD_TTL, claim_from_reply
 from storage.keys import DAY, Keys
 
-# KEYS: call record, caller hash[, ledger].
-# ARGV: now, window_seconds, lead_seconds, new_lead_id, business_number, record_ttl, paused
-# [, call_sid, line] (with the ledger key).
+# KEYS: call record, caller hash, ledger, number hash, default line's caller hash.
+# ARGV: now, window_seconds, lead_seconds, new_lead_id, business_number, record_ttl, paused,
+# call_sid, line.
 # Returns {"dup"|"new", record-json, enqueued}. The opt-out/exclusion/window check and the
 # marking of "texted now" happen in one step, so two processes racing on one caller send one text.
 _CLAIM_MISSED_CALL = (
     ATTACH_LEAD
+    + EVERY_LINE
     + """
 local existing = redis.call('HMGET', KEYS[1], 'record', 'enqueued')
 if existing[1] then return {'dup', existing[1], existing[2] or '0'} end
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-local st = redis.call('HMGET', KEYS[2], 'opted_out', 'excluded', 'last_text_at', 'texts')
+local st = redis.call('HMGET', KEYS[2], 'last_text_at', 'texts')
 local outcome
-if st[1] then outcome = 'opted_out'
-elseif st[2] then outcome = 'excluded'
-elseif st[3] and now - tonumber(st[3]) < window then outcome = 'window'
+if opted_out_on(KEYS[4], KEYS[5], ARGV[9]) then outcome = 'opted_out'
+elseif excluded(KEYS[4], KEYS[5]) then outcome = 'excluded'
+elseif st[1] and now - tonumber(st[1]) < window then outcome = 'window'
 elseif ARGV[7] == '1' then outcome = 'paused'
 else
   outcome = 'send'
   redis.call('HSET', KEYS[2], 'last_text_at', now)
   redis.call('HINCRBY', KEYS[2], 'texts', 1)
 end
-if KEYS[3] then
-  -- Consent ledger: the call itself is the caller's implied consent to one informational reply.
-  redis.call('XADD', KEYS[3], '*', 'event', 'implied_consent', 'at', ARGV[1], 'line', ARGV[9],
-    'call_sid', ARGV[8], 'called', ARGV[5], 'outcome', outcome)
-end
+-- Consent ledger: the call itself is the caller's implied consent to one informational reply.
+redis.call('XADD', KEYS[3], '*', 'event', 'implied_consent', 'at', ARGV[1], 'line', ARGV[9],
+  'call_sid', ARGV[8], 'called', ARGV[5], 'outcome', outcome)
 -- A new lead's card is the call's one post; a known lead gets a "called again" note instead.
 local lead_id, new_lead, seq = attach_lead(
   KEYS[2], now, tonumber(ARGV[3]), ARGV[4], ARGV[5], 1, true)
 local record = cjson.encode({
-  outcome = outcome, repeat_caller = (st[4] and tonumber(st[4]) > 0) and 1 or 0,
-  last_text_at = st[3] and tonumber(st[3]) or 0, lead_id = lead_id, new_lead = new_lead,
+  outcome = outcome, repeat_caller = (st[2] and tonumber(st[2]) > 0) and 1 or 0,
+  last_text_at = st[1] and tonumber(st[1]) or 0, lead_id = lead_id, new_lead = new_lead,
   seq = seq})
 redis.call('HSET', KEYS[1], 'record', record, 'enqueued', '0')
 redis.call('EXPIRE', KEYS[1], ARGV[6])
@@ -79,6 +79,8 @@ class Calls:
             self.keys.call(phone, call_sid),
             self.keys.caller(phone, line),
             self.keys.ledger(phone),  # the call's implied consent, recorded in the same step
+            self.keys.number(phone),
+            self.keys.caller(phone, DEFAULT_LINE),
         ]
         args = [now, window_seconds, lead_seconds, new_lead_id, business_number, RECORD_TTL]
         reply = await self._claim(

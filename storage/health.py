@@ -1,4 +1,5 @@
-"""Small records about the service itself: the last error, Slack's retried events."""
+"""Small records about the service itself: the last error, Slack's retried events, and business
+numbers Twilio sent us that no line lists."""
 
 from __future__ import annotations
 
@@ -26,3 +27,17 @@ class ServiceRecords:
     async def forget_slack_event(self, event_id: str) -> None:
         """We did not store it after all (a 5xx): Slack's retry gets another chance."""
         await self.redis.delete(self.keys.slack_event(event_id))
+
+    async def unlisted_number(self, number: str, now: float) -> None:
+        """A call or text to a number no line lists (and no catch-all took it)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.keys.unlisted_numbers(), {number: now})
+        pipe.zremrangebyscore(self.keys.unlisted_numbers(), "-inf", now - 30 * DAY)
+        await pipe.execute()
+
+    async def unlisted_numbers(self) -> list[tuple[str, float]]:
+        """Numbers no line lists that called or texted in the last 30 days: (number, last seen)."""
+        found: list[tuple[str, float]] = await self.redis.zrange(  # type: ignore[assignment]
+            self.keys.unlisted_numbers(), 0, -1, withscores=True
+        )
+        return [(str(number), float(at)) for number, at in found]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.line import DEFAULT_LINE
+
 DAY = 86_400  # seconds, for expiry times
 HIDDEN = "hidden"  # tag for calls without a usable caller ID
 
@@ -21,6 +23,13 @@ class Keys:
     def caller(self, phone: str, line: str) -> str:
         """Hash: opt-out, exclusion, last auto-text, current lead, Slack post sequence."""
         return f"{self.prefix}:{{{phone}}}:line:{line}"
+
+    def number(self, phone: str) -> str:
+        """Hash: what holds for this number on every line: `opted_out` (when it last opted out,
+        on any line), `in:<line>` (when it opted back in on that line), `excluded` (the note).
+        Before several lines these lived in the default line's caller hash, which is still read
+        (storage/callers.py's EVERY_LINE)."""
+        return f"{self.prefix}:{{{phone}}}:number"
 
     def parked(self, phone: str, line: str) -> str:
         """Hash seq -> Slack job waiting for its turn, so a thread's posts keep their order."""
@@ -74,9 +83,15 @@ class Keys:
         """Hash: overrides of the environment's defaults (templates, hours, window, pause)."""
         return f"{self.prefix}:line:{line}:config"
 
-    def excluded(self, line: str) -> str:
-        """Hash phone -> note: the exclusion list, for listing (the caller hash decides)."""
-        return f"{self.prefix}:line:{line}:excluded"
+    def excluded(self) -> str:
+        """Hash phone -> JSON {note, line}: the exclusion list, for listing (the number hash
+        decides). One for every line: a supplier calling another location is still a supplier."""
+        return f"{self.prefix}:excluded"
+
+    def excluded_before_lines(self) -> str:
+        """Hash phone -> note: the default line's list, from before exclusions covered every
+        line. Still listed, and emptied as numbers are removed."""
+        return f"{self.prefix}:line:default:excluded"
 
     def slack_admin(self, user_id: str) -> str:
         """Cached answer of users.info: is this Slack user a workspace admin or owner."""
@@ -102,17 +117,21 @@ class Keys:
         """Sorted set of the day's leads (member phone|line|lead_id, score: opened at)."""
         return f"{self.prefix}:leads:{day}"
 
-    def stats_day(self, day: str) -> str:
-        """Hash of counters for one day in the business's time zone (YYYY-MM-DD)."""
-        return f"{self.prefix}:stats:{day}"
+    def _of_line(self, line: str) -> str:
+        # The default line keeps the names from before several lines, so its history counts.
+        return "" if line == DEFAULT_LINE else f"line:{line}:"
 
-    def stats_times(self, day: str) -> str:
+    def stats_day(self, line: str, day: str) -> str:
+        """Hash of a line's counters for one day in its time zone (YYYY-MM-DD)."""
+        return f"{self.prefix}:stats:{self._of_line(line)}{day}"
+
+    def stats_times(self, line: str, day: str) -> str:
         """List of seconds from a caller's reply to the first human answer, that day."""
-        return f"{self.prefix}:stats:{day}:response"
+        return f"{self.prefix}:stats:{self._of_line(line)}{day}:response"
 
-    def digest(self, week: str) -> str:
-        """SET NX once per ISO week: exactly one process posts the weekly digest."""
-        return f"{self.prefix}:digest:{week}"
+    def digest(self, line: str, week: str) -> str:
+        """SET NX once per line and ISO week: exactly one process posts its weekly digest."""
+        return f"{self.prefix}:digest:{self._of_line(line)}{week}"
 
     # --- outbox ---------------------------------------------------------------------------------
     def stream(self, queue: str) -> str:
@@ -132,6 +151,10 @@ class Keys:
     def sent_sms(self, message_sid: str) -> str:
         """What an SMS we sent was for, so its delivery-status callback can report in the thread."""
         return f"{self.prefix}:sent:{message_sid}"
+
+    def unlisted_numbers(self) -> str:
+        """Sorted set: business numbers Twilio sent us that no line lists (score: last seen)."""
+        return f"{self.prefix}:unlisted-numbers"
 
     def last_error(self) -> str:
         return f"{self.prefix}:last-error"

@@ -68,9 +68,9 @@ class LeadStore:
         """Note the lead (and count `counts` for the day) on the caller's pipeline."""
         key = self.keys.lead(phone, lead_id)
         for name in counts:
-            pipe.hincrby(self.keys.stats_day(day), name, 1)
+            pipe.hincrby(self.keys.stats_day(line, day), name, 1)
         if counts:
-            pipe.expire(self.keys.stats_day(day), STATS_TTL)
+            pipe.expire(self.keys.stats_day(line, day), STATS_TTL)
         pipe.hset(key, mapping={"phone": phone, "line": line})
         pipe.hsetnx(key, "opened_at", now)
         pipe.expire(key, THREAD_TTL)

@@ -91,7 +91,10 @@ async def test_incoming_call_rings_the_crew_for_18_seconds_with_screening(
     assert dial.get("action") == f"{PUBLIC_URL}/twilio/voice/dial-status"
     numbers = dial.findall("Number")
     assert [n.text for n in numbers] == [CREW_PHONE]
-    assert numbers[0].get("url") == f"{PUBLIC_URL}/twilio/voice/screen?parent={call_sid}"
+    # On the crew's leg To is the crew's phone: the line travels in the URL.
+    assert (
+        numbers[0].get("url") == f"{PUBLIC_URL}/twilio/voice/screen?parent={call_sid}&line=default"
+    )
     # Ringing is not missing: nothing is texted or posted yet.
     await harness.drained()
     assert harness.twilio.messages == []

@@ -332,7 +332,7 @@ async def test_settings_changed_in_one_process_apply_in_another(
         assert (await say(other, "pause")).startswith("Auto-texts: *paused*")
 
         async def paused_here() -> bool:
-            line = await harness.services.lines.current_by_id("default")
+            line = await harness.services.lines.current("default")
             return line.paused_at(harness.clock())
 
         await wait_until(paused_here, timeout=10, message="the pause never reached this process")

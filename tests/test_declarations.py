@@ -8,7 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from bot.domain.line import SUBCOMMAND_NAMES
+from bot.lines import load as load_lines
 from bot.settings import Settings
+from handlers.slack.commands import SUBCOMMANDS
 from tests.conftest import Harness, slash_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,3 +109,22 @@ def test_only_the_app_factory_imports_the_handlers() -> None:
         if any(m == "handlers" or m.startswith("handlers.") for m in _imported_modules(path))
     ]
     assert importers == ["bot/app.py"]
+
+
+def test_the_sample_lines_file_loads(clean_env: None) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        public_url="https://tb.example.test",
+        slack_bot_token="xoxb-x",
+        slack_signing_secret="s",
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="t",
+        lines_file=str(ROOT / "lines.example.toml"),
+    )
+    file_lines, catch_all = load_lines(settings)
+    assert [line.id for line in file_lines] == ["uptown", "downtown"]
+    assert catch_all is None
+
+
+def test_no_line_id_can_take_a_subcommands_name() -> None:
+    assert {sub.name for sub in SUBCOMMANDS} <= SUBCOMMAND_NAMES

@@ -50,8 +50,8 @@ async def test_metrics_count_missed_calls_and_texts(harness: Harness) -> None:
     await harness.missed_call()
     await harness.drained()
     body = await (await harness.client.get("/metrics")).text()
-    assert "textback_missed_calls_total 1.0" in body
-    assert 'textback_autotexts_total{outcome="send"} 1.0' in body
+    assert 'textback_missed_calls_total{line="default"} 1.0' in body
+    assert 'textback_autotexts_total{line="default",outcome="send"} 1.0' in body
     assert 'textback_sms_sent_total{purpose="auto-text (business)"} 1.0' in body
     assert "textback_webhook_seconds_bucket" in body
 

@@ -397,7 +397,7 @@ async def test_metrics_count_missed_calls_and_texts_sent(harness: Harness) -> No
 
     assert response.status == 200
     text = await response.text()
-    assert re.search(r"^textback_missed_calls_total 1\.0$", text, re.M)
+    assert re.search(r'^textback_missed_calls_total{line="default"} 1\.0$', text, re.M)
     assert re.search(r'^textback_sms_sent_total\{purpose="auto-text \(\w+\)"\} 1\.0$', text, re.M)
 
 

@@ -111,7 +111,7 @@ async def test_every_card_button_answers_before_any_slowed_slack_call(
         return
 
     async def excluded() -> bool:
-        return CALLER in await harness.services.callers.excluded("default")
+        return CALLER in await harness.services.callers.excluded()
 
     await wait_until(excluded, timeout=10, message="the number was not excluded")
 

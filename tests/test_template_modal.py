@@ -81,7 +81,7 @@ async def test_refused_text_shows_its_reasons_under_its_field(harness: Harness) 
     assert answer["response_action"] == "errors"
     assert list(answer["errors"]) == ["template_after_hours"]
     assert "(% off)" in answer["errors"]["template_after_hours"]
-    line = await harness.services.lines.current_by_id("default")
+    line = await harness.services.lines.current("default")
     assert line.templates == {}
 
 
@@ -104,4 +104,4 @@ async def test_a_non_admin_submitting_the_editor_changes_nothing(harness: Harnes
     text = "{business} here! Reply STOP to opt out."
     answer = await (await submit(harness, editor_values(business=text))).json()
     assert answer["errors"]["template_business"].startswith("Only admins can change this")
-    assert (await harness.services.lines.current_by_id("default")).templates == {}
+    assert (await harness.services.lines.current("default")).templates == {}

@@ -1,17 +1,40 @@
-"""A line: one business phone number and everything that hangs off it (plain data).
+"""A line: one or more business numbers, the Slack channel they post to, and everything that
+hangs off them: name, hours, texts, crew phones (plain data).
 
-bot/lines.py builds lines from the settings and applies what was changed from Slack.
+bot/lines.py builds lines from the settings and LINES_FILE and applies what was changed from
+Slack. Keys in Redis carry the line id, so an id is stable for as long as the line lives.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.domain.hours import BusinessHours
 
-DEFAULT_LINE = "default"
+DEFAULT_LINE = "default"  # the environment's line: the only one, or the catch-all
+LINE_ID = re.compile(r"[a-z0-9-]{1,32}")
+# `/textback <line> <subcommand>` reads a line id where a subcommand could stand: no line may
+# take a subcommand's name (tests check this list against the command table).
+SUBCOMMAND_NAMES = frozenset(
+    {
+        "help",
+        "status",
+        "exclude",
+        "history",
+        "hours",
+        "pause",
+        "resume",
+        "stats",
+        "template",
+        "window",
+        "oncall",
+        "me",
+        "webhook",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +50,7 @@ class Line:
     intake_url: str | None
     window_seconds: float
     lead_seconds: float
+    numbers: tuple[str, ...] = ()  # E.164; empty: the catch-all's (any number no line lists)
     # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)

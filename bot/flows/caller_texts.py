@@ -13,14 +13,16 @@ from bot.domain.jobs import Job, LeadThread, ThreadPost
 from bot.domain.leads import LeadState, mention
 from bot.domain.phone import masked
 from bot.flows import leads
-from bot.flows.calls import new_id
+from bot.flows.calls import line_for, new_id
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 
 async def inbound_text(services: Services, text: InboundText) -> None:
-    line = services.lines.for_number(text.business_number)
+    line = await line_for(services, text.business_number)
+    if line is None:
+        return  # a number no line lists: no answer, and no thread to put it in
     claim = await services.callers.record_inbound_sms(
         phone=text.caller,
         line=line.id,

@@ -11,6 +11,7 @@ import uuid
 
 from bot.domain import plans
 from bot.domain.events import MissedCall
+from bot.domain.line import Line
 from bot.domain.phone import masked
 from bot.flows import intake, leads
 from bot.services import Services
@@ -19,17 +20,21 @@ log = logging.getLogger(__name__)
 
 
 async def missed_call(services: Services, call: MissedCall) -> str:
-    """Returns the outcome: send, excluded, opted_out, window, paused, hidden or duplicate."""
+    """Returns the outcome: send, excluded, opted_out, window, paused, hidden, duplicate, or
+    unlisted (a number no line lists, without a catch-all)."""
     outbox = services.outbox
+    listed = await line_for(services, call.business_number)
+    if listed is None:
+        return "unlisted"
     # With the settings changed from Slack: templates, hours, window, pause.
-    line = await services.lines.current(call.business_number)
+    line = await services.lines.current(listed.id)
     after_hours = not line.hours.is_open(call.at.astimezone(line.timezone))
     if call.caller is None:
         if not await services.calls.record_outcome(None, call.call_sid, "hidden"):
             return "duplicate"
         await outbox.enqueue(plans.plan_hidden_call(call, line))
-        await leads.hidden_call(services, after_hours)
-        _count(services, "hidden")
+        await leads.hidden_call(services, line.id, after_hours)
+        _count(services, line.id, "hidden")
         return "hidden"
     claim = await services.calls.claim_missed_call(
         phone=call.caller,
@@ -65,7 +70,7 @@ async def missed_call(services: Services, call: MissedCall) -> str:
             outbox.add_later(pipe, card, services.clock() + waits)
     await pipe.execute()
     if not claim.duplicate:
-        _count(services, claim.outcome)
+        _count(services, line.id, claim.outcome)
         log.info(
             "missed call sid=%s from=%s outcome=%s",
             call.call_sid,
@@ -79,9 +84,19 @@ async def answered_call(services: Services, caller: str | None, call_sid: str) -
     await services.calls.record_outcome(caller, call_sid, "answered")
 
 
-def _count(services: Services, outcome: str) -> None:
-    services.metrics.missed_calls.inc()
-    services.metrics.autotexts.labels(outcome).inc()
+async def line_for(services: Services, business_number: str) -> Line | None:
+    """The line for a business number; None (and a warning, and a note /textback status shows)
+    when no line lists it and there is no catch-all."""
+    line = services.lines.for_number(business_number)
+    if line is None:
+        log.warning("call or text to a number no line lists: %s", business_number)
+        await services.records.unlisted_number(business_number, services.clock())
+    return line
+
+
+def _count(services: Services, line: str, outcome: str) -> None:
+    services.metrics.missed_calls.labels(line).inc()
+    services.metrics.autotexts.labels(line, outcome).inc()
 
 
 def new_id() -> str:

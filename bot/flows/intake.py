@@ -67,13 +67,13 @@ async def submit(
     )
     if outcome != "ok":
         return outcome
-    line = services.lines.by_id(link.line)
+    line = services.lines.known(link.line)
     if form.consent:
         await services.ledger.append(
             link.phone,
             "explicit_consent",
             now,
-            line=line.id,
+            line=link.line,
             source="intake form",
             disclosure=consent.disclosure(line.business_name),
             ip=visitor.ip,
@@ -81,9 +81,15 @@ async def submit(
             user_agent=visitor.user_agent[:USER_AGENT_MAX],
             token=link.token[:4] + "…",
         )
-    lead = LeadThread(link.phone, line.id, link.lead_id, line.channel_id)
-    seq = await services.callers.next_seq(link.phone, line.id)
+    lead = LeadThread(link.phone, link.line, link.lead_id, await _channel(services, link))
+    seq = await services.callers.next_seq(link.phone, link.line)
     card = ThreadPost(lead.at(seq), intake.card_text(form))
     await services.outbox.enqueue([Job(f"intake:{link.token}:{nonce}", card)])
     log.info("intake form from=%s consent=%s", masked(link.phone), form.consent)
     return "ok"
+
+
+async def _channel(services: Services, link: intake.IntakeLink) -> str:
+    """The lead's thread is where its card went; before it posted, the line's channel."""
+    state = await services.leads.get(link.phone, link.lead_id)
+    return state.channel or services.lines.known(link.line).channel_id

@@ -20,8 +20,10 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 
-def business_day(services: Services, at: float) -> str:
-    return datetime.fromtimestamp(at, services.settings.timezone).strftime("%Y-%m-%d")
+def business_day(services: Services, line: str, at: float) -> str:
+    """The line's calendar day at `at`, in its time zone: what stats count by."""
+    zone = services.lines.known(line).timezone
+    return datetime.fromtimestamp(at, zone).strftime("%Y-%m-%d")
 
 
 async def queue_update(
@@ -54,14 +56,14 @@ async def changed(
         await queue_update(services, phone, lead_id, after.version, crew)
     # else the card is not in Slack yet: it renders this state when it posts (the post
     # queues an update if the state moved on while it was on its way).
-    day = business_day(services, services.clock())
+    day = business_day(services, after.line, services.clock())
     for state in ("claimed", "booked"):
         if (
             after.state == state
             and before.state != state
             and await services.leads.first_time(phone, lead_id, state)
         ):
-            await services.stats.count(day, state)
+            await services.stats.count(after.line, day, state)
     return after
 
 
@@ -77,23 +79,23 @@ def lead_opened(
     """A missed call from a known number: the lead exists from now, and counts, once the
     pipe's owner executes it."""
     now = services.clock()
-    day = business_day(services, now)
+    day = business_day(services, line, now)
     names = ["missed"] + (["after_hours"] if after_hours else [])
     if outcome != "send":
         names.append(f"suppressed:{outcome}")
     services.leads.open_lead(pipe, phone, line, lead_id, day, now, *names)
 
 
-async def hidden_call(services: Services, after_hours: bool) -> None:
+async def hidden_call(services: Services, line: str, after_hours: bool) -> None:
     """A call without caller ID: no lead, but it counts as missed and suppressed."""
-    day = business_day(services, services.clock())
+    day = business_day(services, line, services.clock())
     names = ["missed", "suppressed:hidden"] + (["after_hours"] if after_hours else [])
-    await services.stats.count(day, *names)
+    await services.stats.count(line, day, *names)
 
 
-def count_texted(services: Services, pipe: Pipeline) -> None:
+def count_texted(services: Services, pipe: Pipeline, line: str) -> None:
     """The day's auto-text count, on the pipeline that records the send."""
-    services.stats.count_on(pipe, business_day(services, services.clock()), "texted")
+    services.stats.count_on(pipe, line, business_day(services, line, services.clock()), "texted")
 
 
 async def auto_texted(services: Services, phone: str, lead_id: str) -> None:
@@ -108,7 +110,7 @@ async def caller_texted(
     """Marks the lead replied (and urgent), starts the reply clock; returns the state."""
     now = services.clock()
     store = services.leads
-    day = business_day(services, now)
+    day = business_day(services, line, now)
     # STOP is not a reply: only a waiting text counts as the lead's first reply.
     before, first_reply = await store.open_and_get(
         phone, line, lead_id, day, now, first_time="replied" if waits else None
@@ -118,11 +120,11 @@ async def caller_texted(
     )
     await changed(services, phone, lead_id, change)
     if first_reply:
-        await services.stats.count(day, "replied")
+        await services.stats.count(line, day, "replied")
     lead = change[1] if change is not None else before
     if lead.open and waits:
         settings = services.settings
-        current = await services.lines.current_by_id(line)  # hours may be set from Slack
+        current = await services.lines.current(line)  # hours may be set from Slack
         due = reminders.schedule(now, settings.reply_sla_minutes, current.hours, current.timezone)
         await store.start_waiting(phone, line, lead_id, now, due)
     return lead
@@ -133,4 +135,5 @@ async def human_answered(services: Services, phone: str, line: str, lead_id: str
     now = services.clock()
     since = await services.leads.stop_waiting(phone, line, lead_id, reminders.REMINDERS)
     if since is not None:
-        await services.stats.response_time(business_day(services, now), max(0.0, now - since))
+        day = business_day(services, line, now)
+        await services.stats.response_time(line, day, max(0.0, now - since))

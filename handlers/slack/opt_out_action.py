@@ -28,7 +28,7 @@ async def record_opt_out(
         log.warning("opt-out button with an unreadable value ignored")
         return
     user_id = str((body.get("user") or {}).get("id") or "unknown")
-    channel = str((body.get("channel") or {}).get("id") or services.lines.default.channel_id)
+    channel = str((body.get("channel") or {}).get("id") or services.lines.known(line).channel_id)
     message = body.get("message") or {}
     thread_ts = str(message.get("thread_ts") or message.get("ts") or "")
     await crew_actions.record_opt_out(

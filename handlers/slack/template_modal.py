@@ -75,6 +75,7 @@ def editor_view(services: Services, line: Line) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
+        "private_metadata": line.id,  # which line's texts, back with the submission
         "title": {"type": "plain_text", "text": "Auto-texts"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -125,7 +126,7 @@ async def on_submit(
     if denied:
         await ack(response_action="errors", errors={first_block: denied})
         return
-    line = await services.lines.current_by_id(services.lines.default.id)
+    line = await services.lines.current(str(view.get("private_metadata") or ""))
     values = (view.get("state") or {}).get("values") or {}
     errors, changes = submitted_errors(services, line, values)
     if errors:

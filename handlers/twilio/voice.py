@@ -23,19 +23,23 @@ from handlers.twilio.twiml import respond
 from handlers.twilio.verify import FORM, field, required
 
 MISSED_DIAL = frozenset({"no-answer", "busy", "failed", "canceled"})
-MISSED_CALL = MISSED_DIAL
+
+
+def business_number(form: MultiDictProxy[str]) -> str:
+    """The number called: To, or Called where Twilio sends that instead."""
+    name = "To" if field(form, "To").strip() else "Called"
+    try:
+        return to_e164(required(form, name))
+    except InvalidNumber as exc:
+        raise web.HTTPBadRequest(text=f"{name}: {exc}") from None
 
 
 def _missed_call(form: MultiDictProxy[str], services: Services) -> MissedCall:
-    try:
-        business_number = to_e164(required(form, "To"))
-    except InvalidNumber as exc:
-        raise web.HTTPBadRequest(text=f"To: {exc}") from None
     name = field(form, "CallerName").strip() or None
     return MissedCall(
         call_sid=required(form, "CallSid"),
         caller=caller_number(field(form, "From")),
-        business_number=business_number,
+        business_number=business_number(form),
         at=datetime.fromtimestamp(services.clock(), UTC),
         caller_name=name,
     )
@@ -55,9 +59,13 @@ _TEXTING = str(
 _NOT_TEXTING = str(
     _say_and_hang_up("Sorry, nobody can take your call right now. Please try again later.")
 )
+# A number no line lists (and no catch-all): no business to name, no text to promise.
+_UNLISTED = str(_say_and_hang_up("Sorry, this number can't take your call. Goodbye."))
 
 
 def _goodbye(outcome: str) -> str:
+    if outcome == "unlisted":
+        return _UNLISTED
     return _TEXTING if outcome == "send" else _NOT_TEXTING
 
 
@@ -74,11 +82,13 @@ async def incoming_call(request: web.Request) -> web.Response:
     form = request[FORM]
     call = _missed_call(form, services)
     line = services.lines.for_number(call.business_number)
-    if not line.forward_to:
+    if line is None or not line.forward_to:
         return respond(_goodbye(await calls.missed_call(services, call)))
     public = services.settings.public_url
     dial = Dial(timeout=line.ring_seconds, action=f"{public}/twilio/voice/dial-status")
-    screen = f"{public}/twilio/voice/screen?{urlencode({'parent': call.call_sid})}"
+    # On the crew's leg To is the crew's phone: the line travels in the URL.
+    query = urlencode({"parent": call.call_sid, "line": line.id})
+    screen = f"{public}/twilio/voice/screen?{query}"
     for number in line.forward_to:
         if line.screen_calls:
             dial.number(number, url=screen)
@@ -91,7 +101,7 @@ async def screen(request: web.Request) -> web.Response:
     """Runs on the crew member's phone before the caller is connected."""
     services = request.config_dict[SERVICES]
     parent = request.query.get("parent", "")
-    line = services.lines.default
+    line = services.lines.known(request.query.get("line", ""))
     accept = (
         f"{services.settings.public_url}/twilio/voice/screen-accept?{urlencode({'parent': parent})}"
     )
@@ -118,6 +128,8 @@ async def dial_status(request: web.Request) -> web.Response:
     form = request[FORM]
     call = _missed_call(form, services)
     line = services.lines.for_number(call.business_number)
+    if line is None:
+        return respond(_goodbye(await calls.missed_call(services, call)))
     status = field(form, "DialCallStatus")
     # Answered means a person took it: bridged, and (with screening) a key was pressed.
     bridged = field(form, "DialBridged", "true").lower() != "false"
@@ -138,6 +150,6 @@ async def call_status(request: web.Request) -> web.Response:
     form = request[FORM]
     if field(form, "Direction") != "inbound":
         return web.Response(status=204)  # our own outbound calls never trigger anything
-    if field(form, "CallStatus") in MISSED_CALL:
+    if field(form, "CallStatus") in MISSED_DIAL:
         await calls.missed_call(services, _missed_call(form, services))
     return web.Response(status=204)

@@ -36,10 +36,15 @@ def main() -> int:
         help="split: an sms and a slack worker (default); one: one worker for both queues;"
         " inline: serve runs the worker itself",
     )
+    parser.add_argument(
+        "--lines", type=int, default=1, help="spread callers over this many lines (LINES_FILE)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0:
         parser.error("--rate and --seconds must be positive")
+    if not 1 <= args.lines <= 100:
+        parser.error("--lines takes 1 to 100")
     config = LoadConfig(
         rate=args.rate,
         seconds=args.seconds,
@@ -50,6 +55,7 @@ def main() -> int:
         redis_url=args.redis_url,
         own_redis=args.own_redis,
         workers=args.workers,
+        lines=args.lines,
     )
     figures = asyncio.run(run(config, progress=lambda line: print(line, file=sys.stderr)))
     print(table(figures, config))

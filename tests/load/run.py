@@ -60,6 +60,9 @@ class LoadConfig:
     # split: a worker per queue (sms, slack), as the README recommends under load; one: one
     # worker for both (the Procfile); inline: `serve` alone runs the worker (the quick start).
     workers: Literal["split", "one", "inline"] = "split"
+    # Callers spread round-robin over this many lines (a LINES_FILE with one number and channel
+    # each); 1: the environment's one line, as without LINES_FILE.
+    lines: int = 1
 
 
 @dataclass
@@ -157,6 +160,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
     ):
         port = local_redis.free_port()
         env = {
+            **_lines_env(config.lines, log_dir),
             "PORT": str(port),
             **app_env(
                 public_url=PUBLIC_URL,
@@ -254,6 +258,28 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
 RSS_SAMPLE_SECONDS = 10.0
 
 
+def line_numbers(count: int) -> list[str]:
+    """The business numbers callers dial: the one line's, or one per line of the lines file."""
+    if count <= 1:
+        return [BUSINESS_NUMBER]
+    return [f"+1212555{150 + n:04d}" for n in range(count)]
+
+
+def _lines_env(count: int, directory: Path) -> dict[str, str]:
+    """With several lines: a LINES_FILE of `count` lines (one number and channel each)."""
+    if count <= 1:
+        return {}
+    path = directory / "lines.toml"
+    path.write_text(
+        "".join(
+            f'[[line]]\nid = "load-{n}"\nnumbers = ["{number}"]\nname = "Load Electric {n}"\n'
+            f'channel = "{CHANNEL}{n}"\n\n'
+            for n, number in enumerate(line_numbers(count))
+        )
+    )
+    return {"LINES_FILE": str(path)}
+
+
 @contextlib.contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
     """The load generator's own full collections, over the stand-ins' records of every request
@@ -293,12 +319,19 @@ async def _fire(
     start = time.monotonic() + 0.2
     interval = 1 / config.rate
 
+    lines = line_numbers(config.lines)
+
+    def number_for(caller: str) -> str:
+        return lines[numbers_index[caller] % len(lines)]
+
+    numbers_index = {caller: index for index, caller in enumerate(numbers)}
+
     async def call(caller: str, due: float) -> None:
         await asyncio.sleep(max(0.0, due - time.monotonic()))  # the schedule, not synchronisation
         params = {
             "CallSid": "CA" + uuid.uuid4().hex,
             "From": caller,
-            "To": BUSINESS_NUMBER,
+            "To": number_for(caller),
             "Direction": "inbound",
             "DialCallStatus": "no-answer",
         }
@@ -311,7 +344,7 @@ async def _fire(
         params = {
             "MessageSid": "SM" + uuid.uuid4().hex,
             "From": caller,
-            "To": BUSINESS_NUMBER,
+            "To": number_for(caller),
             "Body": f"need a quote {token}",
             "NumMedia": "0",
         }
@@ -585,6 +618,7 @@ def table(figures: Figures, config: LoadConfig) -> str:
         f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
         f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}, "
         f"workers {config.workers}"
+        + (f", {config.lines} lines (LINES_FILE)" if config.lines > 1 else "")
     )
     return "\n".join([header, *(f"{name:<{width}}  {value}" for name, value in rows)])
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.line import Line
 from bot.domain.slack_text import escape
 from bot.services import Services
 from handlers.slack.commands import (
@@ -43,8 +44,8 @@ class Subcommand:
     handler: Handler
 
 
-async def _help(_: Invocation) -> str:
-    return help_text()
+async def _help(invocation: Invocation) -> str:
+    return help_text(invocation.services)
 
 
 SUBCOMMANDS = (
@@ -96,9 +97,15 @@ SUBCOMMANDS = (
 _BY_NAME = {subcommand.name: subcommand for subcommand in SUBCOMMANDS}
 
 
-def help_text() -> str:
+def help_text(services: Services | None = None) -> str:
     lines = ["*/textback* — missed-call text-back"]
     lines += [f"• `{COMMAND} {c.usage}` — {c.summary}" for c in SUBCOMMANDS]
+    if services is not None and services.lines.several:
+        ids = ", ".join(f"`{line.id}`" for line in services.lines.all)
+        lines.append(
+            "In a line's channel a command acts on that line; elsewhere name the line first "
+            f"(`{COMMAND} <line> template show`). Lines: {ids}."
+        )
     lines += [
         "Reply in a caller's thread to text them.",
         "Start a thread message with `//` for a note the caller never sees.",
@@ -107,14 +114,25 @@ def help_text() -> str:
 
 
 async def dispatch(
-    services: Services, text: str, user_id: str, trigger_id: str = ""
+    services: Services, text: str, user_id: str, trigger_id: str = "", channel_id: str = ""
 ) -> str | Reply:
-    verb, _, rest = text.strip().partition(" ")
+    lines = services.lines
+    words = text.strip()
+    first, _, after = words.partition(" ")
+    named = lines.by_id(first.lower()) if first.lower() not in _BY_NAME else None
+    line: Line | None
+    if named is not None:
+        line, words = named, after.strip()
+    elif lines.several:
+        line = lines.for_channel(channel_id)
+    else:
+        line = lines.all[0]
+    verb, _, rest = words.partition(" ")
     found = _BY_NAME.get(verb.lower() or "help")
     if found is None:
-        return f"I don't know `{escape(verb[:40])}`.\n{help_text()}"
+        return f"I don't know `{escape(verb[:40])}`.\n{help_text(services)}"
     return await found.handler(
-        Invocation(services, rest.split(), rest.strip(), user_id, trigger_id)
+        Invocation(services, rest.split(), rest.strip(), user_id, trigger_id, line)
     )
 
 
@@ -123,7 +141,8 @@ async def textback(services: Services, ack: Any, command: dict[str, Any]) -> Non
     text = str(command.get("text") or "")
     user_id = str(command.get("user_id") or "")
     trigger_id = str(command.get("trigger_id") or "")
-    answer = await dispatch(services, text, user_id, trigger_id)
+    channel_id = str(command.get("channel_id") or "")
+    answer = await dispatch(services, text, user_id, trigger_id, channel_id)
     if isinstance(answer, Reply):
         await ack(text=answer.text, blocks=answer.blocks)
     else:

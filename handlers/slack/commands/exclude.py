@@ -29,11 +29,11 @@ async def exclude(invocation: Invocation) -> str:
     except InvalidNumber as exc:
         return f"{exc}.\n{USAGE}" if rest.strip() else f"Which number?\n{USAGE}"
     services = invocation.services
-    line = services.lines.default
+    line = invocation.line or services.lines.known("")
     caller = await services.callers.caller(phone, line.id)
     opted_out = "opted_out" in caller
     if verb == "add":
-        await services.callers.exclude(phone, line.id, note)
+        await services.callers.exclude(phone, invocation.line.id if invocation.line else "", note)
         text = f"Excluded {pretty(phone)}" + (f" ({escape(note)})" if note else "") + "."
         text += " Its calls still show here, with no auto-text."
         if opted_out:
@@ -41,7 +41,7 @@ async def exclude(invocation: Invocation) -> str:
         return text
     if note:
         return f"`exclude remove` takes only the number.\n{USAGE}"
-    removed = await services.callers.unexclude(phone, line.id)
+    removed = await services.callers.unexclude(phone)
     text = (
         f"Removed {pretty(phone)} from the exclusion list."
         if removed
@@ -56,11 +56,16 @@ async def exclude(invocation: Invocation) -> str:
 
 async def _list(invocation: Invocation) -> str:
     services = invocation.services
-    excluded = await services.callers.excluded(services.lines.default.id)
+    excluded = await services.callers.excluded()
     if not excluded:
         return "No numbers are excluded. Add one with `/textback exclude add <number> [note]`."
     lines = [f"*Excluded numbers* ({len(excluded)}):"]
     for phone in sorted(excluded):
-        note = excluded[phone]
-        lines.append(f"• {pretty(phone)}" + (f" — {escape(note)}" if note else ""))
+        entry = excluded[phone]
+        where = ""
+        if services.lines.several:
+            found = services.lines.by_id(entry.line)
+            where = f" (added in <#{found.channel_id}>)" if found else ""
+        note = f" — {escape(entry.note)}" if entry.note else ""
+        lines.append(f"• {pretty(phone)}{note}{where}")
     return "\n".join(lines)

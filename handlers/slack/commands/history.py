@@ -22,7 +22,7 @@ async def history(invocation: Invocation) -> str:
             f"Usage: `/textback {USAGE}`, e.g. `/textback history +1 202 555 0123`"
         )
     services = invocation.services
-    line = services.lines.default
+    line = invocation.line or services.lines.known("")
     ledger = services.ledger
     entries = await ledger.history(phone, newest=SHOWN)
     total = await ledger.count(phone)

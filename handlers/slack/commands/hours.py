@@ -11,7 +11,7 @@ from bot.domain.slack_text import escape
 from bot.domain.when import describe as describe_time
 from bot.services import Services
 from handlers.slack.commands.admin import refusal
-from handlers.slack.commands.invocation import Invocation
+from handlers.slack.commands.invocation import Invocation, which_line
 
 USAGE = (
     f"Usage: `/textback hours show` or `/textback hours set {EXAMPLE}` "
@@ -35,7 +35,9 @@ def describe_hours(services: Services, line: Line) -> str:
 async def hours(invocation: Invocation) -> str:
     verb, _, rest = invocation.text.partition(" ")
     services = invocation.services
-    line = await services.lines.current_by_id(services.lines.default.id)
+    line = await invocation.current_line()
+    if line is None:
+        return which_line(services)
     if verb.lower() in ("show", ""):
         return describe_hours(services, line)
     if verb.lower() != "set" or not rest.strip():
@@ -54,7 +56,7 @@ async def hours(invocation: Invocation) -> str:
         return f"{escape(str(exc))}.\n{USAGE}"
     await services.line_config.set_hours(line.id, spec, zone)
     services.lines.forget(line.id)
-    line = await services.lines.current_by_id(line.id)
+    line = await services.lines.current(line.id)
     return "Saved. " + describe_hours(services, line)
 
 

@@ -14,7 +14,7 @@ from bot.domain.slack_text import escape
 from bot.domain.when import EXAMPLES, WhenError, parse_until
 from bot.domain.when import describe as describe_time
 from handlers.slack.commands.admin import refusal
-from handlers.slack.commands.invocation import Invocation
+from handlers.slack.commands.invocation import Invocation, which_line
 
 USAGE = (
     "Usage: `/textback pause` (until you resume), `/textback pause until <time>` "
@@ -34,7 +34,9 @@ def describe_pause(line: Line, now: float) -> str:
 
 async def pause(invocation: Invocation) -> str:
     services = invocation.services
-    line = await services.lines.current_by_id(services.lines.default.id)
+    line = await invocation.current_line()
+    if line is None:
+        return which_line(services)
     text = invocation.text.strip()
     now = datetime.fromtimestamp(services.clock(), line.timezone)
     until = math.inf
@@ -50,7 +52,7 @@ async def pause(invocation: Invocation) -> str:
         return denied
     await services.line_config.pause(line.id, until)
     services.lines.forget(line.id)
-    line = await services.lines.current_by_id(line.id)
+    line = await services.lines.current(line.id)
     return (
         describe_pause(line, now.timestamp())
         + ". Missed calls still post here; nobody gets an auto-text."
@@ -62,10 +64,12 @@ async def resume(invocation: Invocation) -> str:
     services = invocation.services
     if invocation.text.strip():
         return USAGE
+    if invocation.line is None:
+        return which_line(services)
     denied = await refusal(services, invocation.user_id)
     if denied:
         return denied
-    line_id = services.lines.default.id
+    line_id = invocation.line.id
     was_paused = await services.line_config.resume(line_id)
     services.lines.forget(line_id)
     if not was_paused:

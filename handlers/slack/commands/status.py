@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 from twilio.base.exceptions import TwilioRestException
 
 from bot.domain import templates
+from bot.domain.line import Line
 from bot.services import Services
 from handlers.slack.commands.hours import describe_hours
 from handlers.slack.commands.invocation import Invocation
@@ -36,19 +37,39 @@ async def twilio_health(services: Services) -> str:
     return "ok" if account.status == "active" else f"account {account.status}"
 
 
-async def status_text(services: Services) -> str:
-    line = services.lines.default
+async def status_text(services: Services, line: Line | None = None) -> str:
+    """The line's settings in effect (every line's, when none is given), then the service's
+    health: Redis, Twilio, the queues, the last error, numbers no line lists."""
     twilio = asyncio.create_task(twilio_health(services))
+    shown = [line] if line is not None else list(services.lines.all)
     try:
         await services.redis.ping()
-        line = await services.lines.current_by_id(line.id)
+        current = [await services.lines.current(each.id) for each in shown]
         depth = await services.outbox.depth()
         last_error = await services.records.last_error()
+        unlisted = await services.records.unlisted_numbers()
         redis_state = "ok"
     except RedisError as exc:
-        depth, last_error, redis_state = {}, None, f"unreachable ({type(exc).__name__})"
-    forward = ", ".join(line.forward_to) or "none (every call is missed and texted at once)"
+        current, depth, last_error, unlisted = shown, {}, None, []
+        redis_state = f"unreachable ({type(exc).__name__})"
     queues = ", ".join(f"{name} {count}" for name, count in depth.items()) or "unknown"
+    rows = ["\n\n".join(_line_status(services, each) for each in current)]
+    rows += [
+        f"Redis: {redis_state} · Twilio: {await twilio} · queued jobs: {queues}",
+        f"Last error: {last_error or 'none'}",
+    ]
+    if unlisted:
+        numbers = ", ".join(number for number, _ in unlisted[-5:])
+        rows.append(
+            f":warning: Calls or texts to numbers no line lists (last 30 days): {numbers}. "
+            "Add them to a line in LINES_FILE (or set BUSINESS_NAME and SLACK_CHANNEL_ID for a "
+            "catch-all line); until then callers hear a goodbye and get no text."
+        )
+    return "\n".join(rows)
+
+
+def _line_status(services: Services, line: Line) -> str:
+    forward = ", ".join(line.forward_to) or "none (every call is missed and texted at once)"
     texts = ", ".join(
         f"{LABELS[kind]} "
         + (
@@ -59,9 +80,13 @@ async def status_text(services: Services) -> str:
         for kind in templates.KINDS
     )
     window = "set in Slack" if "window" in line.overridden else "default"
+    numbers = f" · {', '.join(line.numbers)}" if line.numbers else ""
+    heading = f"*{line.business_name}* · <#{line.channel_id}>{numbers}"
+    if services.lines.several:
+        heading += f" · line `{line.id}`" + (" (catch-all)" if not line.numbers else "")
     return "\n".join(
         [
-            f"*{line.business_name}* · <#{line.channel_id}>",
+            heading,
             describe_hours(services, line),
             f"Rings: {forward} for {line.ring_seconds} s"
             + (" with call screening" if line.screen_calls and line.forward_to else ""),
@@ -69,11 +94,9 @@ async def status_text(services: Services) -> str:
             f"One auto-text per caller per {line.window_seconds / 3600:g} h ({window}); "
             f"threads reused for {line.lead_seconds / 86_400:g} days",
             f"Texts: {texts} (`/textback template show`)",
-            f"Redis: {redis_state} · Twilio: {await twilio} · queued jobs: {queues}",
-            f"Last error: {last_error or 'none'}",
         ]
     )
 
 
 async def status(invocation: Invocation) -> str:
-    return await status_text(invocation.services)
+    return await status_text(invocation.services, invocation.line)

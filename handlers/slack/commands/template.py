@@ -10,7 +10,7 @@ from bot.domain import template_guard, templates
 from bot.domain.slack_text import escape, to_plain
 from handlers.slack import template_modal
 from handlers.slack.commands.admin import refusal
-from handlers.slack.commands.invocation import Invocation
+from handlers.slack.commands.invocation import Invocation, which_line
 from handlers.slack.commands.template_common import (
     KIND_NAMES,
     LABELS,
@@ -34,7 +34,9 @@ async def template(invocation: Invocation) -> str:
     verb, _, rest = invocation.text.partition(" ")
     verb = verb.lower()
     services = invocation.services
-    line = await services.lines.current_by_id(services.lines.default.id)
+    line = await invocation.current_line()
+    if line is None:
+        return which_line(services)
     if verb in ("show", ""):
         body = "\n\n".join(describe_kind(services, line, kind) for kind in templates.KINDS)
         return (
@@ -62,7 +64,7 @@ async def template(invocation: Invocation) -> str:
             return f"`template reset` takes only the template's name.\n{USAGE}"
         version = await config.reset_template(line.id, kind)
         services.lines.forget(line.id)
-        line = await services.lines.current_by_id(line.id)
+        line = await services.lines.current(line.id)
         return f"The {LABELS[kind]} text is back to the default (version {version}).\n" + (
             describe_kind(services, line, kind)
         )

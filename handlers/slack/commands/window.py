@@ -6,7 +6,7 @@ import re
 
 from bot.domain.slack_text import escape
 from handlers.slack.commands.admin import refusal
-from handlers.slack.commands.invocation import Invocation
+from handlers.slack.commands.invocation import Invocation, which_line
 
 MIN_HOURS, MAX_HOURS = 1, 720
 USAGE = (
@@ -18,7 +18,9 @@ _HOURS = re.compile(r"(\d+)\s*(h|hours?)?", re.IGNORECASE)
 
 async def window(invocation: Invocation) -> str:
     services = invocation.services
-    line = await services.lines.current_by_id(services.lines.default.id)
+    line = await invocation.current_line()
+    if line is None:
+        return which_line(services)
     current = line.window_seconds / 3600
     source = "set in Slack" if "window" in line.overridden else "default"
     if not invocation.text:
