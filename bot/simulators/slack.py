@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from tests.standins._server import LoopbackServer
+from bot.simulators._server import LoopbackServer
 
 DEFAULT_TOKEN = "xoxb-test"
 BOT_USER_ID = "U0TEXTBACK"

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.standins._server import LoopbackServer
+from bot.simulators._server import LoopbackServer
 
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 DEFAULT_AUTH_TOKEN = "test-auth-token"
