@@ -1,31 +1,81 @@
-"""Slack Web API stand-in: enough of https://slack.com/api/ for slack_sdk's AsyncWebClient.
+"""Slack simulator: the Web API our app calls, and the deliveries Slack makes to our app.
 
-slack_sdk sends some methods as JSON (chat.*), others as query-string params on a POST
-(reactions.add, files.*) or a GET (users.info, conversations.info), so every request's
-query, form and JSON body are merged into one params dict.
+Web API: enough of https://slack.com/api/ for slack_sdk's AsyncWebClient. slack_sdk sends some
+methods as JSON (chat.*), others as query-string params on a POST (reactions.add, files.*) or
+a GET (users.info, conversations.info), so every request's query, form and JSON body are merged
+into one params dict. Every answer to a valid token carries `x-oauth-scopes` (the token's
+scopes, by default the bot scopes of manifests/slack.yaml) and, for the methods listed in
+METHOD_SCOPES, `x-accepted-oauth-scopes`; `enforce_scopes` turns a missing scope into
+`missing_scope`. `token_error` (invalid_auth, token_revoked, account_inactive) makes every call
+fail as a revoked or deactivated token does, until it is set back to None. The workspace's
+content and the methods themselves are in slack_workspace.
+
+Deliveries (off until `deliver_to(app_url, signing_secret)`): what people do in Slack,
+`sim.people.send_message / edit_message / delete_message / react / unreact / click_button /
+run_command` (slack_people), reaches the app as Slack sends it (payloads in slack_events,
+signing, the 3 s limit, retries and response URLs in slack_delivery). Slack sends message and
+reaction events only from channels the bot is in, for events the app subscribes to
+(`bot_events`, the manifest's) with the scope they need.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from bot.simulators._server import LoopbackServer
+from bot.simulators.slack_delivery import EventSender
+from bot.simulators.slack_people import People
+from bot.simulators.slack_workspace import (
+    Channel,
+    Params,
+    Payload,
+    SlackUpload,
+    Workspace,
+)
+from bot.simulators.slack_workspace import err as _err
 
 DEFAULT_TOKEN = "xoxb-test"
-BOT_USER_ID = "U0TEXTBACK"
-BOT_ID = "B0TEXTBACK"
-TEAM_ID = "T0TEXTBACK"
+# The bot scopes in manifests/slack.yaml (tests/test_sim_slack.py checks they match).
+BOT_SCOPES = frozenset(
+    {
+        "chat:write",
+        "commands",
+        "reactions:read",
+        "reactions:write",
+        "channels:history",
+        "groups:history",
+        "users:read",
+        "files:read",
+        "files:write",
+    }
+)
+# The manifest's bot_events.
+BOT_EVENTS = frozenset(
+    {"message.channels", "message.groups", "reaction_added", "reaction_removed", "app_home_opened"}
+)
+# Scopes a method accepts (any one will do), as x-accepted-oauth-scopes lists them.
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "reactions.add": ("reactions:write",),
+    "reactions.remove": ("reactions:write",),
+    "users.info": ("users:read",),
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+}
+TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 
-Params = dict[str, Any]
-Payload = dict[str, Any]
+__all__ = ["BOT_SCOPES", "SlackCall", "SlackStandIn", "SlackUpload"]
 
 
 @dataclass
@@ -44,19 +94,6 @@ class SlackCall:
 
 
 @dataclass
-class SlackUpload:
-    """A file that went through getUploadURLExternal, the upload POST and completeUploadExternal."""
-
-    file_id: str
-    filename: str
-    title: str | None
-    data: bytes
-    channel_id: str | None
-    thread_ts: str | None
-    initial_comment: str | None
-
-
-@dataclass
 class _Fault:
     status: int
     error: str
@@ -64,12 +101,8 @@ class _Fault:
     remaining: int
 
 
-def _err(error: str) -> Payload:
-    return {"ok": False, "error": error}
-
-
 class SlackStandIn(LoopbackServer):
-    """Loopback Slack Web API. Pass `url` as AsyncWebClient(base_url=...)."""
+    """Loopback Slack. Pass `url` as AsyncWebClient(base_url=...)."""
 
     def __init__(
         self,
@@ -80,46 +113,59 @@ class SlackStandIn(LoopbackServer):
         latency: float = 0.0,
         rate_limit_per_channel: float | None = None,
         rate_limit_burst: int = 1,
+        scopes: Sequence[str] = tuple(BOT_SCOPES),
     ) -> None:
         super().__init__(latency)
         self.token = token
-        self.users: dict[str, dict[str, Any]] = {}
+        self.token_error: str | None = None  # every call fails with it (a revoked token)
+        self.scopes: set[str] = set(scopes)
+        self.enforce_scopes = False
+        self.bot_events: set[str] = set(BOT_EVENTS)
+        self.verification_token = "simulated-verification-token"  # deprecated, still sent
+        self.workspace = Workspace()
         for user_id, real_name in (users or {}).items():
             self.add_user(user_id, real_name)
-        self.channels: dict[str, str] = dict(channels or {})  # channel id -> name
+        for channel_id, name in (channels or {}).items():
+            self.add_channel(channel_id, name)
+        # The workspace's content, under the names tests have always used.
+        self.users = self.workspace.users
+        self.channels = self.workspace.channels
+        self.messages = self.workspace.messages  # (channel, ts) -> message
+        self.uploads = self.workspace.uploads
+        self.views = self.workspace.views  # modals opened with views.open
+        self.home_views = self.workspace.home_views  # user id -> App Home view last published
+        self.ephemerals = self.workspace.ephemerals
         # chat.postMessage per channel per second; None disables the limiter.
         self.rate_limit_per_channel = rate_limit_per_channel
         # Posts that may arrive back to back before the rate applies (Slack allows short bursts).
         self.rate_limit_burst = rate_limit_burst
         self.rate_limited = 0  # 429s caused by rate_limit_per_channel (not by fail())
         self.calls: list[SlackCall] = []
-        self.uploads: list[SlackUpload] = []
-        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
-        self.views: list[dict[str, Any]] = []  # modals opened with views.open
-        self._reactions: set[tuple[str, str, str]] = set()
+        self.finished: list[str] = []  # methods in the order their answers left (after latency)
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
         self._outages: list[tuple[float, float, _Fault]] = []  # (from, until, fault)
         self._due: dict[str, float] = {}  # channel -> theoretical time of the next post (GCRA)
-        self._next_ts = 1_700_000_000_000_100  # microseconds; ts strings keep equal width
-        self._file_seq = 0
-        self._pending_files: dict[str, dict[str, Any]] = {}
+        self.user_reactions: set[tuple[str, str, str, str]] = set()  # (user, channel, ts, name)
+        w = self.workspace
         self._methods: dict[str, Callable[[Params], Payload]] = {
-            "auth.test": self._auth_test,
-            "chat.postMessage": self._post_message,
-            "chat.update": self._update,
-            "chat.delete": self._delete,
-            "chat.postEphemeral": self._post_ephemeral,
-            "reactions.add": self._reactions_add,
-            "reactions.remove": self._reactions_remove,
-            "users.info": self._users_info,
-            "conversations.info": self._conversations_info,
-            "files.getUploadURLExternal": self._get_upload_url,
-            "files.completeUploadExternal": self._complete_upload,
-            "views.open": self._views_open,
-            "views.publish": self._views_publish,
+            "auth.test": w.auth_test,
+            "chat.postMessage": w.post_message,
+            "chat.update": w.update,
+            "chat.delete": w.delete,
+            "chat.postEphemeral": w.post_ephemeral,
+            "chat.getPermalink": w.get_permalink,
+            "reactions.add": w.reactions_add,
+            "reactions.remove": w.reactions_remove,
+            "users.info": w.users_info,
+            "conversations.info": w.conversations_info,
+            "files.getUploadURLExternal": w.get_upload_url,
+            "files.completeUploadExternal": w.complete_upload,
+            "views.open": w.views_open,
+            "views.publish": w.views_publish,
         }
-        self.finished: list[str] = []  # methods in the order their answers left (after latency)
-        self.home_views: dict[str, Any] = {}  # user id -> the App Home view last published
+        self.events = EventSender(self)
+        self.deliveries = self.events.deliveries
+        self.people = People(self)
         self.app.router.add_route("*", "/api/{method}", self._handle_api)
         self.app.router.add_post("/upload/{file_id}", self._handle_upload)
 
@@ -127,24 +173,49 @@ class SlackStandIn(LoopbackServer):
     def url(self) -> str:
         return f"{self.origin}/api/"
 
+    async def start(self) -> None:
+        await super().start()
+        self.workspace.upload_base = self.origin
+
     # ---- configuration -------------------------------------------------------------
 
-    def add_user(self, user_id: str, real_name: str, name: str | None = None) -> None:
-        name = name or real_name.lower().replace(" ", ".")
-        profile = {"real_name": real_name, "display_name": name}
-        self.users[user_id] = {
-            "id": user_id,
-            "name": name,
-            "real_name": real_name,
-            "is_bot": False,
-            "profile": profile,
-        }
+    def add_user(
+        self, user_id: str, real_name: str, name: str | None = None, **flags: bool
+    ) -> dict[str, Any]:
+        """A workspace member; flags: is_admin, is_owner, is_restricted, is_ultra_restricted."""
+        return self.workspace.add_user(user_id, real_name, name, **flags)
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        private: bool = False,
+        member: bool = True,
+        archived: bool = False,
+    ) -> Channel:
+        """A channel as the bot sees it (member=False: the bot was never invited)."""
+        return self.workspace.add_channel(
+            channel_id, name, private=private, member=member, archived=archived
+        )
+
+    def remove_channel(self, channel_id: str) -> None:
+        self.workspace.remove_channel(channel_id)
+
+    @property
+    def auto_channels(self) -> bool:
+        """Unknown channel ids exist (public, bot a member); False: channel_not_found."""
+        return self.workspace.auto_channels
+
+    @auto_channels.setter
+    def auto_channels(self, value: bool) -> None:
+        self.workspace.auto_channels = value
 
     def add_message(
         self, channel: str, text: str, *, user: str = "U0HUMAN", thread_ts: str | None = None
     ) -> str:
         """Seed a message (e.g. a human's thread reply) so chat.update/delete can find it."""
-        ts = self._new_ts()
+        ts = self.workspace.new_ts()
         self.messages[(channel, ts)] = {
             "type": "message",
             "user": user,
@@ -153,6 +224,20 @@ class SlackStandIn(LoopbackServer):
             **({"thread_ts": thread_ts} if thread_ts else {}),
         }
         return ts
+
+    def deliver_to(
+        self,
+        app_url: str,
+        signing_secret: str,
+        *,
+        path: str = "/slack/events",
+        ack_seconds: float = 3.0,
+    ) -> None:
+        """Turn deliveries on: events, interactivity and commands go to app_url + path."""
+        self.events.app_url = app_url.rstrip("/")
+        self.events.signing_secret = signing_secret
+        self.events.path = path
+        self.events.ack_seconds = ack_seconds
 
     def fail(
         self,
@@ -221,6 +306,14 @@ class SlackStandIn(LoopbackServer):
         """Successful reactions.add params."""
         return self.calls_to("reactions.add", failed=False)
 
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """What the channel shows: its top-level messages, oldest first."""
+        return self.workspace.channel_messages(channel)
+
+    def thread_messages(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The replies under `thread_ts`, oldest first (bots' and people's alike)."""
+        return self.workspace.thread_messages(channel, thread_ts)
+
     # ---- HTTP ----------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -241,22 +334,35 @@ class SlackStandIn(LoopbackServer):
             return 200, _err("not_authed"), {}
         if token != self.token:
             return 200, _err("invalid_auth"), {}
+        if self.token_error:
+            return 200, _err(self.token_error), {}
+        headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
+        if method in METHOD_SCOPES:
+            headers["x-accepted-oauth-scopes"] = ",".join(METHOD_SCOPES[method])
         fault = self._take_fault(method, now)
         if fault is not None:
-            headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
+            if fault.status == 429:
+                headers["Retry-After"] = str(fault.retry_after)
             return fault.status, _err(fault.error), headers
         channel = str(params.get("channel", ""))
         if method == "chat.postMessage" and (wait := self._rate_limit_wait(channel, now)):
             self.rate_limited += 1
-            return 429, _err("ratelimited"), {"Retry-After": str(max(1, math.ceil(wait)))}
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return 429, _err("ratelimited"), headers
         handler = self._methods.get(method)
         if handler is None:
-            return 200, _err("unknown_method"), {}
+            return 200, _err("unknown_method"), headers
+        accepted = METHOD_SCOPES.get(method, ())
+        if self.enforce_scopes and accepted and not self.scopes.intersection(accepted):
+            missing = {**_err("missing_scope"), "needed": ",".join(accepted)}
+            return 200, {**missing, "provided": ",".join(sorted(self.scopes))}, headers
+        if error := self.workspace.channel_error(method, params, self.scopes):
+            return 200, _err(error), headers
         payload = handler(params)
         if method == "chat.postMessage" and payload["ok"] and self.rate_limit_per_channel:
             interval = 1.0 / self.rate_limit_per_channel
             self._due[channel] = max(self._due.get(channel, now), now) + interval
-        return 200, payload, {}
+        return 200, payload, headers
 
     def _take_fault(self, method: str, now: float) -> _Fault | None:
         for since, until, fault in self._outages:
@@ -281,9 +387,6 @@ class SlackStandIn(LoopbackServer):
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
-        pending = self._pending_files.get(file_id)
-        if pending is None:
-            return web.Response(status=404, text="file_not_found")
         if request.content_type.startswith("multipart/"):
             # Tolerate multipart too; slack_sdk posts the raw bytes.
             reader = await request.multipart()
@@ -291,193 +394,11 @@ class SlackStandIn(LoopbackServer):
             data = await part.read() if isinstance(part, BodyPartReader) else b""
         else:
             data = await request.read()
-        pending["data"] = bytes(data)
+        if not self.workspace.receive_upload(file_id, bytes(data)):
+            return web.Response(status=404, text="file_not_found")
         await self._simulate_latency()
         # Real upload URLs answer text/plain; slack_sdk only checks the status.
         return web.Response(text=f"OK - {len(data)}")
-
-    # ---- methods -------------------------------------------------------------------
-
-    def _new_ts(self) -> str:
-        ts = f"{self._next_ts // 1_000_000}.{self._next_ts % 1_000_000:06d}"
-        self._next_ts += 100
-        return ts
-
-    def _auth_test(self, _: Params) -> Payload:
-        return {
-            "ok": True,
-            "url": "https://textback-test.slack.com/",
-            "team": "Textback Test",
-            "user": "textback",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-        }
-
-    def _post_message(self, p: Params) -> Payload:
-        channel = p.get("channel")
-        if not channel:
-            return _err("channel_not_found")
-        if not (p.get("text") or p.get("blocks") or p.get("attachments")):
-            return _err("no_text")
-        if error := _over_limits(p):
-            return _err(error)
-        ts = self._new_ts()
-        message = {
-            "type": "message",
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "text": p.get("text", ""),
-            "ts": ts,
-        }
-        message.update(
-            {k: p[k] for k in ("thread_ts", "blocks", "attachments", "metadata") if k in p}
-        )
-        self.messages[(channel, ts)] = message
-        return {"ok": True, "channel": channel, "ts": ts, "message": message}
-
-    def _update(self, p: Params) -> Payload:
-        key = (str(p.get("channel")), str(p.get("ts")))
-        message = self.messages.get(key)
-        if message is None:
-            return _err("message_not_found")
-        if error := _over_limits(p):
-            return _err(error)
-        message.update({k: p[k] for k in ("text", "blocks", "attachments") if k in p})
-        return {
-            "ok": True,
-            "channel": key[0],
-            "ts": key[1],
-            "text": message.get("text", ""),
-            "message": message,
-        }
-
-    def _delete(self, p: Params) -> Payload:
-        key = (str(p.get("channel")), str(p.get("ts")))
-        if self.messages.pop(key, None) is None:
-            return _err("message_not_found")
-        return {"ok": True, "channel": key[0], "ts": key[1]}
-
-    def _post_ephemeral(self, p: Params) -> Payload:
-        if not p.get("channel"):
-            return _err("channel_not_found")
-        if not p.get("user"):
-            return _err("user_not_found")
-        return {"ok": True, "message_ts": self._new_ts()}
-
-    def _reaction_key(self, p: Params) -> tuple[str, str, str]:
-        return str(p.get("channel")), str(p.get("timestamp")), str(p.get("name"))
-
-    def _reactions_add(self, p: Params) -> Payload:
-        # Real Slack rejects a duplicate reaction; the bot has to treat that as success.
-        key = self._reaction_key(p)
-        if key in self._reactions:
-            return _err("already_reacted")
-        self._reactions.add(key)
-        return {"ok": True}
-
-    def _reactions_remove(self, p: Params) -> Payload:
-        key = self._reaction_key(p)
-        if key not in self._reactions:
-            return _err("no_reaction")
-        self._reactions.remove(key)
-        return {"ok": True}
-
-    def _views_publish(self, p: Params) -> Payload:
-        user, view = p.get("user_id"), p.get("view")
-        if not user or not view:
-            return _err("invalid_arguments")
-        parsed = json.loads(view) if isinstance(view, str) else view
-        if error := _over_limits({"blocks": parsed.get("blocks")}):
-            return _err(error)
-        self.home_views[str(user)] = json.loads(view) if isinstance(view, str) else view
-        return {"ok": True, "view": self.home_views[str(user)]}
-
-    def _users_info(self, p: Params) -> Payload:
-        user = self.users.get(str(p.get("user")))
-        return {"ok": True, "user": user} if user else _err("user_not_found")
-
-    def _views_open(self, p: Params) -> Payload:
-        view = p.get("view")
-        if isinstance(view, str):
-            view = json.loads(view)
-        if not p.get("trigger_id"):
-            return _err("invalid_trigger_id")
-        if not isinstance(view, dict) or view.get("type") != "modal":
-            return _err("invalid_arguments")
-        opened = {**view, "id": f"V{len(self.views) + 1:08d}"}
-        self.views.append(opened)
-        return {"ok": True, "view": opened}
-
-    def _conversations_info(self, p: Params) -> Payload:
-        channel = p.get("channel")
-        if not channel:
-            return _err("channel_not_found")
-        return {
-            "ok": True,
-            "channel": {
-                "id": channel,
-                "name": self.channels.get(channel, channel),
-                "is_channel": True,
-                "is_member": True,
-                "is_archived": False,
-            },
-        }
-
-    def _get_upload_url(self, p: Params) -> Payload:
-        if not p.get("filename") or not p.get("length"):
-            return _err("invalid_arguments")
-        self._file_seq += 1
-        file_id = f"F{self._file_seq:08d}"
-        self._pending_files[file_id] = {"filename": p["filename"], "data": None}
-        return {"ok": True, "file_id": file_id, "upload_url": f"{self.origin}/upload/{file_id}"}
-
-    def _complete_upload(self, p: Params) -> Payload:
-        files = p.get("files")
-        entries = json.loads(files) if isinstance(files, str) else files
-        if not entries:
-            return _err("invalid_arguments")
-        if any(self._pending_files.get(e.get("id"), {}).get("data") is None for e in entries):
-            return _err("file_not_found")
-        channel_id = p.get("channel_id") or (str(p.get("channels", "")).split(",")[0] or None)
-        done = []
-        for entry in entries:
-            pending = self._pending_files.pop(entry["id"])
-            upload = SlackUpload(
-                entry["id"],
-                pending["filename"],
-                entry.get("title"),
-                pending["data"],
-                channel_id,
-                p.get("thread_ts"),
-                p.get("initial_comment"),
-            )
-            self.uploads.append(upload)
-            done.append(
-                {
-                    "id": upload.file_id,
-                    "name": upload.filename,
-                    "title": upload.title or upload.filename,
-                    "size": len(upload.data),
-                }
-            )
-        return {"ok": True, "files": done}
-
-
-MAX_TEXT = 40_000  # Slack cuts or refuses a longer message text
-MAX_SECTION_TEXT = 3_000  # a longer section block makes the whole message invalid_blocks
-
-
-def _over_limits(p: Params) -> str | None:
-    """Slack's documented limits, enforced strictly: the post is refused, not cut."""
-    if len(str(p.get("text") or "")) > MAX_TEXT:
-        return "msg_too_long"
-    blocks = p.get("blocks") or []
-    for block in json.loads(blocks) if isinstance(blocks, str) else blocks:
-        text = (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
-        if len(text) > MAX_SECTION_TEXT:
-            return "invalid_blocks"
-    return None
 
 
 def _default_error(status: int) -> str:
