@@ -215,6 +215,12 @@ async def test_permalink_ephemeral_and_channel_view(
     assert [m["ts"] for m in slack.channel_messages(CHANNEL)] == [parent]
     assert [m["text"] for m in slack.thread_messages(CHANNEL, parent)] == ["on it"]
     assert slack.ephemerals[0]["user"] == CREW and slack.ephemerals[0]["text"] == "only you"
+    await client.files_upload_v2(
+        channel=CHANNEL, thread_ts=parent, content=b"PNG", filename="p.png", initial_comment="pic"
+    )
+    shared = slack.thread_messages(CHANNEL, parent)[-1]
+    assert (shared["text"], shared["files"][0]["name"]) == ("pic", "p.png")
+    assert slack.posts[-1]["text"] == "on it"  # a share is not a chat.postMessage
 
 
 # ---- events -------------------------------------------------------------------------------

@@ -133,6 +133,15 @@ async def test_advanced_opt_out_adds_opt_out_type(sim: TwilioStandIn, app: Produ
     assert signed(sim, stop)
 
 
+async def test_advanced_opt_out_per_number(sim: TwilioStandIn, app: ProductStub) -> None:
+    sim.numbers.use_advanced_opt_out(BUSINESS)
+    await sim.text_in(CALLER, BUSINESS, "START")
+    await sim.text_in(CALLER, "+12125550101", "STOP")  # another number, plain
+
+    ours, plain = app.to("/twilio/sms")
+    assert ours.form["OptOutType"] == "START" and "OptOutType" not in plain.form
+
+
 async def test_yes_lifts_the_block(sim: TwilioStandIn, client: Client) -> None:
     await sim.text_in(CALLER, BUSINESS, "STOP")
     text = await sim.text_in(CALLER, BUSINESS, "yes")

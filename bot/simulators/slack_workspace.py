@@ -119,6 +119,8 @@ class Workspace:
         self.channels: dict[str, Channel] = {}
         self.removed: set[str] = set()
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
+        # The messages that show shared files (kept apart: `messages` holds posts).
+        self.file_messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.uploads: list[SlackUpload] = []
         self.views: list[dict[str, Any]] = []  # modals opened with views.open
         self.home_views: dict[str, Any] = {}  # user id -> the App Home view last published
@@ -196,11 +198,15 @@ class Workspace:
 
     # ---- inspection ----------------------------------------------------------------
 
+    def _shown(self) -> list[tuple[str, str, dict[str, Any]]]:
+        every = {**self.messages, **self.file_messages}
+        return [(channel, ts, message) for (channel, ts), message in every.items()]
+
     def channel_messages(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages in `channel`, oldest first (what the channel shows)."""
         found = [
             m
-            for (c, _), m in self.messages.items()
+            for c, _, m in self._shown()
             if c == channel
             and (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
         ]
@@ -210,7 +216,7 @@ class Workspace:
         """Replies under `thread_ts` in `channel`, oldest first."""
         found = [
             m
-            for (c, ts), m in self.messages.items()
+            for c, ts, m in self._shown()
             if c == channel and m.get("thread_ts") == thread_ts and ts != thread_ts
         ]
         return sorted(found, key=lambda m: m["ts"])
@@ -426,4 +432,22 @@ class Workspace:
                     "size": len(upload.data),
                 }
             )
+        if channel_id:
+            self._share(str(channel_id), p, done)
         return {"ok": True, "files": done}
+
+    def _share(self, channel: str, p: Params, files: list[dict[str, Any]]) -> None:
+        """The message a share shows in the channel or thread (the initial comment, the files)."""
+        ts = self.new_ts()
+        message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": p.get("initial_comment") or "",
+            "files": files,
+            "upload": True,
+            "ts": ts,
+        }
+        if p.get("thread_ts"):
+            message["thread_ts"] = p["thread_ts"]
+        self.file_messages[(channel, ts)] = message

@@ -10,8 +10,8 @@ Modelled resources (all on the simulator's one origin; see twilio.point_twilio_c
 Routing, as Twilio documents it: a number's voice_application_sid or trunk_sid overrides its
 voice URL, sms_application_sid its SMS URL, and a Messaging Service's inbound request URL wins
 over the number's unless the service has use_inbound_webhook_on_number. A number the simulator
-was never told about is routed to PUBLIC_URL + /twilio/sms and /twilio/voice, as if setup had
-pointed it at our app.
+was never told about, and a voice_url or sms_url never set here (None), go to PUBLIC_URL +
+/twilio/voice and /twilio/sms, as if setup had pointed them at our app; "" means unset.
 """
 
 from __future__ import annotations
@@ -71,9 +71,9 @@ class IncomingNumber:
     phone_number: str
     sid: str = field(default_factory=lambda: new_sid("PN"))
     friendly_name: str = ""
-    voice_url: str = ""
+    voice_url: str | None = None  # None: our app's /twilio/voice; "": no URL
     voice_method: str = "POST"
-    sms_url: str = ""
+    sms_url: str | None = None  # None: our app's /twilio/sms; "": no URL
     sms_method: str = "POST"
     status_callback: str = ""
     status_callback_method: str = "POST"
@@ -84,7 +84,12 @@ class IncomingNumber:
     sms: bool = True
     created: str = field(default_factory=rfc2822_now)
 
-    def to_json(self, account_sid: str) -> dict[str, Any]:
+    def url(self, kind: str, public_url: str) -> str:
+        """The voice or sms URL in force (the default our app's, under `public_url`)."""
+        configured = self.voice_url if kind == "voice" else self.sms_url
+        return f"{public_url}/twilio/{kind}" if configured is None else configured
+
+    def to_json(self, account_sid: str, public_url: str) -> dict[str, Any]:
         uri = f"/{API_VERSION}/Accounts/{account_sid}/IncomingPhoneNumbers/{self.sid}.json"
         return {
             "sid": self.sid,
@@ -92,14 +97,14 @@ class IncomingNumber:
             "api_version": API_VERSION,
             "phone_number": self.phone_number,
             "friendly_name": self.friendly_name or self.phone_number,
-            "voice_url": self.voice_url or None,
+            "voice_url": self.url("voice", public_url) or None,
             "voice_method": self.voice_method,
             "voice_fallback_url": None,
             "voice_fallback_method": "POST",
             "voice_caller_id_lookup": False,
             "voice_application_sid": self.voice_application_sid or None,
             "voice_receive_mode": "voice",
-            "sms_url": self.sms_url or None,
+            "sms_url": self.url("sms", public_url) or None,
             "sms_method": self.sms_method,
             "sms_fallback_url": None,
             "sms_fallback_method": "POST",
@@ -223,6 +228,17 @@ class Numbers:
         self.services[service.sid] = service
         return service
 
+    def use_advanced_opt_out(self, phone_number: str) -> MessagingService:
+        """Put `phone_number` in a Messaging Service with Advanced Opt-Out (its own texts keep
+        going to the number's URL), so keyword texts reach us with OptOutType."""
+        service = self.service_for(phone_number)
+        if service is None:
+            service = self.add_service(
+                "Advanced Opt-Out", numbers=[phone_number], use_inbound_webhook_on_number=True
+            )
+        service.advanced_opt_out = True
+        return service
+
     def set_line_type(self, phone_number: str, line_type: str) -> None:
         """What Lookup's line_type_intelligence answers for `phone_number` (mobile, landline...)."""
         if line_type not in LINE_TYPES:
@@ -242,24 +258,22 @@ class Numbers:
 
     def sms_webhook(self, to: str) -> tuple[str, str] | None:
         """(url, method) Twilio requests for a text to `to`; None when it goes elsewhere."""
-        number = self.numbers.get(to)
-        if number is None:
-            return self.sim.public_url + "/twilio/sms", "POST"
+        number = self.numbers.get(to) or IncomingNumber(to)
         service = self.service_for(to)
         if service and not service.use_inbound_webhook_on_number and service.inbound_request_url:
             return service.inbound_request_url, service.inbound_method
-        if number.sms_application_sid or not number.sms_url:
+        url = number.url("sms", self.sim.public_url)
+        if number.sms_application_sid or not url:
             return None  # a TwiML App or nothing: not a URL of ours
-        return number.sms_url, number.sms_method
+        return url, number.sms_method
 
     def voice_webhook(self, to: str) -> tuple[str, str] | None:
         """(url, method) Twilio requests for a call to `to`; None when it goes elsewhere."""
-        number = self.numbers.get(to)
-        if number is None:
-            return self.sim.public_url + "/twilio/voice", "POST"
-        if number.voice_application_sid or number.trunk_sid or not number.voice_url:
+        number = self.numbers.get(to) or IncomingNumber(to)
+        url = number.url("voice", self.sim.public_url)
+        if number.voice_application_sid or number.trunk_sid or not url:
             return None
-        return number.voice_url, number.voice_method
+        return url, number.voice_method
 
     def call_status_callback(self, to: str) -> tuple[str, str] | None:
         number = self.numbers.get(to)
@@ -278,7 +292,7 @@ class Numbers:
         wanted = request.query.get("PhoneNumber", "").replace("*", "")
         name = request.query.get("FriendlyName")
         found = [
-            n.to_json(self.sim.account_sid)
+            n.to_json(self.sim.account_sid, self.sim.public_url)
             for n in self.numbers.values()
             if wanted in n.phone_number and (name is None or n.friendly_name == name)
         ]
@@ -303,7 +317,7 @@ class Numbers:
         number = self._by_sid(request.match_info["pn"])
         if number is None:
             return not_found(request)
-        return web.json_response(number.to_json(self.sim.account_sid))
+        return web.json_response(number.to_json(self.sim.account_sid, self.sim.public_url))
 
     async def _update_number(self, request: web.Request) -> web.Response:
         if (denied := self.sim.deny(request)) is not None:
@@ -318,7 +332,7 @@ class Numbers:
                 setattr(
                     number, attribute, value.upper() if attribute.endswith("_method") else value
                 )
-        return web.json_response(number.to_json(self.sim.account_sid))
+        return web.json_response(number.to_json(self.sim.account_sid, self.sim.public_url))
 
     # ---- HTTP: Messaging Services -------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 The walker follows what our product uses and no more: <Say>, <Play>, <Pause>, <Hangup>,
 <Reject>, <Redirect>, <Gather>, <Dial> with <Number url=...> children, and <Record>. Anything
-else is noted in `CallRecord.unsupported` and skipped.
+else is noted in `CallRecord.unsupported` and skipped. A URL outside our app (PUBLIC_URL or
+loopback) is not fetched: the caller hears Twilio's application error, as for a bad answer.
 
 <Dial> as Twilio runs it: every <Number> rings at once and the first leg to answer wins; the
 others are hung up (canceled). A leg with a `url` runs that TwiML on the answering phone before
