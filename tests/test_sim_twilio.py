@@ -319,6 +319,7 @@ async def test_dial_two_numbers_one_answers_and_presses(
     ]
     assert call.heard == ["Sorry we missed your call."]
     assert call.legs[1].heard == ["Call for Johnson Electric. Press any key to take it."]
+    assert call.dial_timeout == 20
 
 
 async def test_first_leg_to_answer_wins_even_a_voicemail(

@@ -61,6 +61,11 @@ class EventDelivery:
         return self.last is not None and self.last.ok
 
     @property
+    def text(self) -> str:
+        """The body of the app's last answer."""
+        return self.last.text if self.last else ""
+
+    @property
     def retry_reason(self) -> str:
         """What Slack would put in X-Slack-Retry-Reason for the last failed attempt."""
         last = self.last

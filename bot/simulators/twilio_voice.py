@@ -88,6 +88,7 @@ class CallRecord:
     requests: list[Delivery] = field(default_factory=list)  # every request made for the call
     legs: list[Leg] = field(default_factory=list)
     dial_status: str | None = None
+    dial_timeout: int | None = None  # the <Dial timeout> (Twilio's default 30 s)
     recording: dict[str, str] | None = None  # the recording status callback's params
     transcription: dict[str, str] | None = None
     unsupported: list[str] = field(default_factory=list)
@@ -265,8 +266,13 @@ class Voice:
     async def dial(self, walk: _Walk, verb: ET.Element) -> dict[str, str]:
         """Ring every <Number> at once; the first to answer wins. Returns the action params."""
         record = walk.record
+        record.dial_timeout = int(verb.get("timeout", "30"))
         targets = [(n.text or "").strip() for n in verb if n.tag == "Number"]
-        urls = {(n.text or "").strip(): n.get("url") for n in verb if n.tag == "Number"}
+        urls = {
+            (n.text or "").strip(): (n.get("url"), n.get("method", "POST"))
+            for n in verb
+            if n.tag == "Number"
+        }
         record.unsupported.extend(n.tag for n in verb if n.tag != "Number")
         if not targets and (verb.text or "").strip():
             targets = [(verb.text or "").strip()]
@@ -290,9 +296,9 @@ class Voice:
             return {"DialCallStatus": record.dial_status, "DialCallSid": first}
         winner = answering[0]
         winner.status = "completed"
-        url = urls.get(winner.number)
+        url, method = urls.get(winner.number, (None, "POST"))
         if url:
-            screen = await self._screen(walk, verb, winner, url)
+            screen = await self._screen(walk, verb, winner, url, method)
             winner.bridged = screen == "end"
         else:
             winner.bridged = True
@@ -304,7 +310,7 @@ class Voice:
             "DialBridged": "true" if winner.bridged else "false",
         }
 
-    async def _screen(self, walk: _Walk, verb: ET.Element, leg: Leg, url: str) -> str:
+    async def _screen(self, walk: _Walk, verb: ET.Element, leg: Leg, url: str, method: str) -> str:
         """Run the <Number url> TwiML on the answering phone; "end" means connect."""
         params = {
             "CallSid": leg.call_sid,
@@ -320,7 +326,7 @@ class Voice:
         }
         person = Caller(digits="1" if leg.answer == "answer-and-press" else None)
         screen = _Walk(self, walk.record, params, person, {}, leg.heard)
-        return await screen.run(url)
+        return await screen.run(urljoin(walk.record.documents[-1][0], url), method)
 
     # ---- <Record> -------------------------------------------------------------------------
 
@@ -456,7 +462,7 @@ class Voice:
     async def _walk_inline(self, walk: _Walk, twiml: str) -> str:
         """A call created with Twiml= instead of Url=: the document is already in hand."""
         base = self.sim.public_url + "/"
-        walk.record.documents.append(("(Twiml)", twiml))
+        walk.record.documents.append((base, twiml))  # relative URLs resolve against PUBLIC_URL
         root = _parse(twiml)
         if root is None:
             walk.heard.append(APPLICATION_ERROR)
