@@ -477,6 +477,22 @@ async def test_calls_api_callee_not_answering(
     assert [r.form["CallStatus"] for r in app.to("/cs")] == ["no-answer"]
 
 
+async def test_calls_api_with_inline_twiml(sim: TwilioStandIn, client: Client) -> None:
+    sim.voice.phones[CREW_A] = "voicemail"
+    await client.calls.create_async(
+        to=CREW_A, from_=BUSINESS, twiml="<Response><Say>New lead waiting.</Say></Response>"
+    )
+    await sim.settled()
+    [placed] = sim.voice.api_calls
+    assert (placed["record"].heard, placed["record"].status) == (["New lead waiting."], "completed")
+
+
+async def test_calls_api_needs_to_from_and_what_to_run(client: Client) -> None:
+    with pytest.raises(TwilioRestException) as refused:
+        await client.calls.create_async(to=CREW_A, from_=BUSINESS)
+    assert refused.value.status == 400
+
+
 # ---- numbers, services, lookup ----------------------------------------------------------
 
 
