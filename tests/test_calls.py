@@ -29,8 +29,7 @@ from tests.conftest import (
     thread,
 )
 from tests.signing import twilio_signature
-from tests.standins import SlackStandIn, TwilioStandIn
-from tests.standins.twilio import DEFAULT_AUTH_TOKEN
+from tests.standins import DEFAULT_AUTH_TOKEN, SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
 
 CREW_PHONE = "+12025550188"  # the harness's FORWARD_TO

@@ -32,7 +32,7 @@ from tests.hostile import (
     stream_lengths,
 )
 from tests.signing import slack_headers, twilio_signature
-from tests.standins.twilio import DEFAULT_AUTH_TOKEN
+from tests.standins import DEFAULT_AUTH_TOKEN
 
 Headers = dict[str, str]
 
