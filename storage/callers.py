@@ -48,14 +48,12 @@ end
 # What holds for a number on every line. `number`: the number hash; `before`: the default line's
 # caller hash, where a release before several lines kept the opt-out and the exclusion.
 EVERY_LINE = """
-local function opted_out_on(number, before, line)
-  local at = redis.call('HGET', number, 'opted_out') or redis.call('HGET', before, 'opted_out')
-  if not at then return false end
-  local back = redis.call('HGET', number, 'in:' .. line)
-  return not (back and tonumber(back) >= tonumber(at))
-end
-local function excluded(number, before)
-  return redis.call('HGET', number, 'excluded') or redis.call('HGET', before, 'excluded')
+local function every_line(number, before, line)
+  local n = redis.call('HMGET', number, 'opted_out', 'excluded', 'in:' .. line)
+  local b = redis.call('HMGET', before, 'opted_out', 'excluded')
+  local at = n[1] or b[1]
+  local out = (at and not (n[3] and tonumber(n[3]) >= tonumber(at))) and true or false
+  return out, (n[2] or b[2])
 end
 """
 
@@ -71,7 +69,7 @@ _RECORD_INBOUND_SMS = (
 local existing = redis.call('HMGET', KEYS[1], 'record', 'enqueued')
 if existing[1] then return {'dup', existing[1], existing[2] or '0'} end
 local now, action, line = tonumber(ARGV[1]), ARGV[6], ARGV[11]
-local was_opted_out = opted_out_on(KEYS[4], KEYS[5], line) and 1 or 0
+local was_opted_out = every_line(KEYS[4], KEYS[5], line) and 1 or 0
 if action == 'opt_out' then
   redis.call('HSET', KEYS[4], 'opted_out', now)
   redis.call('XADD', KEYS[3], '*', 'event', 'opt_out', 'at', ARGV[1], 'line', line,
@@ -101,7 +99,7 @@ return {'new', record, '0'}
 _RECORD_OPT_OUT = (
     EVERY_LINE
     + """
-if opted_out_on(KEYS[1], KEYS[2], ARGV[2]) then return 0 end
+if every_line(KEYS[1], KEYS[2], ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'opted_out', ARGV[1])
 local entry = {}
 for i = 3, #ARGV do entry[#entry + 1] = ARGV[i] end

@@ -28,9 +28,10 @@ local existing = redis.call('HMGET', KEYS[1], 'record', 'enqueued')
 if existing[1] then return {'dup', existing[1], existing[2] or '0'} end
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local st = redis.call('HMGET', KEYS[2], 'last_text_at', 'texts')
+local opted_out, excluded = every_line(KEYS[4], KEYS[5], ARGV[9])
 local outcome
-if opted_out_on(KEYS[4], KEYS[5], ARGV[9]) then outcome = 'opted_out'
-elseif excluded(KEYS[4], KEYS[5]) then outcome = 'excluded'
+if opted_out then outcome = 'opted_out'
+elseif excluded then outcome = 'excluded'
 elseif st[1] and now - tonumber(st[1]) < window then outcome = 'window'
 elseif ARGV[7] == '1' then outcome = 'paused'
 else

@@ -24,7 +24,7 @@ JOB_DONE_TTL = 7 * DAY
 _SMS_START = (
     EVERY_LINE
     + """
-if ARGV[1] == '1' and opted_out_on(KEYS[1], KEYS[2], ARGV[3]) then return 'opted_out' end
+if ARGV[1] == '1' and every_line(KEYS[1], KEYS[2], ARGV[3]) then return 'opted_out' end
 local previous = redis.call('GET', KEYS[3])
 if previous then return previous end
 redis.call('SET', KEYS[3], 'running', 'EX', ARGV[2])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import types
+from functools import cache
 from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -226,9 +227,9 @@ def _encode(value: Any) -> Any:
         return value.to_dict()
     if is_dataclass(value) and not isinstance(value, type):
         return {
-            _WIRE_NAMES.get(f.name, f.name): _encode(v)
-            for f in fields(value)
-            if (v := getattr(value, f.name)) is not None
+            wire: _encode(v)
+            for name, wire, _ in _shape(type(value))[0]
+            if (v := getattr(value, name)) is not None
         }
     return value
 
@@ -244,27 +245,29 @@ def _decode(kind: Any, raw: Any) -> Any:
             return _decode(options[0], raw)
         # Unions of dataclasses: the first whose required fields are all present.
         for option in options:
-            if is_dataclass(option) and _required(option) <= raw.keys():
+            if is_dataclass(option) and _shape(option)[1] <= raw.keys():
                 return _decode(option, raw)
         raise ValueError(f"no type of {kind} fits {sorted(raw)}")
     if isinstance(kind, type) and is_dataclass(kind):
-        hints = get_type_hints(kind)
-        return kind(
-            **{
-                f.name: _decode(hints[f.name], raw[_WIRE_NAMES.get(f.name, f.name)])
-                for f in fields(kind)
-                if _WIRE_NAMES.get(f.name, f.name) in raw
-            }
-        )
+        found = {
+            name: _decode(hint, raw[wire]) for name, wire, hint in _shape(kind)[0] if wire in raw
+        }
+        return kind(**found)
     return raw
 
 
-def _required(kind: Any) -> set[str]:
-    return {
+@cache
+def _shape(kind: type) -> tuple[tuple[tuple[str, str, Any], ...], frozenset[str]]:
+    """A dataclass's fields as (name, wire name, type) and its required wire names: worked out
+    once per class (get_type_hints evaluates every annotation; jobs are read on the hot path)."""
+    hints = get_type_hints(kind)
+    named = tuple((f.name, _WIRE_NAMES.get(f.name, f.name), hints[f.name]) for f in fields(kind))
+    required = frozenset(
         _WIRE_NAMES.get(f.name, f.name)
         for f in fields(kind)
         if f.default is MISSING and f.default_factory is MISSING
-    }
+    )
+    return named, required
 
 
 def _previous_release(value: dict[str, Any], kind: type[Any]) -> Job:
