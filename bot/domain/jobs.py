@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import types
-from functools import cache
 from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
+from functools import cache
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 Queue = Literal["sms", "slack"]
