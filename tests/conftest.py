@@ -217,6 +217,15 @@ class Harness:
     def services(self) -> Services:
         return self.client.server.app[SERVICES]
 
+    def deliveries_on(self) -> Harness:
+        """Slack and Twilio call the app as the real services do: signed webhooks for what
+        people do (`slack.people.send_message/edit_message/delete_message`,
+        `twilio.text_in`), with Twilio's own keyword handling in front of ours."""
+        app_url = str(self.client.make_url("")).rstrip("/")
+        self.slack.deliver_to(app_url, SIGNING_SECRET)
+        self.twilio.deliver_to(app_url, PUBLIC_URL)
+        return self
+
     async def drained(self, timeout: float = 10.0) -> None:
         """Wait until the outbox is empty: every job performed and acknowledged, no retry due."""
 
@@ -384,6 +393,12 @@ async def harness(
     h = await start_harness(redis_url, key_prefix, slack, twilio, clock, **overrides)
     yield h
     await h.client.close()
+
+
+@pytest.fixture
+def live(harness: Harness) -> Harness:
+    """The harness with the simulators delivering to it (Harness.deliveries_on)."""
+    return harness.deliveries_on()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -19,6 +19,7 @@ def state_label(lead: LeadState) -> str:
         "new": ":new: New",
         "texted": ":outbox_tray: Texted",
         "replied": ":speech_balloon: Replied",
+        "opted_out": ":no_entry_sign: Opted out",
         "claimed": f":raising_hand: Claimed by {who}",
         "booked": f":white_check_mark: Booked by {by}",
         "closed": f":heavy_multiplication_x: Closed by {by}",

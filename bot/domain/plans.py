@@ -145,7 +145,7 @@ _ACTION_NOTES = {
     "opt_out": ":octagonal_sign: Caller opted out. No more texts will be sent to this number "
     "until they text START.",
     "opt_in": ":arrow_forward: Caller opted back in (START).",
-    "help": ":information_source: Caller asked for HELP; the help reply went out.",
+    "help": ":information_source: Caller asked for HELP; {who} help reply went out.",
 }
 
 
@@ -156,9 +156,9 @@ def plan_inbound_text(
     confirm_opt_out: bool,
     claimer: str | None = None,
 ) -> list[Job]:
-    """Relay to the caller's thread; answer only STOP/START/HELP, and only when Twilio didn't."""
-    if text.action == "opt_in" and not (text.twilio_answered or claim.record.get("was_opted_out")):
-        text = replace(text, action="message")  # "Yes" answering the crew is not a re-subscribe
+    """Relay to the caller's thread; answer STOP/START/HELP only when we confirm them ourselves
+    (OPT_OUT_CONFIRMATION=app) and Twilio didn't say it answered. `text.action` is the one that
+    holds (keywords.effective: a "Yes" from a caller who never opted out is a message)."""
     lead = LeadThread(text.caller, line.id, claim.lead_id, line.channel_id)
     seq = claim.seq
     planned: list[Job] = []
@@ -174,7 +174,8 @@ def plan_inbound_text(
         message = f":speech_balloon: *Caller* (for <@{claimer}>):\n{body}"
     note = _ACTION_NOTES.get(text.action)
     if note:
-        message += f"\n{note}"
+        ours = confirm_opt_out and not text.twilio_answered
+        message += "\n" + note.format(who="our" if ours else "Twilio's")
     planned.append(Job(f"in:{sid}", ThreadPost(lead.at(seq), message)))
     for index, (url, content_type) in enumerate(text.media, start=1):
         upload = MediaUpload(lead.at(seq + index), url, content_type)
@@ -186,13 +187,13 @@ def plan_inbound_text(
 def _keyword_reply(
     text: InboundText, line: Line, confirm_opt_out: bool, lead: LeadThread
 ) -> list[Job]:
-    if text.twilio_answered or text.action == "message":
+    if text.twilio_answered or text.action == "message" or not confirm_opt_out:
+        # Twilio's default handling on a long code answers STOP, START and HELP itself, and on
+        # a plain number says nothing of it (no OptOutType): a reply of ours would be a second.
         return []
     business = line.business_name
     if text.action == "help":
         body, purpose, template = templates.help_reply(business), "help reply", "help"
-    elif not confirm_opt_out:
-        return []  # Twilio's default handling on long codes already confirmed STOP/START
     elif text.action == "opt_out":
         body, purpose = templates.opt_out_confirmation(business), "opt-out confirmation"
         template = "opt_out_confirmation"
