@@ -67,8 +67,11 @@ class Settings(BaseSettings):
     intake_max_submissions: int = Field(5, ge=1, le=100)
     # Signs the intake form's anti-CSRF field; unset: derived from SLACK_SIGNING_SECRET.
     intake_secret: SecretStr | None = None
-    # Who confirms a STOP: Twilio's built-in opt-out handling (the default on long codes) or us.
+    # Who answers STOP/START/HELP: Twilio's built-in handling (the default on long codes) or us.
     opt_out_confirmation: Literal["twilio", "app"] = "twilio"
+    # A crew reply is texted this long after it was written: delete it to cancel, edit it to
+    # change the words (0: at once).
+    reply_undo_seconds: float = Field(10, ge=0, le=300)
     # Slack user ids who may change templates, hours, window and pause (besides workspace admins).
     admin_user_ids: Annotated[list[str], NoDecode] = []
 

@@ -196,6 +196,8 @@ def make_settings(
         "slack_posts_per_second": 50,
         "slack_updates_per_second": 50,
         "weekly_digest": False,  # a test that wants Monday's digest turns it on
+        # Crew replies go out at once; the undo window's tests set REPLY_UNDO_SECONDS.
+        "reply_undo_seconds": 0,
         # Each test's app stops at teardown; a short read keeps that stop (and the suite) quick.
         "worker_read_block_ms": 50,
     }

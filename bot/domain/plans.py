@@ -23,6 +23,7 @@ from bot.domain.jobs import (
 )
 from bot.domain.line import Line
 from bot.domain.phone import pretty
+from bot.domain.segments import count_segments
 
 # Why no auto-text went out, in the words the crew sees on the lead card.
 SUPPRESSED = {
@@ -213,11 +214,23 @@ def _keyword_reply(
     return [Job(f"keyword:{text.message_sid}", sms)]
 
 
-def plan_crew_reply(reply: CrewReply, lead: LeadThread, caller: dict[str, str]) -> list[Job]:
-    """A crew member's thread reply goes out by SMS, unless the caller opted out."""
+# The bot's marks on a crew message: kept inside Slack, waiting out the undo window.
+STAYED_INSIDE = "lock"
+WAITING = "hourglass_flowing_sand"
+
+
+def plan_crew_reply(
+    reply: CrewReply, lead: LeadThread, caller: dict[str, str], held: bool = False
+) -> tuple[list[Job], Job | None]:
+    """A crew member's thread reply: (jobs to queue now, the text to the caller or None).
+
+    An internal note (`//`, a teammate mentioned) only gets a 🔒; a reply to a caller who
+    opted out a ⚠️ and a word in the thread. held: the text waits out the undo window (the
+    flow schedules it), so the message gets a ⏳ now."""
     written = SlackMessage(reply.channel, reply.ts)
-    thread = SlackThread(reply.channel, reply.thread_ts)
     key = f"{reply.channel}:{reply.ts}"
+    if reply.internal:
+        return [Job(f"react:{key}:{STAYED_INSIDE}", Reaction(written, STAYED_INSIDE))], None
     if "opted_out" in caller:
         note = (
             ":warning: Not sent: this caller opted out (texted STOP). They can text START "
@@ -226,27 +239,58 @@ def plan_crew_reply(reply: CrewReply, lead: LeadThread, caller: dict[str, str]) 
         return [
             Job(f"react:{key}:warning", Reaction(written, "warning")),
             Job(f"held:{key}", Notice(reply.channel, note, thread_ts=reply.thread_ts)),
-        ]
+        ], None
     business_number = caller.get("business_number")
     if not business_number:
-        return []
+        return [], None
     planned: list[Job] = []
-    if reply.text:
-        sms = SendSms(
-            to=lead.phone,
-            from_=business_number,
-            body=reply.text,
-            purpose="crew reply",
-            line=lead.line,
-            report_to=thread,
-            react_on=written,
-        )
-        planned.append(Job(f"reply:{key}", sms))
+    text = crew_text(reply, lead, business_number, held) if reply.text else None
+    if text is not None and held:
+        planned.append(Job(f"react:{key}:{WAITING}", Reaction(written, WAITING)))
     if reply.files:
-        what = "The words went out; the photo or file did not" if reply.text else "Not sent"
+        if not reply.text:
+            what = "Not sent"
+        elif held:
+            what = "The words will go out; the photo or file won't"
+        else:
+            what = "The words went out; the photo or file did not"
         note = (
             f":paperclip: {what}: photos and files in Slack can't be texted to the caller. "
             "Describe it in a reply, or send a link they can open."
         )
         planned.append(Job(f"files:{key}", Notice(reply.channel, note, thread_ts=reply.thread_ts)))
-    return planned
+    return planned, text
+
+
+def crew_text(reply: CrewReply, lead: LeadThread, business_number: str, held: bool) -> Job:
+    """The SMS a crew reply becomes (its id, from the Slack message, keeps it at most once)."""
+    sms = SendSms(
+        to=lead.phone,
+        from_=business_number,
+        body=reply.text,
+        purpose="crew reply",
+        line=lead.line,
+        report_to=SlackThread(reply.channel, reply.thread_ts),
+        react_on=SlackMessage(reply.channel, reply.ts),
+        answers=lead,
+        held=held,
+        sent_note=emoji_cost(reply.typed or reply.text, reply.text),
+    )
+    return Job(f"reply:{reply.channel}:{reply.ts}", sms)
+
+
+def emoji_cost(typed: str, sent: str) -> str | None:
+    """What the typed emoji, as characters, cost the text: said only when they made it UCS-2
+    (70 characters a segment instead of 160) or more segments."""
+    before, after = count_segments(typed), count_segments(sent)
+    if after.encoding == before.encoding and after.segments <= before.segments:
+        return None
+    shown = " ".join(slack_text.emoji_in(sent)) or "characters"
+    count = f"{after.segments} segment{'' if after.segments == 1 else 's'}"
+    if after.segments > before.segments:
+        count += f" instead of {before.segments}"
+    why = f"The emoji ({shown})" if slack_text.emoji_in(sent) else "Its characters"
+    return (
+        f":white_check_mark: Texted. {why} made it a Unicode text (UCS-2, 70 characters a "
+        f"segment instead of 160): {count}."
+    )
