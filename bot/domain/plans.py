@@ -80,7 +80,8 @@ def plan_missed_call(
 ) -> list[Job]:
     """The auto-text (when the store allowed it) and the lead card or a note in its thread.
 
-    link: this lead's own intake page, used when the line has no INTAKE_URL.
+    link: this lead's own intake page (INTAKE_LINK=page); with `url` the line's INTAKE_URL,
+    with `off` none, and the texts without {link} go out.
     card_waits: a new lead's card rides on its auto-text (the SMS job's `then`), so it is
     posted once Twilio has answered and shows the outcome as posted: no chat.update, whose
     budget (Tier 3) a burst of calls would use up for hours, holding back the crew's claims."""
@@ -92,7 +93,7 @@ def plan_missed_call(
         text = templates.render(
             kind,
             business=line.business_name,
-            link=link or line.intake_url,
+            link=link or line.fixed_link,
             template=line.templates.get(kind),
             caller_name=call.caller_name,
             local=call.at.astimezone(line.timezone),
