@@ -285,6 +285,29 @@ async def test_an_edit_that_arrives_before_its_message_sends_the_edited_words_on
 
 
 @pytest.mark.settings(REPLY_UNDO_SECONDS=UNDO)
+@pytest.mark.parametrize("change", ["note", "delete"])
+async def test_a_note_or_deletion_that_arrives_before_its_message_keeps_it_from_the_caller(
+    live: Harness, change: str
+) -> None:
+    card = await open_lead(live)
+    live.slack.bot_events.discard("message.channels")
+    original = await live.slack.people.send_message(CREW_USER, CHANNEL, "At 5", thread_ts=card)
+    live.slack.bot_events.add("message.channels")
+    ts = original.payload["event"]["ts"]
+
+    if change == "note":
+        await live.slack.people.edit_message(CHANNEL, ts, f"<@{MIKE}> at 5?")
+    else:
+        await live.slack.people.delete_message(CHANNEL, ts)
+    await live.slack.events.redeliver(original)
+    await window_closes(live)
+
+    assert texted(live) == []
+    if change == "note":
+        assert marks(live, ts) == {"lock"}
+
+
+@pytest.mark.settings(REPLY_UNDO_SECONDS=UNDO)
 async def test_slacks_retries_of_an_edit_and_a_deletion_change_once(live: Harness) -> None:
     card = await open_lead(live)
     ts = await say(live, card, "At 5")

@@ -68,13 +68,13 @@ async def crew_edit(services: Services, edit: CrewEdit) -> None:
         return
     ttl = services.settings.reply_undo_seconds + HELD_RECORD_SECONDS
     written = SlackMessage(reply.channel, reply.ts)
+    locked = Job(f"react:{key}:{plans.STAYED_INSIDE}", Reaction(written, plans.STAYED_INSIDE))
     if reply.internal:  # it became a note: not texted, marked as kept inside
-        marks = [
-            Job(f"unreact:{key}:{plans.WAITING}", Reaction(written, plans.WAITING, remove=True)),
-            Job(f"react:{key}:{plans.STAYED_INSIDE}", Reaction(written, plans.STAYED_INSIDE)),
-        ]
+        unwait = Reaction(written, plans.WAITING, remove=True)
+        marks = [Job(f"unreact:{key}:{plans.WAITING}", unwait), locked]
+        # "delete": should its own event still come, it finds the reply cancelled.
         outcome = await services.outbox.change_held(
-            reply.channel, reply.ts, "cancel", ttl, with_it=marks
+            reply.channel, reply.ts, "delete", ttl, with_it=marks
         )
     else:
         caller = await services.callers.caller(lead.phone, lead.line)
@@ -90,12 +90,14 @@ async def crew_edit(services: Services, edit: CrewEdit) -> None:
         await _tell(services, reply, f"late-edit:{key}", TOO_LATE_EDIT)
     elif outcome == "unknown":
         undo = services.settings.reply_undo_seconds
-        if undo > 0 and not reply.internal and edit.seconds_after < undo:
+        if await _went_out(services, lead, key):
+            await _tell(services, reply, f"late-edit:{key}", TOO_LATE_EDIT)
+        elif reply.internal:
+            await services.outbox.enqueue([locked])
+        elif undo > 0 and edit.seconds_after < undo:
             # Its own event has not come yet (Slack does not promise their order): hold the
             # words as they read now; the original, when it comes, finds them held.
             await crew_reply(services, reply)
-        elif await _went_out(services, lead, key):
-            await _tell(services, reply, f"late-edit:{key}", TOO_LATE_EDIT)
 
 
 async def crew_deletion(services: Services, deletion: CrewDeletion) -> None:

@@ -77,7 +77,7 @@ def crew_edit_from(event: dict[str, Any], bot_user_id: str | None = None) -> Cre
         return None
     try:
         seconds_after = float(event.get("ts") or "") - float(reply.ts)
-    except ValueError:
+    except (TypeError, ValueError):
         seconds_after = float("inf")
     return CrewEdit(
         reply=reply,
