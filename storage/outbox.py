@@ -77,6 +77,13 @@ for i = 4, #ARGV do redis.call('XADD', KEYS[3], '*', 'job', ARGV[i]) end
 return result
 """
 
+# KEYS: held record, sms retry set. 1 while the job is still held (its window open).
+_IS_HELD = """
+local held = redis.call('GET', KEYS[1])
+if (not held) or held == 'cancelled' then return 0 end
+return redis.call('ZSCORE', KEYS[2], held) and 1 or 0
+"""
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -96,6 +103,7 @@ class Outbox:
         self._promote = redis.register_script(_PROMOTE_DUE)
         self._hold = redis.register_script(_HOLD)
         self._change_held = redis.register_script(_CHANGE_HELD)
+        self._is_held = redis.register_script(_IS_HELD)
 
     async def ensure_groups(self) -> None:
         for queue in QUEUES:
@@ -172,6 +180,11 @@ class Outbox:
         args: list[str | int] = [how, job, int(ttl) + 1]
         args.extend(j.to_json() for j in with_it)
         return str(await self._change_held(keys=keys, args=args))
+
+    async def is_held(self, channel: str, ts: str) -> bool:
+        """The Slack message's text still waits out its undo window."""
+        keys = [self.keys.held(channel, ts), self.keys.retry("sms")]
+        return bool(await self._is_held(keys=keys))
 
     async def promote_due(self, queue: Queue, now: float, limit: int = 500) -> int:
         keys = [self.keys.retry(queue), self.keys.stream(queue)]

@@ -156,6 +156,23 @@ async def test_a_reply_waits_under_an_hourglass_then_goes_with_a_check_mark(
 
 
 @pytest.mark.settings(REPLY_UNDO_SECONDS=UNDO)
+async def test_an_hourglass_held_up_past_the_window_is_never_put_on_a_sent_reply(
+    live: Harness,
+) -> None:
+    card = await open_lead(live)
+    live.slack.fail("reactions.add", 429, retry_after=2 * UNDO)  # the hourglass waits 2 min
+
+    ts = await say(live, card, "Be there at 5")
+    live.clock.advance(UNDO + 1)
+    await wait_until(lambda: "white_check_mark" in marks(live, ts), message="no check mark")
+    live.clock.advance(2 * UNDO)  # the hourglass's retry comes due
+    await live.drained()
+
+    assert texted(live) == ["Be there at 5"]
+    assert marks(live, ts) == {"white_check_mark"}
+
+
+@pytest.mark.settings(REPLY_UNDO_SECONDS=UNDO)
 async def test_deleting_a_reply_inside_the_window_cancels_the_text(live: Harness) -> None:
     card = await open_lead(live)
     ts = await say(live, card, "Wrong thread, sorry")
