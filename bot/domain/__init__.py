@@ -6,5 +6,6 @@ card (leads.py, cards.py), hours, pauses and reminders (hours.py, when.py, remin
 keywords and consent (keywords.py, consent.py), urgency, phone numbers, Slack text, the intake
 form's rules, stats, and the jobs themselves (jobs.py: typed payloads the outbox carries out).
 
-May import: bot.domain and the standard library (and phonenumbers, a pure library).
+May import: bot.domain and the standard library (and phonenumbers and emoji, pure libraries:
+tests/test_layers.py's DOMAIN_LIBRARIES says why each).
 """
