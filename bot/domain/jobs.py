@@ -254,7 +254,11 @@ def _decode(kind: Any, raw: Any) -> Any:
             return _decode(options[0], raw)
         # Unions of dataclasses: the first whose required fields are all present.
         for option in options:
-            if is_dataclass(option) and _shape(option)[1] <= raw.keys():
+            if (
+                isinstance(option, type)
+                and is_dataclass(option)
+                and _shape(option)[1] <= raw.keys()
+            ):
                 return _decode(option, raw)
         raise ValueError(f"no type of {kind} fits {sorted(raw)}")
     if isinstance(kind, type) and is_dataclass(kind):
