@@ -9,7 +9,8 @@ Modelled resources (all on the simulator's one origin; see twilio.point_twilio_c
 
 Routing, as Twilio documents it: a number's voice_application_sid or trunk_sid overrides its
 voice URL, sms_application_sid its SMS URL, and a Messaging Service's inbound request URL wins
-over the number's unless the service has use_inbound_webhook_on_number. A number the simulator
+over the number's unless the service has use_inbound_webhook_on_number; a service with neither
+drops its numbers' inbound texts. A number the simulator
 was never told about, and a voice_url or sms_url never set here (None), go to PUBLIC_URL +
 /twilio/voice and /twilio/sms, as if setup had pointed them at our app; "" means unset.
 """
@@ -260,7 +261,11 @@ class Numbers:
         """(url, method) Twilio requests for a text to `to`; None when it goes elsewhere."""
         number = self.numbers.get(to) or IncomingNumber(to)
         service = self.service_for(to)
-        if service and not service.use_inbound_webhook_on_number and service.inbound_request_url:
+        if service and not service.use_inbound_webhook_on_number:
+            # The Services API: with inbound_request_url null "receiving inbound messages is
+            # disabled" for every number of the service, unless it defers to the number's.
+            if not service.inbound_request_url:
+                return None
             return service.inbound_request_url, service.inbound_method
         url = number.url("sms", self.sim.public_url)
         if number.sms_application_sid or not url:
