@@ -50,7 +50,9 @@ class Line:
     intake_url: str | None
     window_seconds: float
     lead_seconds: float
-    numbers: tuple[str, ...] = ()  # E.164; empty: the catch-all's (any number no line lists)
+    # E.164. The catch-all (the environment's line) answers any number no line lists; its own
+    # here are TWILIO_NUMBERS, what `doctor` and `setup twilio` check (often none).
+    numbers: tuple[str, ...] = ()
     # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)

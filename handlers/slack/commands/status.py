@@ -83,7 +83,10 @@ def _line_status(services: Services, line: Line) -> str:
     numbers = f" · {', '.join(line.numbers)}" if line.numbers else ""
     heading = f"*{line.business_name}* · <#{line.channel_id}>{numbers}"
     if services.lines.several:
-        heading += f" · line `{line.id}`" + (" (catch-all)" if not line.numbers else "")
+        catch_all = services.lines.catch_all
+        heading += f" · line `{line.id}`" + (
+            " (catch-all)" if catch_all is not None and catch_all.id == line.id else ""
+        )
     return "\n".join(
         [
             heading,
