@@ -198,6 +198,8 @@ class Numbers:
         self.line_types: dict[str, str] = {}  # E.164 -> Lookup's line type
         self.default_line_type = "mobile"
         self.lookups: list[str] = []  # numbers looked up, in order (each lookup is paid)
+        # Every accepted update, in order: (PN... or MG... sid, the form's fields).
+        self.updates: list[tuple[str, dict[str, str]]] = []
         api = f"/{API_VERSION}/Accounts/{{sid}}"
         router = sim.app.router
         router.add_get(f"{api}/IncomingPhoneNumbers.json", self._list_numbers)
@@ -331,6 +333,7 @@ class Numbers:
         if number is None:
             return not_found(request)
         form = await request.post()
+        self.updates.append((number.sid, {k: v for k, v in form.items() if isinstance(v, str)}))
         for name, attribute in _NUMBER_FIELDS.items():
             value = form.get(name)
             if isinstance(value, str):
@@ -371,6 +374,7 @@ class Numbers:
         if isinstance(service, web.Response):
             return service
         form = await request.post()
+        self.updates.append((service.sid, {k: v for k, v in form.items() if isinstance(v, str)}))
         for name, attribute in _SERVICE_FIELDS.items():
             value = form.get(name)
             if isinstance(value, str):
