@@ -10,10 +10,12 @@ from functools import partial
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from twilio.base.exceptions import TwilioRestException
+
 from bot.clients import slack_client, twilio_client
 from bot.doctor import lines as line_checks
 from bot.doctor import public_url, redis, slack, twilio, twilio_setup
-from bot.doctor.checks import Check, Progress, run_checks
+from bot.doctor.checks import SERVICE_ERRORS, Check, Progress, run_checks
 from bot.doctor.report import Finding, Section, exit_code, info, render
 from bot.lines import Lines
 from bot.settings import Settings
@@ -134,5 +136,19 @@ async def setup_twilio(
             apply=apply,
             messaging_service=messaging_service,
         )
+    except TwilioRestException as exc:
+        print(
+            f"✗ Twilio answered {exc.status} (code {exc.code}) to {exc.method} {exc.uri}: "
+            f"{exc.msg}. Nothing more changed; what changed is shown above.",
+            file=out,
+        )
+        return 1
+    except SERVICE_ERRORS as exc:
+        print(
+            f"✗ can't reach Twilio at {settings.twilio_api_url} ({type(exc).__name__}: {exc}): "
+            "check this machine's network and proxy, and TWILIO_API_URL",
+            file=out,
+        )
+        return 1
     finally:
         await http.close()

@@ -122,7 +122,15 @@ async def setup_twilio(
         print(render([Section("Twilio", (twilio.credentials_finding(exc),))]), file=out)
         return 1
     configured = [(number, line) for line in lines for number in line.numbers]
-    held = await twilio.services(client)
+    try:
+        held = await twilio.services(client)
+    except TwilioRestException as exc:
+        print(
+            f"! Messaging Services not visible (Twilio answered {exc.status}): a service holding "
+            "a number below could still take its texts (Console > Messaging > Services).",
+            file=out,
+        )
+        held = {}
     if not configured:
         findings = twilio.unconfigured_findings(await twilio.all_numbers(client), held, want)
         print(render([Section("Twilio numbers", tuple(findings))]), file=out)
