@@ -415,7 +415,8 @@ def test_twilio_numbers_are_the_catch_alls_own_and_no_file_line_may_list_them(
     clean_env: None, tmp_path: Path
 ) -> None:
     env_line = {"business_name": "Johnson Electric", "slack_channel_id": CHANNEL}
-    file_lines, catch_all = load(settings_with(tmp_path, LINES, **env_line, twilio_numbers=UNLISTED))
+    with_numbers = settings_with(tmp_path, LINES, **env_line, twilio_numbers=UNLISTED)
+    file_lines, catch_all = load(with_numbers)
     assert catch_all is not None and catch_all.numbers == (UNLISTED,)
     assert [line.id for line in file_lines] == ["uptown", "downtown"]
 

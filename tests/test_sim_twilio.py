@@ -523,6 +523,8 @@ async def test_incoming_phone_numbers_list_and_update(
     await sim.call_in(CALLER, BUSINESS)
     assert app.to("/twilio/voice/status")[0].form["CallStatus"] == "completed"
     assert len(await client.incoming_phone_numbers.list_async()) == 2
+    [(sid, form)] = sim.numbers.updates
+    assert (sid, form["VoiceUrl"]) == (number.sid, f"{PUBLIC}/twilio/voice")
 
 
 async def test_voice_application_overrides_the_voice_url(
