@@ -407,6 +407,37 @@ def test_urls_compare_as_twilio_requests_them() -> None:
     assert not twilio.same_url("", wanted)
 
 
+async def test_every_lines_channel_and_numbers_are_checked_and_named(
+    own_redis: sync_redis.Redis,
+    slack: SlackStandIn,
+    twilio: TwilioStandIn,
+    public: str,
+    tmp_path: Path,
+    healthy: Settings,
+) -> None:
+    lines_file = tmp_path / "lines.toml"
+    lines_file.write_text(
+        f"""
+[[line]]
+id = "uptown"
+numbers = ["{OTHER_NUMBER}"]
+name = "Acme Electric Uptown"
+channel = "C0UPTOWN01"
+"""
+    )
+    slack.add_channel("C0UPTOWN01", "uptown", member=False)
+    wire(twilio, public, OTHER_NUMBER, voice_application_sid="AP9")
+    settings = doctor_settings(own_redis, slack, twilio, public, lines_file=str(lines_file))
+    sections = await diagnose(settings)
+
+    uptown = find(sections, "Slack", "#uptown (line uptown)")
+    assert uptown.fix == "type /invite @textback in #uptown"
+    assert find(sections, "Slack", "#leads (line default)").mark is Mark.OK
+    assert find(sections, "Twilio", f"{OTHER_NUMBER} (line uptown) calls").mark is Mark.FAIL
+    assert find(sections, "Twilio", f"{BUSINESS_NUMBER} (line default) calls").mark is Mark.OK
+    assert find(sections, "Lines", "texts (line uptown)").mark is Mark.OK
+
+
 # ---- Redis ----------------------------------------------------------------------------------
 
 
