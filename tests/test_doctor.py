@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from bot import local_redis
 from bot.doctor import command, public_url, redis, slack, twilio
+from bot.doctor.checks import Check, Progress, run_checks
 from bot.doctor.report import Finding, Mark, Section, exit_code
 from bot.settings import Settings
 from storage.health import ServiceRecords
@@ -26,6 +27,7 @@ from storage.line_config import LineConfig
 from tests.conftest import BUSINESS_NUMBER, CHANNEL, SIGNING_SECRET, Harness, make_settings
 from tests.load.procs import app_env
 from tests.standins import SlackStandIn, TwilioStandIn
+from tests.waiting import wait_until
 
 OTHER_NUMBER = "+12125550101"
 CREW = "+12025550188"  # make_settings' FORWARD_TO
@@ -682,3 +684,42 @@ def test_doctor_exits_2_with_serves_message_when_the_settings_are_invalid(tmp_pa
     assert result.stderr.startswith("textback cannot start; fix these settings")
     assert "SLACK_BOT_TOKEN is missing" in result.stderr
     assert result.stdout == ""
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_a_terminal_sees_which_services_are_still_awaited() -> None:
+    terminal = Terminal()
+    released = asyncio.Event()
+
+    async def slow(found: list[Finding]) -> None:
+        await released.wait()
+        found.append(Finding(Mark.OK, "slow", "answered"))
+
+    async def watcher(found: list[Finding]) -> None:
+        await wait_until(lambda: "waiting on Slow, Watcher (" in terminal.getvalue(), timeout=5)
+        released.set()
+
+    sections = await run_checks(
+        [Check("Slow", slow, "-"), Check("Watcher", watcher, "-")], 5.0, Progress(terminal)
+    )
+
+    assert sections[0].findings == (Finding(Mark.OK, "slow", "answered"),)
+    assert "\r\033[KChecking... waiting on Slow (" in terminal.getvalue()  # Watcher done
+    assert terminal.getvalue().endswith("\r\033[K")  # the progress line is cleared at the end
+
+
+def test_cluster_nodes_that_disagree_are_each_named_worst_first() -> None:
+    merged = redis.merge(
+        [
+            ("10.0.0.1:6379", redis.policy_finding("noeviction")),
+            ("10.0.0.2:6379", redis.policy_finding("allkeys-lru")),
+        ]
+    )
+    assert [(f.mark, f.subject) for f in merged] == [
+        (Mark.FAIL, "eviction (10.0.0.2:6379)"),
+        (Mark.OK, "eviction (10.0.0.1:6379)"),
+    ]

@@ -99,19 +99,18 @@ def persistence_finding(aof: bool | None, save: str | None) -> Finding:
 
 
 def merge(node_findings: Sequence[tuple[str, Finding]]) -> list[Finding]:
-    """One finding when every node says the same; else one per node, named."""
+    """One finding when every node says the same; else one per node, named, worst first."""
     if not node_findings:
         return []
-    distinct = {(f.mark, f.found) for _, f in node_findings}
-    if len(distinct) == 1 or len(node_findings) == 1:
-        first = node_findings[0][1]
-        if len(node_findings) == 1:
-            return [first]
+    first = node_findings[0][1]
+    if len(node_findings) == 1:
+        return [first]
+    if len({(f.mark, f.found) for _, f in node_findings}) == 1:
         found = f"{first.found} (all {len(node_findings)} primaries)"
-        return [type(first)(first.mark, first.subject, found, first.fix)]
+        return [Finding(first.mark, first.subject, found, first.fix)]
     order = {Mark.FAIL: 0, Mark.WARN: 1, Mark.INFO: 2, Mark.OK: 3}
     ranked = sorted(node_findings, key=lambda pair: order[pair[1].mark])
-    return [type(f)(f.mark, f"{f.subject} ({node})", f.found, f.fix) for node, f in ranked]
+    return [Finding(f.mark, f"{f.subject} ({node})", f.found, f.fix) for node, f in ranked]
 
 
 # ---- I/O ------------------------------------------------------------------------------------
