@@ -416,15 +416,23 @@ async def test_status_shows_a_broken_wiring_with_its_fix(harness: Harness) -> No
 
 
 @wired
-async def test_status_answers_in_time_while_twilio_hangs_and_asks_again_next_time(
+async def test_status_answers_in_time_while_twilio_hangs_and_asks_again_30_s_later(
     harness: Harness,
 ) -> None:
     wire_number(harness)
     harness.twilio.latency = 5.0
-    text = await say(harness, "status")
-    assert "✗ Twilio no answer: nothing within 2 s" in text
-    assert "✓ Slack token" in text
-    assert await harness.services.records.wiring_report() is None  # not kept
+    hung = await say(harness, "status")
+    asked = len(harness.slack.calls_to("auth.test"))
+    await say(harness, "status")
+    asked_again_at_once = len(harness.slack.calls_to("auth.test")) - asked
+    harness.twilio.latency = 0.0
+    harness.clock.advance(31)
+    recovered = await say(harness, "status")
+
+    assert "✗ Twilio no answer: nothing within 2 s" in hung
+    assert "✓ Slack token" in hung
+    assert asked_again_at_once == 0
+    assert f"✓ Twilio {BUSINESS_NUMBER} calls" in recovered
 
 
 @admins

@@ -1,9 +1,10 @@
 """The doctor's Slack and Twilio wiring lines for `/textback status`, so an owner sees a broken
 setup from their phone.
 
-Slack wants the command's answer within 3 s, so the checks get BUDGET seconds in all, and the
-report is kept in Redis (shared by every process) and made again at most every REFRESH_SECONDS.
-A report in which a service didn't answer is not kept: the next status asks again.
+Slack wants the command's answer within 3 s, so the checks get BUDGET seconds in all (beside
+status's own Twilio health check, which runs meanwhile), and the report is kept in Redis (shared
+by every process) and made again at most every REFRESH_SECONDS; one in which a service didn't
+answer, after RETRY_SECONDS, so a slow service costs a status at most one wait that often.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.doctor.report import Section, from_json, render_slack, to_json
 from bot.services import Services
 
 REFRESH_SECONDS = 300
+RETRY_SECONDS = 30
 BUDGET = 2.0  # seconds; status answers Slack within 3 s
 
 
@@ -28,8 +30,11 @@ async def report(services: Services, budget: float = BUDGET) -> tuple[list[Secti
         kept = await services.records.wiring_report()
     except RedisError:
         kept = None  # status says Redis is down; the checks don't need it
-    if kept is not None and 0 <= now - kept[0] < REFRESH_SECONDS:
-        return from_json(kept[1]), kept[0]
+    if kept is not None:
+        sections = from_json(kept[1])
+        fresh_for = RETRY_SECONDS if incomplete(sections) else REFRESH_SECONDS
+        if 0 <= now - kept[0] < fresh_for:
+            return sections, kept[0]
     settings = services.settings
     checks = [
         Check(
@@ -56,11 +61,10 @@ async def report(services: Services, budget: float = BUDGET) -> tuple[list[Secti
         ),
     ]
     sections = await run_checks(checks, budget)
-    if not incomplete(sections):
-        try:
-            await services.records.save_wiring_report(to_json(sections), now)
-        except RedisError:
-            pass  # not kept: the next status checks again
+    try:
+        await services.records.save_wiring_report(to_json(sections), now)
+    except RedisError:
+        pass  # not kept: the next status checks again
     return sections, now
 
 
