@@ -10,6 +10,8 @@ lives there and what it may import (tests/test_layers.py checks it):
     flows/    one module per thing that happens imports domain, storage, the services
     outbox/   the worker and each kind of work  imports domain, storage, flows, the services
     pages/    HTML the product serves           imports domain
+    doctor/   checks against the live services  imports domain, storage, the services
+              (`doctor`, `setup twilio`)
     simulators/ Slack and Twilio on loopback    imports nothing of ours
 
 storage/ (Redis) and handlers/ (webhooks, Slack listeners) sit beside bot/. Only app.py imports

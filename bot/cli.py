@@ -1,4 +1,5 @@
-"""`python -m bot serve | worker | consent export` (also the `textback` console script)."""
+"""`python -m bot serve | worker | doctor | setup twilio | consent export` (also the `textback`
+console script)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import TextIO
 from aiohttp import web
 
 from bot import lines, local_redis
+from bot.doctor import command
 from bot.domain.jobs import QUEUES, Queue
 from bot.flows import consent_export
 from bot.outbox.worker import Worker
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         "texts on time whatever Slack is doing",
     )
     _add_consent_commands(commands)
+    _add_setup_commands(commands)
     args = parser.parse_args(argv)
     queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
     since = None
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if args.command in ("doctor", "setup"):
+        return _check(settings, args)
     redis_process = _ensure_redis(settings)
     try:
         if args.command == "serve":
@@ -105,6 +110,48 @@ def _ensure_redis(settings: Settings) -> local_redis.subprocess.Popen[bytes] | N
         data_dir,
     )
     return process
+
+
+def _add_setup_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="check the settings against Slack, Twilio, Redis and PUBLIC_URL"
+    )
+    doctor.add_argument(
+        "--timeout",
+        type=float,
+        default=command.DEFAULT_TIMEOUT,
+        help="seconds each service may take to answer (default: %(default)g)",
+    )
+    setup = commands.add_parser("setup", help="configure a service for this deployment")
+    services = setup.add_subparsers(dest="service", required=True)
+    twilio = services.add_parser(
+        "twilio", help="point every line's Twilio numbers at PUBLIC_URL (dry run by default)"
+    )
+    twilio.add_argument("--apply", action="store_true", help="make the changes shown")
+    twilio.add_argument(
+        "--messaging-service",
+        action="store_true",
+        help="also set a Messaging Service that takes a number's texts to defer to the "
+        "number's own webhook (it shows the service's other numbers first)",
+    )
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    """doctor and setup twilio: they never start a Redis of their own."""
+    if args.command == "doctor":
+        redis_url = settings.redis_url
+        if redis_url is None and local_redis.answers("127.0.0.1", 6379):
+            redis_url = DEFAULT_REDIS_URL
+        return asyncio.run(
+            command.doctor(
+                settings, redis_url, seconds=args.timeout, out=sys.stdout, progress=sys.stderr
+            )
+        )
+    return asyncio.run(
+        command.setup_twilio(
+            settings, apply=args.apply, messaging_service=args.messaging_service, out=sys.stdout
+        )
+    )
 
 
 def _add_consent_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -66,6 +66,7 @@ def default_line(settings: Settings) -> Line:
         window_seconds=settings.textback_window_hours * 3600,
         lead_seconds=settings.lead_thread_days * 86_400,
         intake_link=intake_link_for(settings.intake_link, settings.intake_url),
+        numbers=tuple(settings.twilio_numbers),
     )
 
 
@@ -76,6 +77,12 @@ def load(settings: Settings) -> tuple[tuple[Line, ...], Line | None]:
     if not settings.lines_file:
         assert env_line is not None  # the settings require it without LINES_FILE
         return (), env_line
+    if env_line is None and settings.twilio_numbers:
+        raise LinesError(
+            "TWILIO_NUMBERS names the environment's line's numbers, but there is no such line "
+            "(BUSINESS_NAME and SLACK_CHANNEL_ID are unset): list those numbers in a [[line]] of "
+            f"LINES_FILE {settings.lines_file} instead"
+        )
     return parse(Path(settings.lines_file), settings, env_line), env_line
 
 
@@ -196,6 +203,7 @@ def _check_unique(path: Path, lines: list[Line], env_line: Line | None) -> None:
     if env_line is not None:
         ids[env_line.id] = 0
         channels[env_line.channel_id] = env_line.id
+        numbers.update(dict.fromkeys(env_line.numbers, env_line.id))
     for n, line in enumerate(lines, start=1):
         where = f'LINES_FILE {path}: [[line]] #{n} (id "{line.id}")'
         if line.id in ids:
@@ -210,9 +218,13 @@ def _check_unique(path: Path, lines: list[Line], env_line: Line | None) -> None:
         channels[line.channel_id] = line.id
         for number in line.numbers:
             if number in numbers:
-                raise LinesError(
-                    f'{where}: number {number} is also listed by line "{numbers[number]}"'
+                owner = numbers[number]
+                listed_by = (
+                    "TWILIO_NUMBERS (the environment's line)"
+                    if env_line is not None and owner == env_line.id
+                    else f'line "{owner}"'
                 )
+                raise LinesError(f"{where}: number {number} is also listed by {listed_by}")
             numbers[number] = line.id
         for number in line.forward_to:
             if number in line.numbers:
@@ -275,6 +287,9 @@ def _number(
 
 class Lines:
     """Finds the line for a business number (the To of a call or text), a channel or an id.
+
+    The catch-all (the environment's line) answers every number no other line lists, whether or
+    not TWILIO_NUMBERS names some of them.
 
     current/current_by_id apply what was changed from Slack (read from Redis, kept per process
     for at most `ttl` seconds; a change made in this process is seen at once, other processes

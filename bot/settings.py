@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     twilio_account_sid: str
     twilio_auth_token: SecretStr
     twilio_api_url: str = "https://api.twilio.com"
+    # The environment's line's own Twilio numbers (comma-separated). Optional: that line still
+    # answers any number Twilio sends; `doctor` and `setup twilio` check and configure these.
+    twilio_numbers: Annotated[list[str], NoDecode] = []
 
     business_name: str | None = Field(None, min_length=1, max_length=60, validate_default=True)
     business_timezone: str = "America/New_York"
@@ -169,7 +172,7 @@ class Settings(BaseSettings):
             return [part.strip().strip(":") for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("forward_to", mode="before")
+    @field_validator("forward_to", "twilio_numbers", mode="before")
     @classmethod
     def _split_numbers(cls, value: object) -> object:
         if isinstance(value, str):
@@ -179,6 +182,16 @@ class Settings(BaseSettings):
                 return [to_e164(str(part)) for part in value]
             except InvalidNumber as exc:
                 raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("forward_to")
+    @classmethod
+    def _not_our_own_number(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """Ringing one of the line's own numbers would send the call back to us: a loop."""
+        own = set(info.data.get("twilio_numbers") or ())
+        looping = [number for number in value if number in own]
+        if looping:
+            raise ValueError(f"{', '.join(looping)} is also in TWILIO_NUMBERS (a call would loop)")
         return value
 
     @property

@@ -7,8 +7,9 @@ intake.py   the caller's intake page, /i/<token>
 health.py   /healthz and /metrics
 app_keys.py typed keys for what the app holds (SERVICES)
 
-Handlers may import bot.flows, bot.domain, bot.pages and the app's services (bot.services,
-bot.settings, bot.lines); storage only for a type, its verbs are reached through the services.
+Handlers may import bot.flows, bot.domain, bot.pages, bot.doctor (the wiring lines of
+/textback status) and the app's services (bot.services, bot.settings, bot.lines); storage only
+for a type, its verbs are reached through the services.
 Nothing below them imports handlers: the app factory, bot/app.py, is the one module outside
 this package that does (tests/test_declarations.py checks).
 """

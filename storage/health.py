@@ -1,5 +1,5 @@
-"""Small records about the service itself: the last error, Slack's retried events, and business
-numbers Twilio sent us that no line lists."""
+"""Small records about the service itself: the last error, Slack's retried events, business
+numbers Twilio sent us that no line lists, and the doctor's last wiring report."""
 
 from __future__ import annotations
 
@@ -41,3 +41,17 @@ class ServiceRecords:
             self.keys.unlisted_numbers(), 0, -1, withscores=True
         )
         return [(str(number), float(at)) for number, at in found]
+
+    async def wiring_report(self) -> tuple[float, str] | None:
+        """(when it was made, the report) or None."""
+        at, report = await self.redis.hmget(self.keys.wiring_report(), ["at", "report"])
+        if at is None or report is None:
+            return None
+        return float(at), str(report)
+
+    async def save_wiring_report(self, report: str, at: float) -> None:
+        key = self.keys.wiring_report()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(key, mapping={"at": at, "report": report})
+        pipe.expire(key, DAY)
+        await pipe.execute()

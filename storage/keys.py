@@ -162,5 +162,10 @@ class Keys:
         """Sorted set: business numbers Twilio sent us that no line lists (score: last seen)."""
         return f"{self.prefix}:unlisted-numbers"
 
+    def wiring_report(self) -> str:
+        """Hash: the doctor's last Slack and Twilio wiring report (at, report) for /textback
+        status, shared by every process."""
+        return f"{self.prefix}:wiring-report"
+
     def last_error(self) -> str:
         return f"{self.prefix}:last-error"

@@ -12,7 +12,9 @@ from redis.asyncio import Redis
 from bot.domain import templates
 from bot.flows import reports
 from tests.conftest import (
+    BUSINESS_NUMBER,
     CALLER,
+    CHANNEL,
     CREW_USER,
     PUBLIC_URL,
     Clock,
@@ -365,6 +367,72 @@ async def test_status_says_when_twilio_refuses_the_credentials(harness: Harness)
     text = await say(harness, "status")
     assert "Twilio: credentials refused" in text
     assert "Redis: ok" in text
+
+
+wired = pytest.mark.settings(TWILIO_NUMBERS=BUSINESS_NUMBER)
+
+
+def wire_number(harness: Harness) -> None:
+    harness.twilio.numbers.add(
+        BUSINESS_NUMBER,
+        voice_url=f"{PUBLIC_URL}/twilio/voice",
+        sms_url=f"{PUBLIC_URL}/twilio/sms",
+        status_callback=f"{PUBLIC_URL}/twilio/voice/status",
+    )
+
+
+@wired
+async def test_status_shows_the_wiring_and_asks_again_at_most_every_5_minutes(
+    harness: Harness,
+) -> None:
+    wire_number(harness)
+    harness.slack.add_channel(CHANNEL, "leads")
+    first = await say(harness, "status")
+    asked = len(harness.slack.calls_to("auth.test"))  # Bolt's own auth.test, and the wiring's
+    second = await say(harness, "status")
+    asked_again_within_5_minutes = len(harness.slack.calls_to("auth.test")) - asked
+    harness.clock.advance(301)
+    await say(harness, "status")
+
+    assert "*Wiring* (checked just now;" in first
+    assert "✓ Slack token: works: bot @textback in workspace" in first
+    assert "✓ Slack #leads: the bot is in this channel" in first
+    assert f"✓ Twilio {BUSINESS_NUMBER} calls: → {PUBLIC_URL}/twilio/voice (POST)" in first
+    assert f"✓ Twilio {BUSINESS_NUMBER} texts: → {PUBLIC_URL}/twilio/sms (POST)" in first
+    assert "signing secret" not in first
+    assert "*Wiring* (checked just now;" in second
+    assert asked_again_within_5_minutes == 0
+    assert len(harness.slack.calls_to("auth.test")) == asked + 1
+
+
+@wired
+async def test_status_shows_a_broken_wiring_with_its_fix(harness: Harness) -> None:
+    harness.twilio.numbers.add(BUSINESS_NUMBER, voice_url="https://demo.twilio.com/welcome/voice/")
+    harness.slack.add_channel(CHANNEL, "leads", member=False)
+    text = await say(harness, "status")
+    assert "✗ Slack #leads: the bot is not in it" in text
+    assert "_fix:_ type /invite @textback in #leads" in text
+    assert f"✗ Twilio {BUSINESS_NUMBER} calls: calls go to https://demo.twilio.com" in text
+
+
+@wired
+async def test_status_answers_in_time_while_twilio_hangs_and_asks_again_30_s_later(
+    harness: Harness,
+) -> None:
+    wire_number(harness)
+    harness.twilio.latency = 5.0
+    hung = await say(harness, "status")
+    asked = len(harness.slack.calls_to("auth.test"))
+    await say(harness, "status")
+    asked_again_at_once = len(harness.slack.calls_to("auth.test")) - asked
+    harness.twilio.latency = 0.0
+    harness.clock.advance(31)
+    recovered = await say(harness, "status")
+
+    assert "✗ Twilio no answer: nothing within 2 s" in hung
+    assert "✓ Slack token" in hung
+    assert asked_again_at_once == 0
+    assert f"✓ Twilio {BUSINESS_NUMBER} calls" in recovered
 
 
 @admins

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.doctor import slack as slack_doctor
 from bot.domain.line import SUBCOMMAND_NAMES
 from bot.lines import load as load_lines
 from bot.settings import Settings
@@ -65,6 +66,10 @@ def test_manifest_asks_for_the_scopes_the_bot_uses() -> None:
         "users:read",  # users.info: may this person change settings (workspace admin)?
     }
     assert needed <= scopes
+
+
+def test_the_doctor_checks_every_scope_the_manifest_asks_for() -> None:
+    assert sorted(slack_doctor.MANIFEST_SCOPES) == sorted(MANIFEST["oauth_config"]["scopes"]["bot"])
 
 
 async def test_every_manifest_event_is_acknowledged(harness: Harness) -> None:

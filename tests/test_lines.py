@@ -411,6 +411,23 @@ def test_a_line_may_not_take_the_catch_alls_id(clean_env: None, tmp_path: Path) 
     assert "the environment's line" in str(error.value)
 
 
+def test_twilio_numbers_are_the_catch_alls_own_and_no_file_line_may_list_them(
+    clean_env: None, tmp_path: Path
+) -> None:
+    env_line = {"business_name": "Johnson Electric", "slack_channel_id": CHANNEL}
+    with_numbers = settings_with(tmp_path, LINES, **env_line, twilio_numbers=UNLISTED)
+    file_lines, catch_all = load(with_numbers)
+    assert catch_all is not None and catch_all.numbers == (UNLISTED,)
+    assert [line.id for line in file_lines] == ["uptown", "downtown"]
+
+    with pytest.raises(LinesError) as listed_twice:
+        load(settings_with(tmp_path, LINES, **env_line, twilio_numbers=DOWNTOWN))
+    assert f"number {DOWNTOWN} is also listed by TWILIO_NUMBERS" in str(listed_twice.value)
+    with pytest.raises(LinesError) as no_env_line:
+        load(settings_with(tmp_path, LINES, twilio_numbers=UNLISTED))
+    assert "list those numbers in a [[line]]" in str(no_env_line.value)
+
+
 def test_toml_syntax_errors_give_toml_s_line_number(clean_env: None, tmp_path: Path) -> None:
     with pytest.raises(LinesError) as error:
         load(settings_with(tmp_path, LINES + "\n[[line]\n"))

@@ -86,6 +86,15 @@ def test_forward_to_accepts_common_formats(clean_env: None) -> None:
     assert settings.forward_to == ["+12025550188", "+12125550199"]
 
 
+def test_twilio_numbers_are_read_like_forward_to_and_may_not_be_rung(clean_env: None) -> None:
+    settings = build(**REQUIRED, twilio_numbers="(212) 555-0100,+1 212 555 0101")
+    assert settings.twilio_numbers == ["+12125550100", "+12125550101"]
+    with pytest.raises(SettingsError) as error:
+        build(**REQUIRED, twilio_numbers="+12125550100", forward_to="(212) 555-0100")
+    assert "FORWARD_TO is invalid" in str(error.value)
+    assert "+12125550100 is also in TWILIO_NUMBERS (a call would loop)" in str(error.value)
+
+
 def test_settings_come_from_the_environment(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -523,6 +523,8 @@ async def test_incoming_phone_numbers_list_and_update(
     await sim.call_in(CALLER, BUSINESS)
     assert app.to("/twilio/voice/status")[0].form["CallStatus"] == "completed"
     assert len(await client.incoming_phone_numbers.list_async()) == 2
+    [(sid, form)] = sim.numbers.updates
+    assert (sid, form["VoiceUrl"]) == (number.sid, f"{PUBLIC}/twilio/voice")
 
 
 async def test_voice_application_overrides_the_voice_url(
@@ -553,6 +555,33 @@ async def test_messaging_services_listing_and_inbound_url(
     assert [r.form["Body"] for r in app.to("/crm/inbound")] == ["first"]
     assert [r.form["Body"] for r in app.to("/twilio/sms")] == ["second"]
     assert service.use_inbound_webhook_on_number
+
+
+async def test_a_messaging_service_without_inbound_url_drops_its_numbers_texts(
+    sim: TwilioStandIn, app: ProductStub, client: Client
+) -> None:
+    """The Services API: inbound_request_url null disables receiving, unless the service
+    defers to the number's own webhook."""
+    sim.numbers.add(BUSINESS, sms_url=f"{PUBLIC}/twilio/sms")
+    service = sim.numbers.add_service("Notifications", numbers=[BUSINESS])
+
+    dropped = await sim.text_in(CALLER, BUSINESS, "anyone there?")
+    await client.messaging.v1.services(service.sid).update_async(use_inbound_webhook_on_number=True)
+    await sim.text_in(CALLER, BUSINESS, "hello?")
+
+    assert dropped.delivery is None
+    assert [r.form["Body"] for r in app.to("/twilio/sms")] == ["hello?"]
+
+
+async def test_the_account_resource_says_its_status_and_type(
+    sim: TwilioStandIn, client: Client
+) -> None:
+    active = await client.api.v2010.accounts(sim.account_sid).fetch_async()
+    sim.account_status, sim.account_type = "suspended", "Trial"
+    suspended = await client.api.v2010.accounts(sim.account_sid).fetch_async()
+
+    assert (active.status, active.type) == ("active", "Full")
+    assert (suspended.status, suspended.type) == ("suspended", "Trial")
 
 
 async def test_lookup_line_type_intelligence(sim: TwilioStandIn, client: Client) -> None:

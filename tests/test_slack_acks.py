@@ -1,10 +1,11 @@
 """Every /textback subcommand answers Slack with Slack and Twilio both slowed to 1 s a call.
 
 Slack wants the ack within 3 s. Only the editor waits on Slack before answering (views.open must
-use the command's trigger within 3 s) and status on Twilio's health (bounded by its own 2 s
-timeout); everything else a subcommand causes happens after the ack. (A workspace admin's first
-change waits on one users.info, cached after: test_commands covers it.) The ack times are
-printed, not asserted: speed is a figure.
+use the command's trigger within 3 s) and status on Twilio's health and on the doctor's wiring
+lines (auth.test, conversations.info and Twilio's numbers; both bounded by 2 s and run at once,
+the wiring at most every 5 minutes); everything else a subcommand causes happens after the ack.
+(A workspace admin's first change waits on one users.info, cached after: test_commands covers
+it.) The ack times are printed, not asserted: speed is a figure.
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ async def test_every_subcommand_answers_with_slack_and_twilio_slowed(
     assert ack.status == 200
     assert ack.body.strip(), "an empty ack shows the user nothing"
     assert expected in ack.body
-    assert ack.awaited == (["views.open"] if text == "template edit" else [])
+    # status's wiring: as many of these as finish within its 2 s.
+    waits_on = {"template edit": {"views.open"}, "status": {"auth.test", "conversations.info"}}
+    assert set(ack.awaited) <= waits_on.get(text, set())
+    if text == "template edit":
+        assert ack.awaited == ["views.open"]
 
 
 CARD_BUTTONS = [

@@ -53,7 +53,9 @@ class Line:
     intake_url: str | None
     window_seconds: float
     lead_seconds: float
-    numbers: tuple[str, ...] = ()  # E.164; empty: the catch-all's (any number no line lists)
+    # E.164. The catch-all (the environment's line) answers any number no line lists; its own
+    # here are TWILIO_NUMBERS, what `doctor` and `setup twilio` check (often none).
+    numbers: tuple[str, ...] = ()
     # The first text's link: our intake page, intake_url, or none at all (INTAKE_LINK).
     intake_link: IntakeLink = "page"
     # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.

@@ -47,6 +47,8 @@ BOT_SCOPES = frozenset(
     {
         "chat:write",
         "commands",
+        "channels:read",
+        "groups:read",
         "reactions:read",
         "reactions:write",
         "channels:history",

@@ -82,6 +82,9 @@ class TwilioStandIn(LoopbackServer):
         super().__init__(latency)
         self.account_sid = account_sid
         self.auth_token = auth_token
+        # The account resource's status (active, suspended, closed) and type (Full, Trial).
+        self.account_status = "active"
+        self.account_type = "Full"
         self.app_url = app_url  # where our app really listens; None: webhooks are off
         self.public_url = (public_url or app_url or "").rstrip("/")  # what signatures cover
         self.messages: list[dict[str, Any]] = []  # accepted sends (our app's, never Twilio's)
@@ -344,8 +347,8 @@ class TwilioStandIn(LoopbackServer):
             {
                 "sid": self.account_sid,
                 "friendly_name": "Test account",
-                "status": "active",
-                "type": "Full",
+                "status": self.account_status,
+                "type": self.account_type,
                 "uri": uri,
             }
         )

@@ -9,7 +9,8 @@ Modelled resources (all on the simulator's one origin; see twilio.point_twilio_c
 
 Routing, as Twilio documents it: a number's voice_application_sid or trunk_sid overrides its
 voice URL, sms_application_sid its SMS URL, and a Messaging Service's inbound request URL wins
-over the number's unless the service has use_inbound_webhook_on_number. A number the simulator
+over the number's unless the service has use_inbound_webhook_on_number; a service with neither
+drops its numbers' inbound texts. A number the simulator
 was never told about, and a voice_url or sms_url never set here (None), go to PUBLIC_URL +
 /twilio/voice and /twilio/sms, as if setup had pointed them at our app; "" means unset.
 """
@@ -197,6 +198,8 @@ class Numbers:
         self.line_types: dict[str, str] = {}  # E.164 -> Lookup's line type
         self.default_line_type = "mobile"
         self.lookups: list[str] = []  # numbers looked up, in order (each lookup is paid)
+        # Every accepted update, in order: (PN... or MG... sid, the form's fields).
+        self.updates: list[tuple[str, dict[str, str]]] = []
         api = f"/{API_VERSION}/Accounts/{{sid}}"
         router = sim.app.router
         router.add_get(f"{api}/IncomingPhoneNumbers.json", self._list_numbers)
@@ -260,7 +263,11 @@ class Numbers:
         """(url, method) Twilio requests for a text to `to`; None when it goes elsewhere."""
         number = self.numbers.get(to) or IncomingNumber(to)
         service = self.service_for(to)
-        if service and not service.use_inbound_webhook_on_number and service.inbound_request_url:
+        if service and not service.use_inbound_webhook_on_number:
+            # The Services API: with inbound_request_url null "receiving inbound messages is
+            # disabled" for every number of the service, unless it defers to the number's.
+            if not service.inbound_request_url:
+                return None
             return service.inbound_request_url, service.inbound_method
         url = number.url("sms", self.sim.public_url)
         if number.sms_application_sid or not url:
@@ -326,6 +333,7 @@ class Numbers:
         if number is None:
             return not_found(request)
         form = await request.post()
+        self.updates.append((number.sid, {k: v for k, v in form.items() if isinstance(v, str)}))
         for name, attribute in _NUMBER_FIELDS.items():
             value = form.get(name)
             if isinstance(value, str):
@@ -366,6 +374,7 @@ class Numbers:
         if isinstance(service, web.Response):
             return service
         form = await request.post()
+        self.updates.append((service.sid, {k: v for k, v in form.items() if isinstance(v, str)}))
         for name, attribute in _SERVICE_FIELDS.items():
             value = form.get(name)
             if isinstance(value, str):

@@ -6,8 +6,8 @@ one entry here; nothing registers by being imported. admin.py (who may change se
 template_common.py are shared helpers. Answers are ephemeral and come back in the ack, within
 Slack's 3 s.
 
-May import bot.flows, bot.domain, bot.lines and bot.services (storage through the services'
-verbs); only handlers/slack imports this package.
+May import bot.flows, bot.domain, bot.doctor (status's wiring lines), bot.lines and
+bot.services (storage through the services' verbs); only handlers/slack imports this package.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`/textback status`: what is in effect, Redis and Twilio health, queue depth, last error."""
+"""`/textback status`: what is in effect, Redis and Twilio health, queue depth, last error, and
+the doctor's Slack and Twilio wiring lines (bot/doctor/wiring.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import aiohttp
 from redis.exceptions import RedisError
 from twilio.base.exceptions import TwilioRestException
 
+from bot.doctor import wiring
 from bot.domain import templates
 from bot.domain.line import Line
 from bot.services import Services
@@ -41,6 +43,7 @@ async def status_text(services: Services, line: Line | None = None) -> str:
     """The line's settings in effect (every line's, when none is given), then the service's
     health: Redis, Twilio, the queues, the last error, numbers no line lists."""
     twilio = asyncio.create_task(twilio_health(services))
+    wiring_lines = asyncio.create_task(wiring.status_lines(services))
     shown = [line] if line is not None else list(services.lines.all)
     try:
         await services.redis.ping()
@@ -57,6 +60,7 @@ async def status_text(services: Services, line: Line | None = None) -> str:
     rows += [
         f"Redis: {redis_state} · Twilio: {await twilio} · queued jobs: {queues}",
         f"Last error: {last_error or 'none'}",
+        await wiring_lines,
     ]
     if unlisted:
         numbers = ", ".join(number for number, _ in unlisted[-5:])
@@ -83,7 +87,10 @@ def _line_status(services: Services, line: Line) -> str:
     numbers = f" · {', '.join(line.numbers)}" if line.numbers else ""
     heading = f"*{line.business_name}* · <#{line.channel_id}>{numbers}"
     if services.lines.several:
-        heading += f" · line `{line.id}`" + (" (catch-all)" if not line.numbers else "")
+        catch_all = services.lines.catch_all
+        heading += f" · line `{line.id}`" + (
+            " (catch-all)" if catch_all is not None and catch_all.id == line.id else ""
+        )
     return "\n".join(
         [
             heading,
