@@ -463,6 +463,33 @@ async def test_slash_command_form_and_in_channel_response(
     assert [m["text"] for m in slack.channel_messages(CHANNEL)] == ["Posted"]
 
 
+async def test_slash_command_answer_shows_as_slack_shows_it(
+    slack: SlackStandIn, app: ProductStub
+) -> None:
+    """The body of the app's answer: a message payload is ephemeral unless in_channel, plain
+    text is ephemeral, an empty body shows nothing."""
+    answers = iter(
+        [
+            web.json_response({"text": "Paused until Monday", "blocks": BUTTONS}),
+            web.json_response({"response_type": "in_channel", "text": "Everyone sees this"}),
+            web.Response(text="plain words"),
+            web.Response(status=200),
+            web.json_response({"text": "refused"}, status=500),
+        ]
+    )
+    app.answers["/slack/events"] = lambda _: next(answers)
+
+    for text in ("pause", "shout", "plain", "quiet", "broken"):
+        await slack.people.run_command(CREW, "/textback", text, channel=CHANNEL)
+
+    assert [(e["user"], e["text"]) for e in slack.ephemerals] == [
+        (CREW, "Paused until Monday"),
+        (CREW, "plain words"),
+    ]
+    assert slack.ephemerals[0]["blocks"] == BUTTONS
+    assert [m["text"] for m in slack.channel_messages(CHANNEL)] == ["Everyone sees this"]
+
+
 async def test_bolt_accepts_what_the_simulator_delivers(slack: SlackStandIn) -> None:
     """The real verifier end to end: Bolt checks the signature and calls auth.test here."""
     heard: list[dict[str, Any]] = []
