@@ -47,15 +47,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(port: int, data_dir: Path | None, *, persist: bool = True) -> subprocess.Popen[bytes]:
-    """Start a server on 127.0.0.1:port and wait until it answers. Persists (AOF) under data_dir."""
+def start(
+    port: int, data_dir: Path | None, *, persist: bool = True, own_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start a server on 127.0.0.1:port and wait until it answers. Persists (AOF) under data_dir;
+    with persist=False it keeps nothing, and any file it writes still lands in data_dir.
+
+    own_session: the server leaves the terminal's process group, so a Ctrl-C reaches only us
+    and we stop it after everything that uses it has closed (the caller must stop it)."""
     args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    if persist and data_dir is not None:
+    if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        args += ["--dir", str(data_dir.resolve()), "--appendonly", "yes"]
-    else:
-        args += ["--appendonly", "no"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args += ["--dir", str(data_dir.resolve())]
+    args += ["--appendonly", "yes" if persist and data_dir is not None else "no"]
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=own_session,
+    )
     deadline = time.monotonic() + 10
     while not answers("127.0.0.1", port):
         if process.poll() is not None:
