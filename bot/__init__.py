@@ -11,7 +11,8 @@ lives there and what it may import (tests/test_layers.py checks it):
     outbox/   the worker and each kind of work  imports domain, storage, flows, the services
     pages/    HTML the product serves           imports domain
     simulators/ Slack and Twilio on loopback    imports nothing of ours
+    demo/     `python -m bot demo`              imports app, settings, simulators, pages, domain
 
 storage/ (Redis) and handlers/ (webhooks, Slack listeners) sit beside bot/. Only app.py imports
-handlers.
+handlers; only cli.py imports demo.
 """
