@@ -214,13 +214,20 @@ async def test_permalink_ephemeral_and_channel_view(
     assert err.value.response["error"] == "message_not_found"
     assert [m["ts"] for m in slack.channel_messages(CHANNEL)] == [parent]
     assert [m["text"] for m in slack.thread_messages(CHANNEL, parent)] == ["on it"]
+    # reply_broadcast: a reply "also sent to the channel" shows in both.
+    shout = await client.chat_postMessage(
+        channel=CHANNEL, text="urgent!", thread_ts=parent, reply_broadcast=True
+    )
+    assert shout["message"]["subtype"] == "thread_broadcast"
+    assert [m["text"] for m in slack.channel_messages(CHANNEL)][1:] == ["urgent!"]
+    assert [m["text"] for m in slack.thread_messages(CHANNEL, parent)] == ["on it", "urgent!"]
     assert slack.ephemerals[0]["user"] == CREW and slack.ephemerals[0]["text"] == "only you"
     await client.files_upload_v2(
         channel=CHANNEL, thread_ts=parent, content=b"PNG", filename="p.png", initial_comment="pic"
     )
     shared = slack.thread_messages(CHANNEL, parent)[-1]
     assert (shared["text"], shared["files"][0]["name"]) == ("pic", "p.png")
-    assert slack.posts[-1]["text"] == "on it"  # a share is not a chat.postMessage
+    assert slack.posts[-1]["text"] == "urgent!"  # a share is not a chat.postMessage
 
 
 # ---- events -------------------------------------------------------------------------------
