@@ -71,7 +71,7 @@ async def test_demo_settings_ignore_the_environment_and_dot_env(
     assert settings.lines_file is None
 
 
-async def test_a_missed_call_goes_around(page: DemoClient) -> None:
+async def test_a_missed_call_goes_around(page: DemoClient, demo: Sandbox) -> None:
     await page.post("/demo/call", {"choice": "no-answer"}, status=202)
 
     async def around() -> dict[str, object] | None:
@@ -88,6 +88,11 @@ async def test_a_missed_call_goes_around(page: DemoClient) -> None:
     assert call["heard"] == [
         "Sorry we missed your call. We'll text you at this number in a moment."
     ]
+    # As on Twilio, the text's status callbacks reached the product's route, signed.
+    await demo.twilio.settled()
+    callbacks = demo.twilio.texts.status_callbacks
+    assert [c["MessageStatus"] for c in callbacks] == ["sent", "delivered"]
+    assert all(c["delivery"].ok for c in callbacks)
 
 
 async def test_voicemail_picking_up_counts_as_a_missed_call(page: DemoClient) -> None:
