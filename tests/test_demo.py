@@ -3,6 +3,7 @@ simulators, and what the page would show comes back from /demo/state."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from bot.demo import config
+from bot.demo import config, sandbox
 from bot.demo.sandbox import Sandbox
 from bot.simulators import SlackStandIn, TwilioStandIn
 from tests.conftest import Harness
@@ -222,3 +223,15 @@ async def _ended(page: DemoClient) -> dict[str, object] | None:
 async def _has_card(page: DemoClient) -> dict[str, object] | None:
     found = cards(await page.state())
     return found[0] if found else None
+
+
+async def test_a_port_in_use_is_said_plainly(
+    redis: Redis, redis_url: str, key_prefix: str, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(sandbox.PortInUse, match=f"port {port} is already in use"):
+            async with sandbox.running(port, redis_url, tmp_path, key_prefix=key_prefix):
+                pass

@@ -10,6 +10,7 @@ with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -19,8 +20,9 @@ from pathlib import Path
 from bot import local_redis
 from bot.demo import sandbox
 
-log = logging.getLogger("bot.demo")
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def main(port: int) -> int:
@@ -56,7 +58,9 @@ async def serve(port: int, redis_url: str, data_dir: Path) -> int:
         loop.remove_signal_handler(signal.SIGINT)
 
     for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stopping)
+        # Not on Windows: there Ctrl-C arrives as KeyboardInterrupt and still unwinds it all.
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            loop.add_signal_handler(sig, stopping)
     try:
         async with sandbox.running(port, redis_url, data_dir) as box:
             print(
@@ -73,6 +77,7 @@ async def serve(port: int, redis_url: str, data_dir: Path) -> int:
         return 2
     finally:
         for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
+            with contextlib.suppress(NotImplementedError, AttributeError):
+                loop.remove_signal_handler(sig)
     print("Demo stopped.", flush=True)
     return 0

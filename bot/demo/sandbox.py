@@ -10,7 +10,6 @@ simulators close (their pending callbacks cancelled). Redis is the caller's to s
 from __future__ import annotations
 
 import errno
-import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,11 +26,9 @@ from bot.demo.routes import Sides, demo_app
 from bot.settings import Settings
 from bot.simulators import SlackStandIn, TwilioStandIn
 
-log = logging.getLogger(__name__)
 
-
-class PortInUse(OSError):
-    pass
+class PortInUse(Exception):
+    """Something else listens on the demo's port."""
 
 
 @dataclass
@@ -106,5 +103,5 @@ async def _listen(runner: web.AppRunner, port: int) -> None:
         await site.start()
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(exc.errno, f"port {port} is already in use") from None
+            raise PortInUse(f"port {port} is already in use") from None
         raise
