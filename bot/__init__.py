@@ -13,7 +13,8 @@ lives there and what it may import (tests/test_layers.py checks it):
     doctor/   checks against the live services  imports domain, storage, the services
               (`doctor`, `setup twilio`)
     simulators/ Slack and Twilio on loopback    imports nothing of ours
+    demo/     `python -m bot demo`              imports app, settings, simulators, pages, domain
 
 storage/ (Redis) and handlers/ (webhooks, Slack listeners) sit beside bot/. Only app.py imports
-handlers.
+handlers; only cli.py imports demo.
 """

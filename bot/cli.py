@@ -1,5 +1,5 @@
-"""`python -m bot serve | worker | doctor | setup twilio | consent export` (also the `textback`
-console script)."""
+"""`python -m bot serve | worker | doctor | setup twilio | consent export | demo` (also the
+`textback` console script)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_consent_commands(commands)
     _add_setup_commands(commands)
+    demo = commands.add_parser(
+        "demo",
+        help="try it with no accounts: the real server against simulated Twilio and Slack, "
+        "both ends in a browser page (needs no settings, ignores .env and REDIS_URL)",
+    )
+    demo.add_argument("--port", type=_port, default=3000, help="where the page is (default 3000)")
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        from bot.demo import run as demo_run  # the simulators: only the demo needs them
+
+        return demo_run.main(args.port)
     queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
     since = None
     if args.command == "consent":
@@ -172,6 +182,16 @@ async def _export(
         await consent_export.export(redis, keys, out, fmt=fmt, since=since)
     finally:
         await redis.aclose()
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is 1 to 65535")
+    return port
 
 
 def _queues(parser: argparse.ArgumentParser, text: str) -> tuple[Queue, ...]:

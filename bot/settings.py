@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.phone import InvalidNumber, to_e164
@@ -205,6 +210,30 @@ class Settings(BaseSettings):
 
 class SettingsError(Exception):
     """Every missing or invalid setting, in one message a person can act on."""
+
+
+class _GivenValuesOnly(Settings):
+    """Settings that read neither the environment nor .env: only what the caller passes."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def settings_from(**values: object) -> Settings:
+    """Settings from `values` alone, whatever the environment and .env say: the demo's, which
+    must never pick up a real deployment's REDIS_URL, tokens or numbers."""
+    try:
+        return _GivenValuesOnly(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import time
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -133,3 +134,12 @@ def test_the_sample_lines_file_loads(clean_env: None) -> None:
 
 def test_no_line_id_can_take_a_subcommands_name() -> None:
     assert {sub.name for sub in SUBCOMMANDS} <= SUBCOMMAND_NAMES
+
+
+def test_every_file_a_page_serves_ships_in_the_package() -> None:
+    """setuptools installs only .py files unless package-data names the rest: the demo page's
+    HTML and script must be there, or an installed `python -m bot demo` serves nothing."""
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    shipped = set(declared["package-data"]["bot.pages"])
+    assets = {p.name for p in (ROOT / "bot" / "pages").iterdir() if p.suffix in (".html", ".js")}
+    assert assets and assets <= shipped

@@ -28,6 +28,17 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     # Checks against the live services (python -m bot doctor, setup twilio): their I/O, never
     # handlers'.
     "bot.doctor": ("bot.doctor", "bot.domain", "storage", *CONTEXT),
+    # The demo assembles the product (the one factory) with the simulators; nothing in the
+    # product imports it (test_nothing_in_the_product_imports_the_demo).
+    "bot.demo": (
+        "bot.demo",
+        "bot.app",
+        "bot.settings",
+        "bot.local_redis",
+        "bot.simulators",
+        "bot.pages",
+        "bot.domain",
+    ),
     "handlers": ("handlers", "bot.flows", "bot.domain", "bot.pages", "bot.doctor", *CONTEXT),
     "bot.settings": ("bot.domain",),
     "bot.lines": ("bot.domain", "bot.settings", "storage"),
@@ -125,3 +136,14 @@ def test_every_folder_says_what_lives_there_and_what_it_may_import() -> None:
         if "import" not in (ast.get_docstring(ast.parse(init.read_text())) or "")
     ]
     assert undocumented == []
+
+
+def test_nothing_in_the_product_imports_the_demo() -> None:
+    """Only the CLI starts the demo; the app, the handlers and every layer never see it."""
+    importers = sorted(
+        module
+        for module, path in MODULES.items()
+        if not module.startswith("bot.demo")
+        and any(name == "bot.demo" or name.startswith("bot.demo.") for name in imports(path))
+    )
+    assert importers == ["bot.cli"]

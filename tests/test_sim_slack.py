@@ -215,13 +215,20 @@ async def test_permalink_ephemeral_and_channel_view(
     assert err.value.response["error"] == "message_not_found"
     assert [m["ts"] for m in slack.channel_messages(CHANNEL)] == [parent]
     assert [m["text"] for m in slack.thread_messages(CHANNEL, parent)] == ["on it"]
+    # reply_broadcast: a reply "also sent to the channel" shows in both.
+    shout = await client.chat_postMessage(
+        channel=CHANNEL, text="urgent!", thread_ts=parent, reply_broadcast=True
+    )
+    assert shout["message"]["subtype"] == "thread_broadcast"
+    assert [m["text"] for m in slack.channel_messages(CHANNEL)][1:] == ["urgent!"]
+    assert [m["text"] for m in slack.thread_messages(CHANNEL, parent)] == ["on it", "urgent!"]
     assert slack.ephemerals[0]["user"] == CREW and slack.ephemerals[0]["text"] == "only you"
     await client.files_upload_v2(
         channel=CHANNEL, thread_ts=parent, content=b"PNG", filename="p.png", initial_comment="pic"
     )
     shared = slack.thread_messages(CHANNEL, parent)[-1]
     assert (shared["text"], shared["files"][0]["name"]) == ("pic", "p.png")
-    assert slack.posts[-1]["text"] == "on it"  # a share is not a chat.postMessage
+    assert slack.posts[-1]["text"] == "urgent!"  # a share is not a chat.postMessage
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -486,6 +493,33 @@ async def test_slash_command_form_and_in_channel_response(
         "message_ts": None,
     }
     assert [m["text"] for m in slack.channel_messages(CHANNEL)] == ["Posted"]
+
+
+async def test_slash_command_answer_shows_as_slack_shows_it(
+    slack: SlackStandIn, app: ProductStub
+) -> None:
+    """The body of the app's answer: a message payload is ephemeral unless in_channel, plain
+    text is ephemeral, an empty body shows nothing."""
+    answers = iter(
+        [
+            web.json_response({"text": "Paused until Monday", "blocks": BUTTONS}),
+            web.json_response({"response_type": "in_channel", "text": "Everyone sees this"}),
+            web.Response(text="plain words"),
+            web.Response(status=200),
+            web.json_response({"text": "refused"}, status=500),
+        ]
+    )
+    app.answers["/slack/events"] = lambda _: next(answers)
+
+    for text in ("pause", "shout", "plain", "quiet", "broken"):
+        await slack.people.run_command(CREW, "/textback", text, channel=CHANNEL)
+
+    assert [(e["user"], e["text"]) for e in slack.ephemerals] == [
+        (CREW, "Paused until Monday"),
+        (CREW, "plain words"),
+    ]
+    assert slack.ephemerals[0]["blocks"] == BUTTONS
+    assert [m["text"] for m in slack.channel_messages(CHANNEL)] == ["Everyone sees this"]
 
 
 async def test_bolt_accepts_what_the_simulator_delivers(slack: SlackStandIn) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -354,6 +355,27 @@ async def test_dial_nobody_answers(
     form = screening.to("/twilio/voice/dial-status")[0].form
     assert form["DialCallStatus"] == expected and "DialBridged" not in form
     assert call.dial_status == expected
+
+
+@pytest.mark.parametrize(
+    ("crew", "status"), [("no-answer", "no-answer"), ("answer-and-press", "completed")]
+)
+async def test_in_real_time_the_dial_rings_before_its_outcome(
+    sim: TwilioStandIn, screening: ProductStub, crew: str, status: str
+) -> None:
+    """The demo's calls ring as Twilio's do: the crew's phone is seen ringing, and the <Dial>
+    action comes only once it was answered or its timeout ran out."""
+    sim.voice.real_time = True
+    sim.voice.pick_up_after = 0.5
+    screening.answers["/twilio/voice"] = DIAL.replace('timeout="20"', 'timeout="1"')
+    call = asyncio.create_task(sim.call_in(CALLER, BUSINESS, crew={CREW_A: crew}))  # type: ignore[dict-item]
+
+    ringing = await wait_until(lambda: sim.voice.calls and sim.voice.calls[0].legs)
+    assert [leg.status for leg in ringing] == ["ringing", "ringing"]
+    assert screening.to("/twilio/voice/dial-status") == []
+    record = await call
+    [dialled] = screening.to("/twilio/voice/dial-status")
+    assert dialled.form["DialCallStatus"] == status == record.dial_status
 
 
 async def test_say_hangup_ends_the_call(sim: TwilioStandIn, app: ProductStub) -> None:

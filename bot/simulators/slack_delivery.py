@@ -11,6 +11,9 @@ X-Slack-Retry-Reason (http_timeout, http_error, connection_failed), unless the a
 A response_url (slash commands and button clicks) takes 5 posts within 30 minutes: an
 `in_channel` response posts in the channel, `replace_original`/`delete_original` change the
 clicked message, anything else is ephemeral. Each post is recorded in `ResponseUrl.posts`.
+A slash command's own answer (the body of the app's 2xx) is shown the same way: a message
+payload (`text`, `blocks`) as an ephemeral to whoever ran it, or in the channel with
+`response_type: in_channel`; a plain-text body as an ephemeral; an empty body shows nothing.
 """
 
 from __future__ import annotations
@@ -161,6 +164,23 @@ class EventSender:
                 return
             await asyncio.sleep(delay)
             await self.redeliver(delivery)
+
+    def show_command_answer(self, delivery: EventDelivery, channel: str, user: str) -> None:
+        """What Slack shows for a slash command's immediate answer, once the app gave a 2xx."""
+        last = delivery.last
+        if last is None or not delivery.ok or not last.text.strip():
+            return
+        content_type = next(
+            (v for k, v in last.response_headers.items() if k.lower() == "content-type"), ""
+        )
+        answer: Any = {"text": last.text}
+        if content_type.startswith("application/json"):
+            try:
+                answer = json.loads(last.text)
+            except ValueError:
+                pass  # Slack shows a body it can't parse as the text it is
+        if isinstance(answer, dict) and any(answer.get(k) for k in ("text", "blocks")):
+            self._apply(ResponseUrl("", channel, user, None), answer)
 
     # ---- response_url -----------------------------------------------------------------
 

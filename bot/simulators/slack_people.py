@@ -164,7 +164,9 @@ class People:
         )
         body = urlencode(form).encode()
         delivery = EventDelivery("command", body, "application/x-www-form-urlencoded")
-        return await self.sim.events.deliver(delivery, retry)
+        await self.sim.events.deliver(delivery, retry)
+        self.sim.events.show_command_answer(delivery, channel, user)
+        return delivery
 
     # ---- plumbing ------------------------------------------------------------------------
 

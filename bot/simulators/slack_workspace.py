@@ -276,6 +276,8 @@ class Workspace:
         message.update(
             {k: p[k] for k in ("thread_ts", "blocks", "attachments", "metadata") if k in p}
         )
+        if p.get("thread_ts") and p.get("reply_broadcast") in (True, "true", "1"):
+            message["subtype"] = "thread_broadcast"  # a reply also shown in the channel
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 

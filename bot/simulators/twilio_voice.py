@@ -13,6 +13,11 @@ the screen hung up on it; else busy if every leg was busy, failed if every leg f
 no-answer otherwise), DialCallSid, DialCallDuration and DialBridged, and its answer is what the
 caller hears next: TwiML after an actioned <Dial> never runs.
 
+Time: by default a call takes no time at all (tests don't wait on rings). `Voice.real_time = True`
+(the demo) rings as Twilio does: a <Dial> nobody answers rings its whole `timeout` before the
+action is requested, and an answering phone picks up after `Voice.pick_up_after` seconds (or at
+the timeout, if that comes first). Busy and failed legs end at once, as their signals do.
+
 <Record>: the caller leaves `Voicemail(seconds, transcript)` and hangs up. Twilio then requests
 the Record `action` (its answer is ignored: the caller is gone), posts recordingStatusCallback
 (RecordingUrl served here behind basic auth), and, when transcribe="true" (or a
@@ -21,6 +26,7 @@ transcribeCallback is set) and the recording lasts 2 s to 120 s, the transcribeC
 
 from __future__ import annotations
 
+import asyncio
 import io
 import wave
 import xml.etree.ElementTree as ET
@@ -44,6 +50,7 @@ ANSWERS: frozenset[str] = frozenset({"answer-and-press", "voicemail"})
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 MAX_DOCUMENTS = 20  # a Redirect loop ends the call, as Twilio's own limit would
 TALK_SECONDS = 42  # how long a bridged crew call lasts
+PICK_UP_AFTER = 3.0  # seconds a person (or a voicemail box) lets it ring before answering
 
 
 @dataclass
@@ -209,6 +216,8 @@ class Voice:
         self.calls: list[CallRecord] = []  # inbound calls, in order
         self.api_calls: list[dict[str, Any]] = []  # Calls.json creations: params, sid, record
         self.phones: dict[str, Answer] = {}  # what a dialled number does (default no-answer)
+        self.real_time = False  # True: a <Dial> rings as long as it would on Twilio
+        self.pick_up_after = PICK_UP_AFTER
         sim.app.router.add_post(f"/{API_VERSION}/Accounts/{{sid}}/Calls.json", self._create)
 
     # ---- a caller rings our number ------------------------------------------------------
@@ -266,7 +275,7 @@ class Voice:
     async def dial(self, walk: _Walk, verb: ET.Element) -> dict[str, str]:
         """Ring every <Number> at once; the first to answer wins. Returns the action params."""
         record = walk.record
-        record.dial_timeout = int(verb.get("timeout", "30"))
+        record.dial_timeout = timeout = int(verb.get("timeout", "30"))
         targets = [(n.text or "").strip() for n in verb if n.tag == "Number"]
         urls = {
             (n.text or "").strip(): (n.get("url"), n.get("method", "POST"))
@@ -284,6 +293,8 @@ class Voice:
         ]
         record.legs.extend(legs)
         answering = [leg for leg in legs if leg.answer in ANSWERS]
+        if self.real_time:
+            await asyncio.sleep(self._ringing(timeout, legs, bool(answering)))
         for leg in legs:
             # Once a leg answers, the ones still ringing are hung up.
             still_ringing = leg.answer in ANSWERS or leg.answer == "no-answer"
@@ -309,6 +320,14 @@ class Voice:
             "DialCallDuration": str(TALK_SECONDS if winner.bridged else 6),
             "DialBridged": "true" if winner.bridged else "false",
         }
+
+    def _ringing(self, timeout: int, legs: list[Leg], answered: bool) -> float:
+        """Seconds the <Dial> rings before its outcome (real_time only)."""
+        if answered:
+            return min(self.pick_up_after, timeout)
+        if legs and all(leg.answer in ("busy", "failed") for leg in legs):
+            return 0.0
+        return float(timeout)
 
     async def _screen(self, walk: _Walk, verb: ET.Element, leg: Leg, url: str, method: str) -> str:
         """Run the <Number url> TwiML on the answering phone; "end" means connect."""
