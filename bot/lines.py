@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain import overrides
+from bot.domain import closed_days, overrides
+from bot.domain.closed_days import ClosedDays, ClosedDaysError
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.line import DEFAULT_LINE, LINE_ID, SUBCOMMAND_NAMES, Line
 from bot.domain.phone import InvalidNumber, to_e164
@@ -25,7 +27,8 @@ from bot.settings import Settings
 from storage.line_config import LineConfig
 
 REQUIRED_KEYS = ("id", "numbers", "name", "channel")
-# Optional keys, each defaulting to the environment's setting of the same meaning.
+# Optional keys, each defaulting to the environment's setting of the same meaning (closed days:
+# none).
 OPTIONAL_KEYS = (
     "timezone",
     "hours",
@@ -35,6 +38,7 @@ OPTIONAL_KEYS = (
     "window_hours",
     "lead_thread_days",
     "intake_url",
+    "closed",
 )
 
 
@@ -157,12 +161,14 @@ def _line(path: Path, n: int, entry: Any, settings: Settings) -> Line:
         intake_url = _str(intake_url, "intake_url", problem)
         if not intake_url.startswith(("https://", "http://")):
             raise problem("intake_url must start with https://")
+    closed = _closed(entry, problem)
     return Line(
         id=line_id,
         business_name=name,
         channel_id=channel,
         timezone=zone,
-        hours=hours,
+        hours=replace(hours, closed=closed_days.ranges(closed)),
+        closed=closed,
         forward_to=forward_to,
         screen_calls=screen_calls,
         ring_seconds=int(ring_seconds),
@@ -201,6 +207,23 @@ def _check_unique(path: Path, lines: list[Line], env_line: Line | None) -> None:
         for number in line.forward_to:
             if number in line.numbers:
                 raise LinesError(f"{where}: forward_to {number} is one of its own numbers (a loop)")
+
+
+def _closed(entry: dict[str, Any], problem: Callable[[str], LinesError]) -> tuple[ClosedDays, ...]:
+    """closed = ["2026-12-25", "2026-12-24..2026-12-26"]: whole days, on the line's clock."""
+    values = entry.get("closed", [])
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list):
+        raise problem('closed must be a list of dates or ranges, e.g. ["2026-12-24..2026-12-26"]')
+    found: list[ClosedDays] = []
+    for index, value in enumerate(values):
+        try:
+            first, last = closed_days.parse_range(_str(value, f"closed[{index}]", problem))
+        except ClosedDaysError as exc:
+            raise problem(f"closed[{index}]: {exc}") from None
+        found.append(ClosedDays(first, last, from_file=True))
+    return tuple(sorted(found, key=lambda c: (c.first, c.last)))
 
 
 def _text(entry: dict[str, Any], key: str, problem: Callable[[str], LinesError]) -> str:
@@ -317,7 +340,8 @@ class Lines:
         return self._by_id.get(line_id) or self.catch_all or self.all[0]
 
     async def current(self, line_id: str) -> Line:
-        """The line with the settings changed from Slack: templates, hours, window, pause."""
+        """The line with the settings changed from Slack: templates, hours and time zone, closed
+        days, window, pause, who is on call."""
         base = self.known(line_id)
         if self.config is None:
             return base

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from bot.domain.closed_days import ClosedDays
 from bot.domain.hours import BusinessHours
 
 DEFAULT_LINE = "default"  # the environment's line: the only one, or the catch-all
@@ -51,10 +52,13 @@ class Line:
     window_seconds: float
     lead_seconds: float
     numbers: tuple[str, ...] = ()  # E.164; empty: the catch-all's (any number no line lists)
-    # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.
+    # Holidays (LINES_FILE's and Slack's); `hours.closed` holds their dates for the arithmetic.
+    closed: tuple[ClosedDays, ...] = ()
+    # Set from Slack (bot/domain/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)
     paused_until: float | None = None  # epoch seconds; inf until resumed
+    on_call: tuple[str, ...] = ()  # Slack user id per weekday, Monday first (bot/domain/oncall.py)
     overridden: frozenset[str] = frozenset()  # which settings came from Slack
 
     def paused_at(self, epoch: float) -> bool:
