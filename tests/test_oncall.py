@@ -15,6 +15,7 @@ import pytest
 
 from bot.domain import oncall
 from bot.domain.oncall import OnCallError
+from bot.flows import reports
 from tests.conftest import CHANNEL, CREW_USER, SIGNING_SECRET, Harness
 from tests.lead_helpers import click, open_lead, wait_state
 from tests.waiting import wait_until
@@ -203,9 +204,11 @@ async def test_changing_who_is_on_call_is_for_admins(harness: Harness) -> None:
 
 
 @admins
-async def test_status_shows_who_is_on_call(harness: Harness) -> None:
+async def test_status_and_the_app_home_show_who_is_on_call(harness: Harness) -> None:
     await command(harness, f"oncall mon-fri <@{MARIA}>")
     assert "On call: Mon-Fri <@U0MARIA>; Sat-Sun nobody" in await command(harness, "status")
+    set_time(harness, "2026-11-18 12:00", CHICAGO)  # a Wednesday
+    assert "On call today: <@U0MARIA>" in json.dumps(await reports.home_view(harness.services))
 
 
 # --- pure ----------------------------------------------------------------------------------------

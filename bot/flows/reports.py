@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.domain import cards, slack_text, stats
+from bot.domain import cards, oncall, slack_text, stats
 from bot.domain.jobs import Job, Notice
 from bot.domain.line import DEFAULT_LINE
 from bot.flows.leads import business_day
@@ -126,6 +126,9 @@ async def home_view(services: Services) -> dict[str, Any]:
         line = await services.lines.current(base.id)  # with Slack's changes
         name = f"{slack_text.inline(line.business_name)}: " if several else ""
         hours.append(f"{name}Hours: {line.hours.describe()} ({line.timezone.key})")
+        person = oncall.on_call(line, now)
+        if any(line.on_call):
+            hours.append(f"{name}On call today: " + (f"<@{person}>" if person else "nobody"))
     configured = "\n".join(hours) + (
         f"\nReply reminder after {settings.reply_sla_minutes:g} business minutes\n"
         f"Claim {', '.join(settings.claim_emoji)} · book {', '.join(settings.book_emoji)} · "
