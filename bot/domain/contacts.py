@@ -2,12 +2,11 @@
 
 A CSV may or may not start with a header row. With one, every column whose header names a
 phone ("Phone", "Mobile Phone", "Phone 1 - Value") holds numbers, and the note is the name
-("Name", "Full Name", first and last name together, else "Company") and a "Note" column's
-words, both when there are both.
-Without one, the column where most cells look like phone numbers holds them and the first
-other column with words in it gives the note. A vCard file (.vcf) gives each card's TEL
-numbers, noted with its FN (formatted name). Every entry keeps the file's line number, so a
-report can point at it.
+("Name", "Full Name", first and last name together, else "Company") followed by a "Note"
+column's words. Without one, the column where most cells look like phone numbers holds them
+and the first other column with words in it gives the note. A vCard file (.vcf) gives each
+card's TEL numbers, noted with its FN (formatted name). Every entry keeps the file's line
+number, so a report can point at it.
 """
 
 from __future__ import annotations
@@ -119,7 +118,7 @@ def _note(cells: list[str], groups: list[list[int]]) -> str:
 
 
 def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
-    """Non-blank rows with the line each ends on (a quoted cell may span lines)."""
+    """Non-blank rows with the line each starts on (a quoted cell may span lines)."""
     try:
         dialect: type[csv.Dialect] | str = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
     except csv.Error:
@@ -273,7 +272,8 @@ def _soft_break(content: str) -> bool:
 
 
 def _value(value: str, params: dict[str, str], structured: bool = False) -> str:
-    if params.get("ENCODING", "").upper() == "QUOTED-PRINTABLE":
+    # vCard 2.1: ENCODING=QUOTED-PRINTABLE, or the bare QUOTED-PRINTABLE some phones write.
+    if params.get("ENCODING", "").upper() == "QUOTED-PRINTABLE" or "QUOTED-PRINTABLE" in params:
         charset = params.get("CHARSET") or "utf-8"
         try:
             value = quopri.decodestring(value.encode("ascii", "replace")).decode(charset, "replace")
