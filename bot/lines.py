@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.domain import closed_days, overrides
 from bot.domain.closed_days import ClosedDays, ClosedDaysError
 from bot.domain.hours import BusinessHours, HoursError
-from bot.domain.line import DEFAULT_LINE, LINE_ID, SUBCOMMAND_NAMES, Line
+from bot.domain.line import (
+    DEFAULT_LINE,
+    INTAKE_LINKS,
+    LINE_ID,
+    SUBCOMMAND_NAMES,
+    Line,
+    intake_link_for,
+)
 from bot.domain.phone import InvalidNumber, to_e164
 from bot.settings import Settings
 from storage.line_config import LineConfig
@@ -38,6 +45,7 @@ OPTIONAL_KEYS = (
     "window_hours",
     "lead_thread_days",
     "intake_url",
+    "intake_link",
     "closed",
 )
 
@@ -61,6 +69,7 @@ def default_line(settings: Settings) -> Line:
         intake_url=settings.intake_url,
         window_seconds=settings.textback_window_hours * 3600,
         lead_seconds=settings.lead_thread_days * 86_400,
+        intake_link=intake_link_for(settings.intake_link, settings.intake_url),
     )
 
 
@@ -161,6 +170,12 @@ def _line(path: Path, n: int, entry: Any, settings: Settings) -> Line:
         intake_url = _str(intake_url, "intake_url", problem)
         if not intake_url.startswith(("https://", "http://")):
             raise problem("intake_url must start with https://")
+    chosen = entry.get("intake_link", settings.intake_link)
+    if chosen is not None and chosen not in INTAKE_LINKS:
+        raise problem('intake_link must be "page", "url" or "off"')
+    intake_link = intake_link_for(chosen, intake_url)
+    if intake_link == "url" and not intake_url:
+        raise problem('intake_link "url" needs an intake_url (here or INTAKE_URL)')
     closed = _closed(entry, problem)
     return Line(
         id=line_id,
@@ -176,6 +191,7 @@ def _line(path: Path, n: int, entry: Any, settings: Settings) -> Line:
         window_seconds=float(window_hours) * 3600,
         lead_seconds=float(lead_days) * 86_400,
         numbers=numbers,
+        intake_link=intake_link,
     )
 
 

@@ -61,14 +61,20 @@ class Settings(BaseSettings):
     screen_calls: bool = True
     textback_window_hours: float = Field(24, gt=0)
     intake_url: str | None = None
+    # The first text's link: "page" (our intake page), "url" (INTAKE_URL) or "off" (none).
+    # Unset: "url" when INTAKE_URL is set, else "page".
+    intake_link: Literal["page", "url", "off"] | None = None
     lead_thread_days: float = Field(14, gt=0)
     # Our intake page (PUBLIC_URL/i/<token>), linked from the auto-text when INTAKE_URL is unset.
     intake_link_days: float = Field(7, gt=0)
     intake_max_submissions: int = Field(5, ge=1, le=100)
     # Signs the intake form's anti-CSRF field; unset: derived from SLACK_SIGNING_SECRET.
     intake_secret: SecretStr | None = None
-    # Who confirms a STOP: Twilio's built-in opt-out handling (the default on long codes) or us.
+    # Who answers STOP/START/HELP: Twilio's built-in handling (the default on long codes) or us.
     opt_out_confirmation: Literal["twilio", "app"] = "twilio"
+    # A crew reply is texted this long after it was written: delete it to cancel, edit it to
+    # change the words (0: at once).
+    reply_undo_seconds: float = Field(10, ge=0, le=300)
     # Slack user ids who may change templates, hours, window and pause (besides workspace admins).
     admin_user_ids: Annotated[list[str], NoDecode] = []
 
@@ -103,6 +109,14 @@ class Settings(BaseSettings):
         they make the environment's line the catch-all for numbers no [[line]] lists)."""
         if value is None and not info.data.get("lines_file"):
             raise PydanticCustomError("missing", "Field required")
+        return value
+
+    @field_validator("intake_link")
+    @classmethod
+    def _link_to_give(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """url needs the URL (with LINES_FILE, each line may bring its own: lines.py checks)."""
+        if value == "url" and not info.data.get("intake_url") and not info.data.get("lines_file"):
+            raise ValueError('"url" needs INTAKE_URL, the link to put in the first text')
         return value
 
     @field_validator("public_url", "slack_api_url", "twilio_api_url")

@@ -141,6 +141,12 @@ class Keys:
         """Sorted set of jobs waiting for their retry time (score: due epoch seconds)."""
         return f"{self.prefix}:{{outbox}}:{queue}:retry"
 
+    def held(self, channel: str, ts: str) -> str:
+        """A crew reply waiting out its undo window: the job as it waits in the sms retry set
+        (or "cancelled"). In the outbox's slot, so an edit or a deletion and the worker's
+        promotion of the job are one atomic step each."""
+        return f"{self.prefix}:{{outbox}}:held:{channel}:{ts}"
+
     def dead(self) -> str:
         return f"{self.prefix}:{{outbox}}:dead"
 

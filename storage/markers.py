@@ -75,6 +75,11 @@ class Markers:
         """A retryable failure: nothing went out, so a later attempt may run it."""
         await self.redis.delete(self.keys.caller_job(phone, job_id))
 
+    async def sms_state(self, phone: str, job_id: str) -> str | None:
+        """The marker a text's delivery left ("running", "done", "failed"); None: never tried."""
+        value = await self.redis.get(self.keys.caller_job(phone, job_id))
+        return value if isinstance(value, str) else None
+
     async def sent_text(self, message_sid: str) -> SentText | None:
         raw = await self.redis.get(self.keys.sent_sms(message_sid))
         return SentText.from_json(str(raw)) if raw else None

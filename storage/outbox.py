@@ -34,6 +34,57 @@ return #due
 """
 
 
+# A job held back for an undo window (a crew reply): it waits in the sms retry set like any job
+# due later, and a record under its Slack message says which member it is, so an edit can
+# replace it and a deletion drop it. All in the {outbox} slot: the promotion (_PROMOTE_DUE) and
+# each of these are atomic against each other, so a change either lands before the job leaves
+# the set or finds it gone ("gone": the window closed, the text is going or went).
+CANCELLED = "cancelled"
+
+# KEYS: held record, sms retry set, slack stream. ARGV: job, due, ttl, slack jobs to queue with it.
+_HOLD = """
+local held = redis.call('GET', KEYS[1])
+if held then return held == 'cancelled' and 'cancelled' or 'exists' end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+for i = 4, #ARGV do redis.call('XADD', KEYS[3], '*', 'job', ARGV[i]) end
+return 'held'
+"""
+
+# KEYS: held record, sms retry set, slack stream. ARGV: how ('edit': the job becomes ARGV[2];
+# 'cancel'; 'delete': a cancel that, with nothing held yet, leaves "cancelled" behind for the
+# reply's own event, should it come later), replacement job, ttl, slack jobs to queue if it
+# applied. Returns changed, cancelled, gone, unknown (nothing held), or closed (cancelled before).
+_CHANGE_HELD = """
+local held = redis.call('GET', KEYS[1])
+if not held then
+  if ARGV[1] == 'delete' then redis.call('SET', KEYS[1], 'cancelled', 'EX', ARGV[3]) end
+  return 'unknown'
+end
+if held == 'cancelled' then return 'closed' end
+local due = redis.call('ZSCORE', KEYS[2], held)
+if not due then return 'gone' end
+redis.call('ZREM', KEYS[2], held)
+local result = 'cancelled'
+if ARGV[1] == 'edit' then
+  redis.call('ZADD', KEYS[2], due, ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  result = 'changed'
+else
+  redis.call('SET', KEYS[1], 'cancelled', 'EX', ARGV[3])
+end
+for i = 4, #ARGV do redis.call('XADD', KEYS[3], '*', 'job', ARGV[i]) end
+return result
+"""
+
+# KEYS: held record, sms retry set. 1 while the job is still held (its window open).
+_IS_HELD = """
+local held = redis.call('GET', KEYS[1])
+if (not held) or held == 'cancelled' then return 0 end
+return redis.call('ZSCORE', KEYS[2], held) and 1 or 0
+"""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """A job as read from the stream; ack it with its message id."""
@@ -50,6 +101,9 @@ class Outbox:
         self.redis = redis
         self.keys = keys
         self._promote = redis.register_script(_PROMOTE_DUE)
+        self._hold = redis.register_script(_HOLD)
+        self._change_held = redis.register_script(_CHANGE_HELD)
+        self._is_held = redis.register_script(_IS_HELD)
 
     async def ensure_groups(self) -> None:
         for queue in QUEUES:
@@ -92,6 +146,45 @@ class Outbox:
     async def cancel_retry(self, job: Job) -> None:
         """Drop a scheduled job (as scheduled, attempt included) that is no longer needed."""
         await self.redis.zrem(self.keys.retry(job.queue), job.to_json())
+
+    # --- held jobs: a crew reply's undo window ------------------------------------------------
+    async def hold(
+        self, channel: str, ts: str, job: Job, due: float, ttl: float, with_it: Iterable[Job] = ()
+    ) -> str:
+        """Hold an sms job until `due`, under the Slack message (channel, ts) it came from, and
+        queue `with_it` (slack jobs: the ⏳) in the same step. "held"; "exists" (held already:
+        a redelivery, or its edit came first); "cancelled" (deleted before it came)."""
+        keys = [self.keys.held(channel, ts), self.keys.retry(job.queue), self.keys.stream("slack")]
+        args: list[str | float] = [job.to_json(), due, int(ttl) + 1]
+        args.extend(j.to_json() for j in with_it)
+        return str(await self._hold(keys=keys, args=args))
+
+    async def change_held(
+        self,
+        channel: str,
+        ts: str,
+        how: str,
+        ttl: float,
+        replacement: Job | None = None,
+        with_it: Iterable[Job] = (),
+    ) -> str:
+        """how: "edit" (the held job becomes `replacement`, due when it was), "cancel", or
+        "delete" (a cancel that also stops a hold still to come). Queues `with_it` (slack jobs)
+        when it applied. Returns changed, cancelled, gone (the window closed), unknown, closed."""
+        keys = [
+            self.keys.held(channel, ts),
+            self.keys.retry("sms"),
+            self.keys.stream("slack"),
+        ]
+        job = replacement.to_json() if replacement is not None else ""
+        args: list[str | int] = [how, job, int(ttl) + 1]
+        args.extend(j.to_json() for j in with_it)
+        return str(await self._change_held(keys=keys, args=args))
+
+    async def is_held(self, channel: str, ts: str) -> bool:
+        """The Slack message's text still waits out its undo window."""
+        keys = [self.keys.held(channel, ts), self.keys.retry("sms")]
+        return bool(await self._is_held(keys=keys))
 
     async def promote_due(self, queue: Queue, now: float, limit: int = 500) -> int:
         keys = [self.keys.retry(queue), self.keys.stream(queue)]

@@ -196,6 +196,8 @@ def make_settings(
         "slack_posts_per_second": 50,
         "slack_updates_per_second": 50,
         "weekly_digest": False,  # a test that wants Monday's digest turns it on
+        # Crew replies go out at once; the undo window's tests set REPLY_UNDO_SECONDS.
+        "reply_undo_seconds": 0,
         # Each test's app stops at teardown; a short read keeps that stop (and the suite) quick.
         "worker_read_block_ms": 50,
     }
@@ -216,6 +218,15 @@ class Harness:
     @property
     def services(self) -> Services:
         return self.client.server.app[SERVICES]
+
+    def deliveries_on(self) -> Harness:
+        """Slack and Twilio call the app as the real services do: signed webhooks for what
+        people do (`slack.people.send_message/edit_message/delete_message`,
+        `twilio.text_in`), with Twilio's own keyword handling in front of ours."""
+        app_url = str(self.client.make_url("")).rstrip("/")
+        self.slack.deliver_to(app_url, SIGNING_SECRET)
+        self.twilio.deliver_to(app_url, PUBLIC_URL)
+        return self
 
     async def drained(self, timeout: float = 10.0) -> None:
         """Wait until the outbox is empty: every job performed and acknowledged, no retry due."""
@@ -384,6 +395,12 @@ async def harness(
     h = await start_harness(redis_url, key_prefix, slack, twilio, clock, **overrides)
     yield h
     await h.client.close()
+
+
+@pytest.fixture
+def live(harness: Harness) -> Harness:
+    """The harness with the simulators delivering to it (Harness.deliveries_on)."""
+    return harness.deliveries_on()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.slack_text import to_plain
+from bot.domain.slack_text import for_caller, stays_inside, to_plain
 from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness, new_sid
 from tests.hostile import FORM, event_body, interactive_body, post_slack
 from tests.lead_helpers import open_lead
@@ -230,8 +230,8 @@ async def test_any_crew_reply_in_a_real_thread_is_sent_as_plain_text_or_not_at_a
     assert response.status == 200
     await harness.drained()
     sent = _sms_to_caller(harness)[sent_before:]
-    expected = to_plain(text.strip())
-    if not expected or text.strip().startswith("//"):
+    expected = for_caller(text.strip())
+    if not to_plain(text.strip()) or stays_inside(text, "U0TEXTBACK"):
         assert sent == []
     else:
         assert sent == [expected] or sent == []  # [] only when that ts was already used

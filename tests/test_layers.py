@@ -6,6 +6,7 @@ Read from the source (ast), so a new module is checked the day it is added.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,13 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "bot.lines": ("bot.domain", "bot.settings", "storage"),
     "bot.services": ("bot.domain", "storage", *CONTEXT),
 }
-# Pure rules: no I/O, no event loop. phonenumbers is a pure library (libphonenumber's data).
+# Pure rules: no I/O, no event loop.
 DOMAIN_MAY_NOT = ("asyncio", "aiohttp", "redis", "slack_sdk", "slack_bolt", "twilio", "socket")
+# The only libraries beyond the standard library the domain may use, and why each is pure.
+DOMAIN_LIBRARIES = {
+    "phonenumbers": "libphonenumber's data and rules: parsing and formatting numbers",
+    "emoji": "the Unicode emoji list: typed :shortcodes: as the characters a phone shows",
+}
 
 
 def modules() -> dict[str, Path]:
@@ -86,6 +92,16 @@ def test_each_module_imports_only_what_its_layer_may(module: str) -> None:
 def test_domain_rules_do_no_io(module: str) -> None:
     found = imports(MODULES[module])
     assert sorted(n for n in found if n.split(".")[0] in DOMAIN_MAY_NOT) == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) == "bot.domain"))
+def test_domain_uses_only_the_standard_library_and_its_allowed_libraries(module: str) -> None:
+    outside = {
+        name.split(".")[0]
+        for name in imports(MODULES[module])
+        if not ours(name) and name.split(".")[0] not in sys.stdlib_module_names
+    }
+    assert sorted(outside - {"__future__", *DOMAIN_LIBRARIES}) == []
 
 
 def test_only_the_app_factory_imports_handlers() -> None:

@@ -297,6 +297,30 @@ async def test_message_changed_and_deleted_shapes(
     assert slack.thread_messages(CHANNEL, parent) == []
 
 
+async def test_a_deleted_message_loses_its_reactions_and_takes_no_more(
+    slack: SlackStandIn, client: AsyncWebClient
+) -> None:
+    parent = await card(client)
+    await slack.people.send_message(CREW, CHANNEL, "see you at 3", thread_ts=parent)
+    ts = slack.thread_messages(CHANNEL, parent)[0]["ts"]
+    await client.reactions_add(channel=CHANNEL, timestamp=ts, name="hourglass_flowing_sand")
+    await slack.people.react(CREW, CHANNEL, ts, "eyes")
+
+    await slack.people.delete_message(CHANNEL, ts)
+
+    assert slack.workspace.reactions == set()
+    assert slack.user_reactions == set()
+    for method in (client.reactions_add, client.reactions_remove):
+        with pytest.raises(SlackApiError) as refused:
+            await method(channel=CHANNEL, timestamp=ts, name="hourglass_flowing_sand")
+        assert refused.value.response["error"] == "message_not_found"
+    await client.chat_postMessage(channel=CHANNEL, text="deleted by the bot")
+    own = slack.channel_messages(CHANNEL)[-1]["ts"]
+    await client.chat_delete(channel=CHANNEL, ts=own)
+    with pytest.raises(SlackApiError, match="message_not_found"):
+        await client.reactions_add(channel=CHANNEL, timestamp=own, name="eyes")
+
+
 async def test_reactions_name_emoji_as_slack_does(
     slack: SlackStandIn, app: ProductStub, client: AsyncWebClient
 ) -> None:

@@ -8,5 +8,6 @@ consent.py), urgency, phone numbers, contact lists to exclude (contacts.py), Sla
 intake form's rules, stats, and the jobs themselves (jobs.py: typed payloads the outbox carries
 out).
 
-May import: bot.domain and the standard library (and phonenumbers, a pure library).
+May import: bot.domain and the standard library (and phonenumbers and emoji, pure libraries:
+tests/test_layers.py's DOMAIN_LIBRARIES says why each).
 """

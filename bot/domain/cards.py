@@ -19,6 +19,7 @@ def state_label(lead: LeadState) -> str:
         "new": ":new: New",
         "texted": ":outbox_tray: Texted",
         "replied": ":speech_balloon: Replied",
+        "opted_out": ":no_entry_sign: Opted out",
         "claimed": f":raising_hand: Claimed by {who}",
         "booked": f":white_check_mark: Booked by {by}",
         "closed": f":heavy_multiplication_x: Closed by {by}",
@@ -49,7 +50,21 @@ def _section(text: str) -> str:
     return slack_text.fit(text, slack_text.MAX_SECTION_TEXT) if text else "Lead"
 
 
-def blocks(lead: LeadState) -> list[dict[str, Any]]:
+def how_to_reply(undo_seconds: float = 0) -> str:
+    """The card's last line: what a thread reply does, and what stays in Slack."""
+    line = (
+        "Reply in this thread to text the caller. A reply that starts with `//` or mentions a "
+        "teammate stays in Slack :lock:."
+    )
+    if undo_seconds > 0:
+        line += (
+            f" A reply waits {undo_seconds:g} s :hourglass_flowing_sand: before it goes: "
+            "delete it to cancel, edit it to change it."
+        )
+    return line
+
+
+def blocks(lead: LeadState, undo_seconds: float = 0) -> list[dict[str, Any]]:
     value = f"{lead.phone}|{lead.line}"
     buttons: list[dict[str, Any]] = []
     if lead.state not in ("claimed", "booked", "closed"):
@@ -84,4 +99,5 @@ def blocks(lead: LeadState) -> list[dict[str, Any]]:
             ],
         },
         {"type": "actions", "block_id": "lead", "elements": buttons},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": how_to_reply(undo_seconds)}]},
     ]

@@ -73,7 +73,10 @@ class SendSms:
     """A text from a business number. report_to: where a failure is told (the lead's thread, in
     its order, or a known thread); react_on: the crew message that gets ✅ or ⚠️; template: which
     automated text this is (recorded in the consent ledger once sent); then: a job the sms worker
-    queues once Twilio has answered (a new lead's card, so it shows how the text went)."""
+    queues once Twilio has answered (a new lead's card, so it shows how the text went).
+    A crew reply also has answers (the lead whose reminder clock stops once it goes), held
+    (it waited out the undo window under a ⏳ on react_on, which goes when it is sent) and
+    sent_note (said in report_to's thread once it is sent: what the emoji cost)."""
 
     KIND: ClassVar[str] = "sms.send"
     to: str
@@ -87,6 +90,9 @@ class SendSms:
     template: str | None = None
     template_version: str | None = None
     then: Job | None = None
+    answers: LeadThread | None = None
+    held: bool = False
+    sent_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +132,12 @@ class Notice:
 
 @dataclass(frozen=True)
 class Reaction:
+    """The bot's reaction on a message: added, or (remove) taken off again."""
+
     KIND: ClassVar[str] = "slack.react"
     message: SlackMessage
     name: str
+    remove: bool = False
 
 
 @dataclass(frozen=True)
@@ -245,7 +254,11 @@ def _decode(kind: Any, raw: Any) -> Any:
             return _decode(options[0], raw)
         # Unions of dataclasses: the first whose required fields are all present.
         for option in options:
-            if is_dataclass(option) and _shape(option)[1] <= raw.keys():
+            if (
+                isinstance(option, type)
+                and is_dataclass(option)
+                and _shape(option)[1] <= raw.keys()
+            ):
                 return _decode(option, raw)
         raise ValueError(f"no type of {kind} fits {sorted(raw)}")
     if isinstance(kind, type) and is_dataclass(kind):

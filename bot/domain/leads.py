@@ -1,7 +1,8 @@
 """A lead's state and how the crew moves it: pure transitions, no I/O.
 
 New -> Texted -> Replied -> Claimed by @x -> Booked / Closed. Buttons and reactions call the same
-transitions; removing a reaction undoes its transition (back to the state before it).
+transitions; removing a reaction undoes its transition (back to the state before it). A caller's
+STOP puts an open lead in Opted out, and their START puts it back where it was.
 """
 
 from __future__ import annotations
@@ -77,6 +78,20 @@ def caller_replied(lead: LeadState, urgent: bool = False) -> LeadState | None:
     if state == lead.state and flagged == lead.urgent:
         return None
     return replace(lead, state=state, urgent=flagged)
+
+
+def caller_opted_out(lead: LeadState) -> LeadState | None:
+    """STOP is no reply: the card shows Opted out (a booked or closed lead keeps its outcome)."""
+    if lead.state in DONE or lead.state == "opted_out":
+        return None
+    return replace(lead, state="opted_out", prev_state=lead.state)
+
+
+def caller_opted_in(lead: LeadState) -> LeadState | None:
+    """START after STOP: the lead is back where the opt-out found it."""
+    if lead.state != "opted_out":
+        return None
+    return replace(lead, state=lead.prev_state or "texted", prev_state="")
 
 
 def apply(lead: LeadState, action: Action, user: str) -> LeadState | None:

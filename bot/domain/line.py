@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.domain.closed_days import ClosedDays
 from bot.domain.hours import BusinessHours
 
+IntakeLink = Literal["page", "url", "off"]
+INTAKE_LINKS: tuple[IntakeLink, ...] = ("page", "url", "off")
 DEFAULT_LINE = "default"  # the environment's line: the only one, or the catch-all
 LINE_ID = re.compile(r"[a-z0-9-]{1,32}")
 # `/textback <line> <subcommand>` reads a line id where a subcommand could stand: no line may
@@ -54,6 +57,8 @@ class Line:
     numbers: tuple[str, ...] = ()  # E.164; empty: the catch-all's (any number no line lists)
     # Holidays (LINES_FILE's and Slack's); `hours.closed` holds their dates for the arithmetic.
     closed: tuple[ClosedDays, ...] = ()
+    # The first text's link: our intake page, intake_url, or none at all (INTAKE_LINK).
+    intake_link: IntakeLink = "page"
     # Set from Slack (bot/domain/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)
@@ -61,5 +66,17 @@ class Line:
     on_call: tuple[str, ...] = ()  # Slack user id per weekday, Monday first (bot/domain/oncall.py)
     overridden: frozenset[str] = frozenset()  # which settings came from Slack
 
+    @property
+    def fixed_link(self) -> str | None:
+        """The link every first text carries (INTAKE_LINK=url); None for our own per-lead
+        page (made for each lead) or for no link at all."""
+        return self.intake_url if self.intake_link == "url" else None
+
     def paused_at(self, epoch: float) -> bool:
         return self.paused_until is not None and epoch < self.paused_until
+
+
+def intake_link_for(chosen: IntakeLink | None, intake_url: str | None) -> IntakeLink:
+    """INTAKE_LINK as it holds: the one chosen, else `url` when there is an INTAKE_URL, else
+    `page` (our intake page), the behaviour from before the setting."""
+    return chosen or ("url" if intake_url else "page")

@@ -6,6 +6,7 @@ We never answer a caller's text ourselves except STOP/START/HELP: this is not a 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.domain import consent, keywords, oncall, plans, slack_text, urgency
 from bot.domain.events import InboundText
@@ -39,10 +40,12 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     )
     if claim.settled:
         return
+    was_opted_out = bool(claim.record.get("was_opted_out"))
+    text = replace(text, action=keywords.effective(text.action, was_opted_out))
     confirm = services.settings.opt_out_confirmation == "app"
     urgent = text.action == "message" and urgency.is_urgent(text.body)
     lead = await leads.caller_texted(
-        services, text.caller, line.id, claim.lead_id, urgent, waits=text.action == "message"
+        services, text.caller, line.id, claim.lead_id, urgent, action=text.action
     )
     # Who is on call comes from Slack (`/textback oncall`): the line as in effect, kept per
     # process for a second, so this costs no round trip on a busy line.
@@ -54,7 +57,7 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     if urgent:
         planned.append(await _urgent_post(services, thread, text.message_sid, lead, on_call))
     phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
-    if phrase and not claim.record.get("was_opted_out"):
+    if phrase and not was_opted_out:
         # After the message and its photos: a place at the end of the thread's order.
         seq = await services.callers.next_seq(text.caller, line.id)
         planned.append(consent.opt_out_flag(thread.at(seq), text.message_sid, phrase))

@@ -59,7 +59,7 @@ async def missed_call(services: Services, call: MissedCall) -> str:
             services, pipe, call.caller, line, claim.lead_id, claim.outcome, after_hours
         )
     link = None
-    if claim.outcome == "send" and not line.intake_url:
+    if claim.outcome == "send" and line.intake_link == "page":
         link = intake.new_link(services, pipe, call.caller, line.id, claim.lead_id)
     waits = services.settings.card_waits_for_text_seconds
     planned = plans.plan_missed_call(

@@ -112,21 +112,27 @@ async def auto_texted(services: Services, phone: str, lead_id: str) -> None:
 
 
 async def caller_texted(
-    services: Services, phone: str, line: str, lead_id: str, urgent: bool, waits: bool = True
+    services: Services, phone: str, line: str, lead_id: str, urgent: bool, action: str = "message"
 ) -> LeadState:
-    """Marks the lead replied (and urgent), starts the reply clock; returns the state."""
+    """Marks the lead replied (and urgent) and starts the reply clock; a STOP marks it opted
+    out and stops the clock (nobody should text them back), a START puts it back. Returns the
+    state."""
     now = services.clock()
     store = services.leads
     current = await services.lines.current(line)  # hours and time zone may be set from Slack
     day = local_day(current, now)
     # STOP is not a reply: only a waiting text counts as the lead's first reply.
+    waits = action == "message"
     before, first_reply = await store.open_and_get(
         phone, line, lead_id, day, now, first_time="replied" if waits else None
     )
-    change = await store.change(
-        phone, lead_id, lambda lead: leads.caller_replied(lead, urgent), before=before
+    transition = {"opt_out": leads.caller_opted_out, "opt_in": leads.caller_opted_in}.get(
+        action, lambda lead: leads.caller_replied(lead, urgent)
     )
+    change = await store.change(phone, lead_id, transition, before=before)
     await changed(services, phone, lead_id, change)
+    if action == "opt_out":
+        await store.stop_waiting(phone, line, lead_id, reminders.REMINDERS)
     if first_reply:
         await services.stats.count(line, day, "replied")
     lead = change[1] if change is not None else before

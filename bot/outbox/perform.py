@@ -17,6 +17,7 @@ from bot.domain.jobs import (
     ThreadPost,
     Unpark,
 )
+from bot.domain.plans import WAITING
 from bot.outbox import cards, posts, slack_api, texts
 from bot.services import Services
 
@@ -51,15 +52,26 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
 
 async def _react(services: Services, job: Job, reaction: Reaction) -> None:
     message = reaction.message
+    if reaction.name == WAITING and not reaction.remove:
+        if not await services.outbox.is_held(message.channel, message.ts):
+            # Held up (a Slack outage) past the window: its removal may have run already, and
+            # an hourglass added now would stay on a reply long sent.
+            return
+    method, done_already = (
+        ("reactions_remove", "no_reaction")
+        if reaction.remove
+        else ("reactions_add", "already_reacted")
+    )
     try:
         await slack_api.call(
             services,
             None,
-            "reactions_add",
+            method,
             channel=message.channel,
             timestamp=message.ts,
             name=reaction.name,
         )
     except slack_api.Permanent as exc:
-        if "already_reacted" not in str(exc):
+        # Already there (or already gone) is what we wanted; a deleted message has none.
+        if done_already not in str(exc) and "message_not_found" not in str(exc):
             log.error("slack reaction failed job=%s error=%s", job.id, exc)

@@ -107,7 +107,9 @@ async def _post(
     text, blocks, rendered = post.text, post.blocks or None, 0
     if post.card:  # the lead card: Block Kit from the lead's state, the plain text as fallback
         state = await services.leads.set_summary(lead.phone, lead.lead_id, post.text)
-        text, blocks, rendered = cards.fallback_text(state), cards.blocks(state), state.version
+        undo = services.settings.reply_undo_seconds
+        text, blocks = cards.fallback_text(state), cards.blocks(state, undo)
+        rendered = state.version
     response = await slack_api.call(
         services,
         lead.channel,

@@ -16,11 +16,14 @@ from bot.domain import twilio_errors
 from bot.domain.jobs import (
     Job,
     LeadThread,
+    Notice,
     Reaction,
     SendSms,
     SentText,
+    SlackThread,
 )
 from bot.domain.phone import masked
+from bot.domain.plans import WAITING
 from bot.flows import leads
 from bot.flows.text_status import failure_notice
 from bot.outbox.errors import Retry
@@ -37,6 +40,10 @@ UNCERTAIN = (
 
 
 async def send_sms(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) -> None:
+    if sms.answers is not None and job.attempt == 0:
+        # A crew reply leaves Slack (its undo window, if any, is over): the caller is answered.
+        lead = sms.answers
+        await leads.human_answered(services, lead.phone, lead.line, lead.lead_id)
     try:
         await _send(services, job, sms, reclaimed=reclaimed)
     except Retry:
@@ -119,7 +126,10 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         )
     if sms.react_on is not None:
         reaction = Reaction(sms.react_on, "white_check_mark")
-        services.outbox.add(pipe, [Job(f"react:{job.id}:ok", reaction)])
+        services.outbox.add(pipe, [Job(f"react:{job.id}:ok", reaction), *_unwait(job, sms)])
+    if sms.sent_note and isinstance(sms.report_to, SlackThread):
+        note = Notice(sms.report_to.channel, sms.sent_note, thread_ts=sms.report_to.ts)
+        services.outbox.add(pipe, [Job(f"sent-note:{job.id}", note)])
     lead = sms.report_to if isinstance(sms.report_to, LeadThread) else None
     lead_texted = sms.purpose.startswith("auto-text") and lead is not None
     if lead_texted:
@@ -135,6 +145,14 @@ async def _report_failure(
     follow_up: list[Job] = []
     if sms.react_on is not None:
         follow_up.append(Job(f"react:{job.id}:warn", Reaction(sms.react_on, "warning")))
+        follow_up.extend(_unwait(job, sms))
     text = f":warning: {headline} ({sms.purpose}): {reason}."
     follow_up.append(await failure_notice(services, f"failed:{job.id}", sms.report_to, text))
     await services.outbox.enqueue(follow_up)
+
+
+def _unwait(job: Job, sms: SendSms) -> list[Job]:
+    """The ⏳ a held crew reply waited under comes off once it is sent or refused."""
+    if not sms.held or sms.react_on is None:
+        return []
+    return [Job(f"unreact:{job.id}:wait", Reaction(sms.react_on, WAITING, remove=True))]

@@ -86,7 +86,9 @@ class People:
     async def delete_message(self, channel: str, ts: str, *, retry: Retry = None) -> EventDelivery:
         where = self._channel(channel)
         before = self._message(channel, ts)
-        del self.sim.messages[(channel, ts)]
+        self.sim.workspace.forget(channel, ts)
+        gone = {r for r in self.sim.user_reactions if r[1:3] == (channel, ts)}
+        self.sim.user_reactions.difference_update(gone)
         event = shapes.message_deleted(before, where, self.sim.workspace.new_ts())
         return await self._event(event, where, retry)
 

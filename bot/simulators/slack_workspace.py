@@ -126,6 +126,7 @@ class Workspace:
         self.home_views: dict[str, Any] = {}  # user id -> the App Home view last published
         self.ephemerals: list[dict[str, Any]] = []  # chat.postEphemeral and ephemeral responses
         self.reactions: set[tuple[str, str, str]] = set()  # the bot's own (channel, ts, name)
+        self.deleted: set[tuple[str, str]] = set()  # (channel, ts) of messages deleted
         self.triggers: dict[str, float] = {}  # trigger ids handed out -> when (-1: used)
         self._next_ts = 1_700_000_000_000_100  # microseconds; ts strings keep equal width
         self._file_seq = 0
@@ -296,9 +297,17 @@ class Workspace:
 
     def delete(self, p: Params) -> Payload:
         key = (str(p.get("channel")), str(p.get("ts")))
-        if self.messages.pop(key, None) is None:
+        if key not in self.messages:
             return err("message_not_found")
+        self.forget(*key)
         return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def forget(self, channel: str, ts: str) -> None:
+        """A message deleted (by chat.delete or its author): its reactions go with it, and a
+        reaction on it is refused with message_not_found from then on."""
+        self.messages.pop((channel, ts), None)
+        self.deleted.add((channel, ts))
+        self.reactions.difference_update({r for r in self.reactions if r[:2] == (channel, ts)})
 
     def post_ephemeral(self, p: Params) -> Payload:
         if not p.get("channel"):
@@ -335,6 +344,8 @@ class Workspace:
     def reactions_add(self, p: Params) -> Payload:
         # Real Slack rejects a duplicate reaction; the bot has to treat that as success.
         key = self._reaction_key(p)
+        if key[:2] in self.deleted:
+            return err("message_not_found")
         if key in self.reactions:
             return err("already_reacted")
         self.reactions.add(key)
@@ -342,6 +353,8 @@ class Workspace:
 
     def reactions_remove(self, p: Params) -> Payload:
         key = self._reaction_key(p)
+        if key[:2] in self.deleted:
+            return err("message_not_found")
         if key not in self.reactions:
             return err("no_reaction")
         self.reactions.remove(key)

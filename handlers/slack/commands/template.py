@@ -19,12 +19,23 @@ from handlers.slack.commands.template_common import (
     worst_case,
 )
 
+# What the preview's link is, by INTAKE_LINK.
+LINK_SHOWN = {
+    "page": "a link as long as our intake page's",
+    "url": "the INTAKE_URL link",
+    "off": "no link: INTAKE_LINK is off",
+}
+FIRST_NAME_NOTE = (
+    "_{first_name} is filled only when the number has Twilio's caller-name lookup (CNAM, "
+    'paid) switched on; without it every text says "there" ("Hi there")._'
+)
 USAGE = (
     "Usage: `/textback template show`, `/textback template set <business|after-hours|repeat> "
     "<text>`, `/textback template reset <business|after-hours|repeat>` or "
     "`/textback template edit` (a form, easier on a phone).\n"
     'Placeholders: {business}, {link}, {or_link} (" or use <link>" when there is one), '
-    '{first_name} (the caller\'s name, or "there" when Twilio gives none), {time_of_day} '
+    "{first_name} (the caller's name: needs Twilio's caller-name lookup, CNAM, on the "
+    'number; else "there"), {time_of_day} '
     '("this morning/afternoon/evening"). It must name the business and say "Reply STOP to opt '
     'out."'
 )
@@ -41,7 +52,7 @@ async def template(invocation: Invocation) -> str:
         body = "\n\n".join(describe_kind(services, line, kind) for kind in templates.KINDS)
         return (
             f"{body}\n\n_Shown at their longest (a {template_guard.LONGEST_FIRST_NAME}-long "
-            "first name, the full link)._"
+            f"first name, {LINK_SHOWN[line.intake_link]})._\n{FIRST_NAME_NOTE}"
         )
     if verb == "edit":
         denied = await refusal(services, invocation.user_id)
