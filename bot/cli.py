@@ -1,5 +1,5 @@
-"""`python -m bot serve | worker | doctor | setup twilio | consent export | demo` (also the
-`textback` console script)."""
+"""`python -m bot serve | worker | doctor | setup twilio | consent export | exclude import |
+demo` (also the `textback` console script)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from aiohttp import web
 
 from bot import lines, local_redis
 from bot.doctor import command
+from bot.domain import contacts
 from bot.domain.jobs import QUEUES, Queue
-from bot.flows import consent_export
+from bot.flows import consent_export, exclusions_import
 from bot.outbox.worker import Worker
 from bot.services import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
 from storage import connection as redis_client
+from storage.callers import Callers
 from storage.keys import Keys
 
 log = logging.getLogger("bot")
@@ -39,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         "texts on time whatever Slack is doing",
     )
     _add_consent_commands(commands)
+    _add_exclude_commands(commands)
     _add_setup_commands(commands)
     demo = commands.add_parser(
         "demo",
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             app = create_app(settings)
             _freeze_startup()
             web.run_app(app, host=settings.host, port=settings.port, print=None)
+        elif args.command == "exclude":
+            return _import_exclusions(settings, Path(args.file))
         elif args.command == "consent":
             if args.output:
                 with open(args.output, "w", newline="", encoding="utf-8") as out:
@@ -171,6 +176,64 @@ def _add_consent_commands(commands: argparse._SubParsersAction[argparse.Argument
     export.add_argument("--since", help="only entries from this date (2026-11-01, UTC) on")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", help="write to this file instead of stdout")
+
+
+def _add_exclude_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    exclude = commands.add_parser("exclude", help="the exclusion list (numbers never auto-texted)")
+    actions = exclude.add_subparsers(dest="exclude_command", required=True)
+    bulk = actions.add_parser(
+        "import",
+        help="add every number of a contact list: a CSV (a column of numbers, optionally a "
+        "header row and a note or name column) or a vCard file (.vcf) a phone exports",
+    )
+    bulk.add_argument("file", help="the CSV or .vcf file")
+
+
+def _import_exclusions(settings: Settings, path: Path) -> int:
+    """Reads the file, saves its numbers (progress on stderr), prints the report on stdout."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        print(f"exclude import: cannot read {path} ({exc.strerror})", file=sys.stderr)
+        return 2
+    try:
+        found = contacts.read(_decode(raw, path), path.name)
+    except contacts.ContactsError as exc:
+        print(f"exclude import: {path}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"exclude import: read {len(found.contacts)} numbers from {found.rows} "
+        f"{'contacts' if found.kind == 'vCard' else 'rows'} of {path.name}",
+        file=sys.stderr,
+    )
+    report = asyncio.run(_save_exclusions(settings, found))
+    print(exclusions_import.render(report, path.name))
+    return 0
+
+
+async def _save_exclusions(
+    settings: Settings, found: contacts.ContactList
+) -> exclusions_import.ImportReport:
+    redis = redis_client.connect(settings.redis_url or DEFAULT_REDIS_URL)
+    try:
+        callers = Callers(redis, Keys(settings.redis_key_prefix))
+        return await exclusions_import.import_contacts(
+            callers, found, lambda text: print(text, file=sys.stderr)
+        )
+    finally:
+        await redis.aclose()
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    """UTF-8 (with or without a BOM), UTF-16 with a BOM (Excel's "Unicode text"), else
+    Windows-1252 (Excel's CSV on Windows), which reads any byte."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        print(f"exclude import: {path.name} is not UTF-8; read as Windows-1252", file=sys.stderr)
+        return raw.decode("cp1252", errors="replace")
 
 
 async def _export(

@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain import overrides
+from bot.domain import closed_days, overrides
+from bot.domain.closed_days import ClosedDays, ClosedDaysError
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.line import (
     DEFAULT_LINE,
@@ -32,7 +34,8 @@ from bot.settings import Settings
 from storage.line_config import LineConfig
 
 REQUIRED_KEYS = ("id", "numbers", "name", "channel")
-# Optional keys, each defaulting to the environment's setting of the same meaning.
+# Optional keys, each defaulting to the environment's setting of the same meaning (closed days:
+# none).
 OPTIONAL_KEYS = (
     "timezone",
     "hours",
@@ -43,6 +46,7 @@ OPTIONAL_KEYS = (
     "lead_thread_days",
     "intake_url",
     "intake_link",
+    "closed",
 )
 
 
@@ -179,12 +183,14 @@ def _line(path: Path, n: int, entry: Any, settings: Settings) -> Line:
     intake_link = intake_link_for(chosen, intake_url)
     if intake_link == "url" and not intake_url:
         raise problem('intake_link "url" needs an intake_url (here or INTAKE_URL)')
+    closed = _closed(entry, problem)
     return Line(
         id=line_id,
         business_name=name,
         channel_id=channel,
         timezone=zone,
-        hours=hours,
+        hours=replace(hours, closed=closed_days.ranges(closed)),
+        closed=closed,
         forward_to=forward_to,
         screen_calls=screen_calls,
         ring_seconds=int(ring_seconds),
@@ -229,6 +235,23 @@ def _check_unique(path: Path, lines: list[Line], env_line: Line | None) -> None:
         for number in line.forward_to:
             if number in line.numbers:
                 raise LinesError(f"{where}: forward_to {number} is one of its own numbers (a loop)")
+
+
+def _closed(entry: dict[str, Any], problem: Callable[[str], LinesError]) -> tuple[ClosedDays, ...]:
+    """closed = ["2026-12-25", "2026-12-24..2026-12-26"]: whole days, on the line's clock."""
+    values = entry.get("closed", [])
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list):
+        raise problem('closed must be a list of dates or ranges, e.g. ["2026-12-24..2026-12-26"]')
+    found: list[ClosedDays] = []
+    for index, value in enumerate(values):
+        try:
+            first, last = closed_days.parse_range(_str(value, f"closed[{index}]", problem))
+        except ClosedDaysError as exc:
+            raise problem(f"closed[{index}]: {exc}") from None
+        found.append(ClosedDays(first, last, from_file=True))
+    return tuple(sorted(found, key=lambda c: (c.first, c.last)))
 
 
 def _text(entry: dict[str, Any], key: str, problem: Callable[[str], LinesError]) -> str:
@@ -348,7 +371,8 @@ class Lines:
         return self._by_id.get(line_id) or self.catch_all or self.all[0]
 
     async def current(self, line_id: str) -> Line:
-        """The line with the settings changed from Slack: templates, hours, window, pause."""
+        """The line with the settings changed from Slack: templates, hours and time zone, closed
+        days, window, pause, who is on call."""
         base = self.known(line_id)
         if self.config is None:
             return base

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Lead cards: minutes a caller's text may wait for a human (business time) before a reminder,
     # the reactions that claim/book/close a card (comma-separated names), the Monday digest.
     reply_sla_minutes: float = Field(10, gt=0)
+    # The second reminder also notifies everyone in the channel (@channel), not only the person
+    # on call or the claimer.
+    reminder_escalate: bool = True
     claim_emoji: Annotated[list[str], NoDecode] = ["raising_hand", "eyes"]
     book_emoji: Annotated[list[str], NoDecode] = ["white_check_mark"]
     close_emoji: Annotated[list[str], NoDecode] = ["x"]

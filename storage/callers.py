@@ -219,6 +219,31 @@ class Callers:
         pipe.hset(self.keys.excluded(), phone, json.dumps({"note": note, "line": line}))
         await pipe.execute()
 
+    async def exclude_new(self, entries: list[tuple[str, str]], line: str = "") -> list[bool]:
+        """Excludes each (phone, note) not excluded yet; True where it was new. A number already
+        on the list keeps its note. Two round trips for the whole batch (a bulk import)."""
+        if not entries:
+            return []
+        listed_before = await self.redis.hmget(
+            self.keys.excluded_before_lines(), [phone for phone, _ in entries]
+        )
+        pipe = self.redis.pipeline(transaction=False)  # many hash slots: no MULTI on a cluster
+        for (phone, note), before in zip(entries, listed_before, strict=True):
+            if before is None:
+                record = json.dumps({"note": note, "line": line})
+                pipe.hsetnx(self.keys.excluded(), phone, record)
+                # NX too: a re-run after a crash between the two completes the number's flag.
+                pipe.hsetnx(self.keys.number(phone), "excluded", note or "-")
+        replies = iter(await pipe.execute())
+        added: list[bool] = []
+        for before in listed_before:
+            if before is None:
+                listed, _ = next(replies), next(replies)
+                added.append(bool(listed))
+            else:
+                added.append(False)
+        return added
+
     async def unexclude(self, phone: str) -> bool:
         """False when the number was not excluded. Never touches an opt-out."""
         pipe = self.redis.pipeline(transaction=False)

@@ -2,13 +2,15 @@
 
 The hash only holds what someone changed; everything else stays the environment's default.
 Fields: template:<kind> and template:<kind>:version, hours, timezone, window_hours,
-paused_until (epoch seconds; "inf" until resumed).
+paused_until (epoch seconds; "inf" until resumed), oncall (a Slack user id per weekday,
+comma-separated, Monday first), closed:<date or range> (its note, possibly empty).
 """
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from bot.domain.overrides import CLOSED
 from storage.keys import Keys
 
 ADMIN_CACHE_SECONDS = 300  # how long a users.info answer about admin rights is trusted
@@ -59,6 +61,23 @@ class LineConfig:
 
     async def resume(self, line: str) -> bool:
         return bool(await self.redis.hdel(self.keys.line_config(line), "paused_until"))
+
+    # --- on call, closed days --------------------------------------------------------------
+    async def set_on_call(self, line: str, rota: str) -> None:
+        await self.redis.hset(self.keys.line_config(line), "oncall", rota)
+
+    async def clear_on_call(self, line: str) -> bool:
+        return bool(await self.redis.hdel(self.keys.line_config(line), "oncall"))
+
+    async def add_closed(self, line: str, days: str, note: str) -> bool:
+        """False when these days were already closed (their note is replaced)."""
+        return bool(await self.redis.hset(self.keys.line_config(line), f"{CLOSED}{days}", note))
+
+    async def remove_closed(self, line: str, days: list[str]) -> int:
+        if not days:
+            return 0
+        fields = [f"{CLOSED}{each}" for each in days]
+        return int(await self.redis.hdel(self.keys.line_config(line), *fields))
 
     # --- who may change settings ------------------------------------------------------------
     async def cached_admin(self, user_id: str) -> bool | None:

@@ -104,7 +104,7 @@ async def test_removed_exclusion_texts_again(harness: Harness) -> None:
 async def test_exclude_with_a_bad_number_shows_usage(harness: Harness) -> None:
     answer = await say(harness, "exclude add 555-0199")
     assert "is not a valid phone number" in answer or "is not a phone number" in answer
-    assert "Usage: `/textback exclude add <number> [note]`" in answer
+    assert "Usage: `/textback exclude add <number>[, <number>…] [note]`" in answer
     assert "Usage" in await say(harness, "exclude")
     assert (await say(harness, "exclude list")).startswith("No numbers are excluded")
 

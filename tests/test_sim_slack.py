@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.simulators.slack import BOT_SCOPES, SlackStandIn
+from bot.simulators.slack import BOT_SCOPES, COMMAND_ESCAPES, SlackStandIn
 from tests.sim_product import ProductStub, Received, running_stub
 from tests.waiting import wait_until
 
@@ -92,6 +92,12 @@ async def card(client: AsyncWebClient, text: str = "Missed call from +1 202-555-
 def test_default_scopes_are_the_manifests() -> None:
     manifest = yaml.safe_load(Path("manifests/slack.yaml").read_text())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
+
+
+def test_default_command_escaping_is_the_manifests() -> None:
+    manifest = yaml.safe_load(Path("manifests/slack.yaml").read_text())
+    declared = {c["command"]: c["should_escape"] for c in manifest["features"]["slash_commands"]}
+    assert declared == COMMAND_ESCAPES
 
 
 async def test_every_answer_carries_x_oauth_scopes(
@@ -457,6 +463,21 @@ async def test_button_click_and_response_url(
     assert slack.messages[(CHANNEL, ts)]["text"] == "Claimed by Ada"
     with pytest.raises(LookupError):
         await slack.people.click_button(CREW, CHANNEL, ts, "no-such-button")
+
+
+async def test_a_person_picked_in_a_slash_command_arrives_as_should_escape_says(
+    slack: SlackStandIn, app: ProductStub
+) -> None:
+    typed = f"oncall mon-fri <@{CREW}> in <#{CHANNEL}> see https://example.com/x"
+    await slack.people.run_command(CREW, "/textback", typed, channel=CHANNEL)
+    slack.command_escapes["/textback"] = False
+    await slack.people.run_command(CREW, "/textback", typed, channel=CHANNEL)
+
+    escaped, plain = (dict(parse_qsl(r.body.decode()))["text"] for r in app.to("/slack/events"))
+    assert escaped == (
+        f"oncall mon-fri <@{CREW}|ada.lovelace> in <#{CHANNEL}|c0leads> see <https://example.com/x>"
+    )
+    assert plain == "oncall mon-fri @ada.lovelace in #c0leads see https://example.com/x"
 
 
 async def test_slash_command_form_and_in_channel_response(

@@ -121,6 +121,8 @@ def undo(lead: LeadState, action: Action, user: str) -> LeadState | None:
     )
 
 
-def mention(lead: LeadState) -> str:
-    """Who to ping about this lead: its claimer, or everyone in the channel."""
-    return f"<@{lead.claimer}>" if lead.claimer else "<!here>"
+def mention(lead: LeadState, on_call: str | None = None) -> str:
+    """Who to ping about this lead: its claimer, else the person on call (a push to their
+    phone), else whoever is active in the channel right now."""
+    person = lead.claimer or on_call
+    return f"<@{person}>" if person else "<!here>"

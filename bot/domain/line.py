@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from bot.domain.closed_days import ClosedDays
 from bot.domain.hours import BusinessHours
 
 IntakeLink = Literal["page", "url", "off"]
@@ -56,12 +57,15 @@ class Line:
     # E.164. The catch-all (the environment's line) answers any number no line lists; its own
     # here are TWILIO_NUMBERS, what `doctor` and `setup twilio` check (often none).
     numbers: tuple[str, ...] = ()
+    # Holidays (LINES_FILE's and Slack's); `hours.closed` holds their dates for the arithmetic.
+    closed: tuple[ClosedDays, ...] = ()
     # The first text's link: our intake page, intake_url, or none at all (INTAKE_LINK).
     intake_link: IntakeLink = "page"
-    # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.
+    # Set from Slack (bot/domain/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)
     paused_until: float | None = None  # epoch seconds; inf until resumed
+    on_call: tuple[str, ...] = ()  # Slack user id per weekday, Monday first (bot/domain/oncall.py)
     overridden: frozenset[str] = frozenset()  # which settings came from Slack
 
     @property

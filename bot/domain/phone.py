@@ -78,3 +78,20 @@ def number_and_rest(text: str, default_region: str = "US") -> tuple[str, str]:
             continue
     shown = words[0] if words else ""
     raise InvalidNumber(f"{shown!r} is not a phone number")
+
+
+def numbers_and_rest(text: str, default_region: str = "US") -> tuple[list[str], str]:
+    """'202-555-0101, (202) 555-0102 suppliers' -> (['+12025550101', '+12025550102'],
+    'suppliers'): numbers separated by commas, then whatever follows the last one (a note
+    may itself hold commas). InvalidNumber names the first piece that reads as no number."""
+    found: list[str] = []
+    pieces = text.split(",")
+    for index, piece in enumerate(pieces):
+        if found and not piece.strip():
+            continue  # "a, , b" or a trailing comma
+        number, rest = number_and_rest(piece, default_region)
+        if number not in found:
+            found.append(number)
+        if rest:
+            return found, ",".join([rest, *pieces[index + 1 :]]).strip()
+    return found, ""

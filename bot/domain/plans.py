@@ -77,11 +77,13 @@ def plan_missed_call(
     line: Line,
     link: str | None = None,
     card_waits: bool = False,
+    on_call: str | None = None,
 ) -> list[Job]:
     """The auto-text (when the store allowed it) and the lead card or a note in its thread.
 
     link: this lead's own intake page (INTAKE_LINK=page); with `url` the line's INTAKE_URL,
     with `off` none, and the texts without {link} go out.
+    on_call: the Slack user on call now; a new card mentions them (a push to their phone).
     card_waits: a new lead's card rides on its auto-text (the SMS job's `then`), so it is
     posted once Twilio has answered and shows the outcome as posted: no chat.update, whose
     budget (Tier 3) a burst of calls would use up for hours, holding back the crew's claims."""
@@ -114,10 +116,8 @@ def plan_missed_call(
         text = (
             f":telephone_receiver: *Missed call* from {caller_label(call.caller, call.caller_name)}"
         )
-        post = Job(
-            f"call:{call.call_sid}",
-            ThreadPost(lead.at(claim.seq), text + f"\n{when} · {status}", card=True),
-        )
+        text += f"\n{when} · {status}" + (f" · on call: <@{on_call}>" if on_call else "")
+        post = Job(f"call:{call.call_sid}", ThreadPost(lead.at(claim.seq), text, card=True))
         if sms is not None and card_waits:
             return [Job(f"textback:{call.call_sid}", replace(sms, then=post))]
     else:
@@ -157,10 +157,14 @@ def plan_inbound_text(
     line: Line,
     confirm_opt_out: bool,
     claimer: str | None = None,
+    on_call: str | None = None,
 ) -> list[Job]:
     """Relay to the caller's thread; answer STOP/START/HELP only when we confirm them ourselves
     (OPT_OUT_CONFIRMATION=app) and Twilio didn't say it answered. `text.action` is the one that
-    holds (keywords.effective: a "Yes" from a caller who never opted out is a message)."""
+    holds (keywords.effective: a "Yes" from a caller who never opted out is a message).
+
+    The relayed text mentions the claimer, or on an unclaimed lead the person on call: a push
+    to their phone (a new text-started card does not, the text right under it does)."""
     lead = LeadThread(text.caller, line.id, claim.lead_id, line.channel_id)
     seq = claim.seq
     planned: list[Job] = []
@@ -174,6 +178,8 @@ def plan_inbound_text(
     message = f":speech_balloon: *Caller:*\n{body}"
     if claimer:  # the claimer's phone buzzes on each new reply
         message = f":speech_balloon: *Caller* (for <@{claimer}>):\n{body}"
+    elif on_call:
+        message = f":speech_balloon: *Caller* (for <@{on_call}>, on call):\n{body}"
     note = _ACTION_NOTES.get(text.action)
     if note:
         ours = confirm_opt_out and not text.twilio_answered

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from bot.domain import consent, keywords, plans, slack_text, urgency
+from bot.domain import consent, keywords, oncall, plans, slack_text, urgency
 from bot.domain.events import InboundText
 from bot.domain.jobs import Job, LeadThread, ThreadPost
 from bot.domain.leads import LeadState, mention
@@ -47,12 +47,15 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     lead = await leads.caller_texted(
         services, text.caller, line.id, claim.lead_id, urgent, action=text.action
     )
+    # Who is on call comes from Slack (`/textback oncall`): the line as in effect, kept per
+    # process for a second, so this costs no round trip on a busy line.
+    on_call = oncall.on_call(await services.lines.current(line.id), text.at.timestamp())
     planned = plans.plan_inbound_text(
-        text, claim, line, confirm_opt_out=confirm, claimer=lead.claimer or None
+        text, claim, line, confirm_opt_out=confirm, claimer=lead.claimer or None, on_call=on_call
     )
     thread = LeadThread(text.caller, line.id, claim.lead_id, line.channel_id)
     if urgent:
-        planned.append(await _urgent_post(services, thread, text.message_sid, lead))
+        planned.append(await _urgent_post(services, thread, text.message_sid, lead, on_call))
     phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
     if phrase and not was_opted_out:
         # After the message and its photos: a place at the end of the thread's order.
@@ -63,12 +66,17 @@ async def inbound_text(services: Services, text: InboundText) -> None:
 
 
 async def _urgent_post(
-    services: Services, thread: LeadThread, message_sid: str, lead: LeadState
+    services: Services,
+    thread: LeadThread,
+    message_sid: str,
+    lead: LeadState,
+    on_call: str | None,
 ) -> Job:
-    """A channel-visible reply in the thread (broadcast) pinging the claimer or @here."""
+    """A channel-visible reply in the thread (broadcast) pinging the claimer, the person on
+    call, or @here."""
     seq = await services.callers.next_seq(thread.phone, thread.line)
     text = (
-        f":rotating_light: {mention(lead)} *Urgent* text from "
+        f":rotating_light: {mention(lead, on_call)} *Urgent* text from "
         f"{slack_text.escape(thread.phone)}: see the thread."
     )
     return Job(f"urgent:{message_sid}", ThreadPost(thread.at(seq), text, broadcast=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.domain import plans
+from bot.domain import oncall, plans
 from bot.domain.events import MissedCall
 from bot.domain.line import Line
 from bot.domain.phone import masked
@@ -56,13 +56,20 @@ async def missed_call(services: Services, call: MissedCall) -> str:
     pipe = services.redis.pipeline(transaction=False)
     if not claim.duplicate:
         leads.lead_opened(
-            services, pipe, call.caller, line.id, claim.lead_id, claim.outcome, after_hours
+            services, pipe, call.caller, line, claim.lead_id, claim.outcome, after_hours
         )
     link = None
     if claim.outcome == "send" and line.intake_link == "page":
         link = intake.new_link(services, pipe, call.caller, line.id, claim.lead_id)
     waits = services.settings.card_waits_for_text_seconds
-    planned = plans.plan_missed_call(call, claim, line, link=link, card_waits=waits > 0)
+    planned = plans.plan_missed_call(
+        call,
+        claim,
+        line,
+        link=link,
+        card_waits=waits > 0,
+        on_call=oncall.on_call(line, call.at.timestamp()),
+    )
     outbox.add(pipe, planned, claim_key=claim.key)
     for job in planned:
         card = getattr(job.payload, "then", None)

@@ -15,15 +15,21 @@ from redis.asyncio.client import Pipeline
 from bot.domain import leads, reminders
 from bot.domain.jobs import CardUpdate, Job
 from bot.domain.leads import LeadState
+from bot.domain.line import Line
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def business_day(services: Services, line: str, at: float) -> str:
+def local_day(line: Line, at: float) -> str:
     """The line's calendar day at `at`, in its time zone: what stats count by."""
-    zone = services.lines.known(line).timezone
-    return datetime.fromtimestamp(at, zone).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(at, line.timezone).strftime("%Y-%m-%d")
+
+
+async def business_day(services: Services, line: str, at: float) -> str:
+    """local_day in the time zone in effect: one set from Slack (`hours set … America/Chicago`)
+    counts, as it does for the hours (Lines.current: kept per process for a second)."""
+    return local_day(await services.lines.current(line), at)
 
 
 async def queue_update(
@@ -56,13 +62,13 @@ async def changed(
         await queue_update(services, phone, lead_id, after.version, crew)
     # else the card is not in Slack yet: it renders this state when it posts (the post
     # queues an update if the state moved on while it was on its way).
-    day = business_day(services, after.line, services.clock())
     for state in ("claimed", "booked"):
         if (
             after.state == state
             and before.state != state
             and await services.leads.first_time(phone, lead_id, state)
         ):
+            day = await business_day(services, after.line, services.clock())
             await services.stats.count(after.line, day, state)
     return after
 
@@ -71,31 +77,32 @@ def lead_opened(
     services: Services,
     pipe: Pipeline,
     phone: str,
-    line: str,
+    line: Line,
     lead_id: str,
     outcome: str,
     after_hours: bool,
 ) -> None:
     """A missed call from a known number: the lead exists from now, and counts, once the
-    pipe's owner executes it."""
+    pipe's owner executes it. line: as in effect (Lines.current)."""
     now = services.clock()
-    day = business_day(services, line, now)
+    day = local_day(line, now)
     names = ["missed"] + (["after_hours"] if after_hours else [])
     if outcome != "send":
         names.append(f"suppressed:{outcome}")
-    services.leads.open_lead(pipe, phone, line, lead_id, day, now, *names)
+    services.leads.open_lead(pipe, phone, line.id, lead_id, day, now, *names)
 
 
 async def hidden_call(services: Services, line: str, after_hours: bool) -> None:
     """A call without caller ID: no lead, but it counts as missed and suppressed."""
-    day = business_day(services, line, services.clock())
+    day = await business_day(services, line, services.clock())
     names = ["missed", "suppressed:hidden"] + (["after_hours"] if after_hours else [])
     await services.stats.count(line, day, *names)
 
 
-def count_texted(services: Services, pipe: Pipeline, line: str) -> None:
+async def count_texted(services: Services, pipe: Pipeline, line: str) -> None:
     """The day's auto-text count, on the pipeline that records the send."""
-    services.stats.count_on(pipe, line, business_day(services, line, services.clock()), "texted")
+    day = await business_day(services, line, services.clock())
+    services.stats.count_on(pipe, line, day, "texted")
 
 
 async def auto_texted(services: Services, phone: str, lead_id: str) -> None:
@@ -112,7 +119,8 @@ async def caller_texted(
     state."""
     now = services.clock()
     store = services.leads
-    day = business_day(services, line, now)
+    current = await services.lines.current(line)  # hours and time zone may be set from Slack
+    day = local_day(current, now)
     # STOP is not a reply: only a waiting text counts as the lead's first reply.
     waits = action == "message"
     before, first_reply = await store.open_and_get(
@@ -130,7 +138,6 @@ async def caller_texted(
     lead = change[1] if change is not None else before
     if lead.open and waits:
         settings = services.settings
-        current = await services.lines.current(line)  # hours may be set from Slack
         due = reminders.schedule(now, settings.reply_sla_minutes, current.hours, current.timezone)
         await store.start_waiting(phone, line, lead_id, now, due)
     return lead
@@ -141,5 +148,5 @@ async def human_answered(services: Services, phone: str, line: str, lead_id: str
     now = services.clock()
     since = await services.leads.stop_waiting(phone, line, lead_id, reminders.REMINDERS)
     if since is not None:
-        day = business_day(services, line, now)
+        day = await business_day(services, line, now)
         await services.stats.response_time(line, day, max(0.0, now - since))

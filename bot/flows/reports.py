@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.domain import cards, slack_text, stats
+from bot.domain import cards, oncall, slack_text, stats
 from bot.domain.jobs import Job, Notice
 from bot.domain.line import DEFAULT_LINE
 from bot.flows.leads import business_day
@@ -24,7 +24,7 @@ async def summary(
     day when there are several). last: the final day (default: today on each line's clock)."""
     combined: list[stats.Day] = []
     for line_id in line_ids:
-        zone = services.lines.known(line_id).timezone
+        zone = (await services.lines.current(line_id)).timezone  # a zone set from Slack counts
         end = last or datetime.fromtimestamp(services.clock(), zone).date()
         dates = stats.day_range(end, days)
         rows = await services.stats.days(line_id, [d.isoformat() for d in dates])
@@ -54,7 +54,8 @@ async def maybe_post_digest(services: Services) -> int:
     if not services.settings.weekly_digest:
         return 0
     posted = 0
-    for line in services.lines.all:
+    for base in services.lines.all:
+        line = await services.lines.current(base.id)  # Monday morning in a zone set from Slack
         local = datetime.fromtimestamp(services.clock(), line.timezone)
         if local.weekday() != 0 or local.hour not in DIGEST_HOURS:
             continue
@@ -94,7 +95,7 @@ async def home_view(services: Services) -> dict[str, Any]:
     """App Home: today's open leads, by line, and the settings that shape them."""
     settings = services.settings
     now = services.clock()
-    today = {line.id: business_day(services, line.id, now) for line in services.lines.all}
+    today = {line.id: await business_day(services, line.id, now) for line in services.lines.all}
     by_line: dict[str, list[str]] = {line.id: [] for line in services.lines.all}
     for day in sorted(set(today.values())):
         for phone, line_id, lead_id in await services.leads.leads_of_day(day):
@@ -125,6 +126,9 @@ async def home_view(services: Services) -> dict[str, Any]:
         line = await services.lines.current(base.id)  # with Slack's changes
         name = f"{slack_text.inline(line.business_name)}: " if several else ""
         hours.append(f"{name}Hours: {line.hours.describe()} ({line.timezone.key})")
+        person = oncall.on_call(line, now)
+        if any(line.on_call):
+            hours.append(f"{name}On call today: " + (f"<@{person}>" if person else "nobody"))
     configured = "\n".join(hours) + (
         f"\nReply reminder after {settings.reply_sla_minutes:g} business minutes\n"
         f"Claim {', '.join(settings.claim_emoji)} · book {', '.join(settings.book_emoji)} · "

@@ -133,7 +133,7 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
     lead = sms.report_to if isinstance(sms.report_to, LeadThread) else None
     lead_texted = sms.purpose.startswith("auto-text") and lead is not None
     if lead_texted:
-        leads.count_texted(services, pipe, sms.line)
+        await leads.count_texted(services, pipe, sms.line)
     await pipe.execute()
     if lead is not None and lead_texted:
         await leads.auto_texted(services, lead.phone, lead.lead_id)

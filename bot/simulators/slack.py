@@ -58,6 +58,8 @@ BOT_SCOPES = frozenset(
         "files:write",
     }
 )
+# The manifest's slash commands and their should_escape ("Escape channels, users, and links").
+COMMAND_ESCAPES = {"/textback": True}
 # The manifest's bot_events.
 BOT_EVENTS = frozenset(
     {"message.channels", "message.groups", "reaction_added", "reaction_removed", "app_home_opened"}
@@ -77,7 +79,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
 }
 TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 
-__all__ = ["BOT_SCOPES", "SlackCall", "SlackStandIn", "SlackUpload"]
+__all__ = ["BOT_SCOPES", "COMMAND_ESCAPES", "SlackCall", "SlackStandIn", "SlackUpload"]
 
 
 @dataclass
@@ -123,6 +125,8 @@ class SlackStandIn(LoopbackServer):
         self.scopes: set[str] = set(scopes)
         self.enforce_scopes = False
         self.bot_events: set[str] = set(BOT_EVENTS)
+        # Per command: does Slack escape people, channels and links in its text (should_escape)?
+        self.command_escapes: dict[str, bool] = dict(COMMAND_ESCAPES)
         self.verification_token = "simulated-verification-token"  # deprecated, still sent
         self.workspace = Workspace()
         for user_id, real_name in (users or {}).items():

@@ -232,6 +232,36 @@ def block_actions(
     }
 
 
+_PICKED = re.compile(
+    r"<@(?P<user>[UW][A-Z0-9]+)(?:\|[^>]*)?>"
+    r"|<#(?P<channel>[CG][A-Z0-9]+)(?:\|[^>]*)?>"
+    r"|<(?P<link>https?://[^|>]+)(?:\|[^>]*)?>"
+    r"|(?P<url>\bhttps?://[^\s<>]+)"
+)
+
+
+def command_text(
+    typed: str, *, escape: bool, user_names: dict[str, str], channel_names: dict[str, str]
+) -> str:
+    """A slash command's `text` as Slack sends it, from what the person typed: `<@U…>` and
+    `<#C…>` stand for a person or channel picked from the composer's list, and links are typed
+    as they are. With "Escape channels, users, and links sent to your app" on (the manifest's
+    should_escape: true) Slack sends `<@U…|name>`, `<#C…|name>` and links wrapped as `<https://…>`;
+    with it off, the names as shown, `@name` and `#name`, and links bare."""
+
+    def shaped(match: re.Match[str]) -> str:
+        if match["user"]:
+            name = user_names.get(match["user"], match["user"].lower())
+            return f"<@{match['user']}|{name}>" if escape else f"@{name}"
+        if match["channel"]:
+            name = channel_names.get(match["channel"], match["channel"].lower())
+            return f"<#{match['channel']}|{name}>" if escape else f"#{name}"
+        url = match["link"] or match["url"]
+        return f"<{url}>" if escape else url
+
+    return _PICKED.sub(shaped, typed)
+
+
 def slash_command(
     *,
     command: str,

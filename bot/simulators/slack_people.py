@@ -151,11 +151,19 @@ class People:
     async def run_command(
         self, user: str, command: str, text: str = "", *, channel: str, retry: Retry = None
     ) -> EventDelivery:
-        """`user` types `command text` in `channel`."""
+        """`user` types `command text` in `channel`: a person or channel picked from Slack's
+        list as `<@U…>` / `<#C…>`. Slack sends them (and links) escaped or as plain names, as
+        the command's should_escape says (`SlackStandIn.command_escapes`, the manifest's)."""
         where = self._channel(channel)
+        workspace = self.sim.workspace
         form = shapes.slash_command(
             command=command,
-            text=text,
+            text=shapes.command_text(
+                text,
+                escape=self.sim.command_escapes.get(command, False),
+                user_names={uid: u["name"] for uid, u in self.sim.users.items()},
+                channel_names={cid: c.name for cid, c in workspace.channels.items()},
+            ),
             user=self._user(user),
             channel=where,
             trigger_id=self.sim.workspace.new_trigger(),

@@ -23,6 +23,7 @@ from handlers.slack.commands import (
     exclude,
     history,
     hours,
+    oncall,
     pause,
     stats,
     status,
@@ -52,7 +53,7 @@ SUBCOMMANDS = (
     Subcommand("help", "help", "this list", _help),
     Subcommand(
         "exclude",
-        "exclude add <number> [note] | remove <number> | list",
+        "exclude add <number>[, <number>…] [note] | remove <number> | list",
         "numbers that never get an auto-text (personal, suppliers, customers)",
         exclude.exclude,
     ),
@@ -63,7 +64,17 @@ SUBCOMMANDS = (
         history.history,
     ),
     Subcommand(
-        "hours", f"hours show | set {hours.EXAMPLE} [time zone]", "business hours", hours.hours
+        "hours",
+        f"hours show | set {hours.EXAMPLE} [time zone] | closed <date or range> [note] | "
+        "closed list | closed remove <date or range>",
+        "business hours and closed days (holidays)",
+        hours.hours,
+    ),
+    Subcommand(
+        "oncall",
+        f"oncall [@person | {oncall.EXAMPLE} | off]",
+        "who new leads and unanswered callers ping (a push on their phone; @here is not)",
+        oncall.on_call,
     ),
     Subcommand(
         "pause",

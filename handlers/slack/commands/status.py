@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from twilio.base.exceptions import TwilioRestException
 
 from bot.doctor import wiring
-from bot.domain import templates
+from bot.domain import oncall, templates
 from bot.domain.line import Line
 from bot.services import Services
 from handlers.slack.commands.hours import describe_hours
@@ -98,6 +98,7 @@ def _line_status(services: Services, line: Line) -> str:
             f"Rings: {forward} for {line.ring_seconds} s"
             + (" with call screening" if line.screen_calls and line.forward_to else ""),
             describe_pause(line, services.clock()),
+            f"On call: {oncall.describe(line.on_call)} (`/textback oncall`)",
             f"One auto-text per caller per {line.window_seconds / 3600:g} h ({window}); "
             f"threads reused for {line.lead_seconds / 86_400:g} days",
             f"Texts: {texts} (`/textback template show`)",
