@@ -58,6 +58,7 @@ class Line:
     numbers: tuple[str, ...] = ()
     # The first text's link: our intake page, intake_url, or none at all (INTAKE_LINK).
     intake_link: IntakeLink = "page"
+    voicemail: bool = False  # a missed caller may leave a message (VOICEMAIL)
     # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)

@@ -18,7 +18,8 @@ async def fire_due(services: Services) -> int:
         if waiting is not None and f"{float(waiting):.3f}" == due["since"]:
             lead = await store.get(phone, lead_id)
             if lead.open and lead.channel:
-                text = reminders.text(n, services.settings.reply_sla_minutes, mention(lead))
+                minutes = services.settings.reply_sla_minutes
+                text = reminders.text(n, minutes, mention(lead), landline=lead.landline)
                 thread = LeadThread(phone, due["line"], lead_id, lead.channel)
                 job_id = f"remind:{lead_id}:{due['since']}:{n}"
                 await services.outbox.enqueue(

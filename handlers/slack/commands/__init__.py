@@ -23,6 +23,7 @@ from handlers.slack.commands import (
     exclude,
     history,
     hours,
+    me,
     pause,
     stats,
     status,
@@ -64,6 +65,12 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "hours", f"hours show | set {hours.EXAMPLE} [time zone]", "business hours", hours.hours
+    ),
+    Subcommand(
+        "me",
+        "me [phone <number> | phone off]",
+        "the phone your call backs ring (the caller sees the business number)",
+        me.me,
     ),
     Subcommand(
         "pause",
