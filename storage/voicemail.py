@@ -18,28 +18,44 @@ from storage.keys import Keys
 
 # KEYS: voicemail hash, caller hash. ARGV: what came (audio | drop | transcript), transcription
 # sid, post the transcript (1/0), ttl. Returns {lead_id or '', audio seq or 0, transcript seq
-# or 0}: the places reserved now (0: nothing to post for it now).
+# or 0}: the places to queue now (0: nothing to queue for it). A part planned before but never
+# marked queued (its webhook's process died before queueing) is handed out again, at the same
+# place, to the callback that repeats it.
 _PLAN = """
 local lead_id = redis.call('HGET', KEYS[1], 'lead_id') or redis.call('HGET', KEYS[2], 'lead_id')
 if not lead_id then return {'', 0, 0} end
+local function unqueued(part)
+  if redis.call('HGET', KEYS[1], part .. '_queued') then return 0 end
+  return tonumber(redis.call('HGET', KEYS[1], part .. '_seq') or '0')
+end
 local audio, transcript = 0, 0
+local again_audio, again_transcript = 0, 0
 if ARGV[1] == 'drop' then
   redis.call('HSETNX', KEYS[1], 'audio', 'dropped')
 elseif ARGV[1] == 'audio' then
   audio = redis.call('HSETNX', KEYS[1], 'audio', 'planned')
+  if audio == 0 then again_audio = unqueued('audio') end
 elseif redis.call('HSETNX', KEYS[1], 'transcript', ARGV[2]) == 1 then
   -- The transcript came first: it names the recording, so the audio is planned now, before it.
   audio = redis.call('HSETNX', KEYS[1], 'audio', 'planned')
   transcript = tonumber(ARGV[3])
+else
+  again_audio, again_transcript = unqueued('audio'), unqueued('transcript')
 end
 redis.call('HSET', KEYS[1], 'lead_id', lead_id)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 local count = audio + transcript
-if count == 0 then return {lead_id, 0, 0} end
+if count == 0 then return {lead_id, again_audio, again_transcript} end
 local last = redis.call('HINCRBY', KEYS[2], 'seq', count)
-local audio_seq, transcript_seq = 0, 0
-if audio == 1 then audio_seq = last - count + 1 end
-if transcript == 1 then transcript_seq = last end
+local audio_seq, transcript_seq = again_audio, again_transcript
+if audio == 1 then
+  audio_seq = last - count + 1
+  redis.call('HSET', KEYS[1], 'audio_seq', audio_seq)
+end
+if transcript == 1 then
+  transcript_seq = last
+  redis.call('HSET', KEYS[1], 'transcript_seq', transcript_seq)
+end
 return {lead_id, audio_seq, transcript_seq}
 """
 
@@ -73,6 +89,15 @@ class Voicemails:
         return await self._run(
             phone, line, recording_sid, "transcript", transcription_sid, int(has_text)
         )
+
+    async def queued(self, phone: str, recording_sid: str, plan: VoicemailPlan) -> None:
+        """The planned parts are on the outbox: a repeated callback hands them out no more."""
+        key = self.keys.voicemail(phone, recording_sid)
+        pipe = self.redis.pipeline(transaction=False)
+        for part, seq in (("audio", plan.audio_seq), ("transcript", plan.transcript_seq)):
+            if seq:
+                pipe.hset(key, f"{part}_queued", "1")
+        await pipe.execute()
 
     async def _run(
         self, phone: str, line: str, recording_sid: str, what: str, sid: str = "", text: int = 0

@@ -277,6 +277,25 @@ async def test_a_transcript_before_the_audio_still_ends_audio_first(harness: Har
 
 
 @pytest.mark.settings(VOICEMAIL=True)
+async def test_a_callback_repeated_after_its_first_delivery_died_unqueued_still_posts(
+    harness: Harness,
+) -> None:
+    call_sid = await _offered(harness)
+    recording = _recording(harness, call_sid, 12)
+    # The first delivery planned the audio's place, then its process died before queueing it.
+    await harness.services.voicemails.recorded(CALLER, "default", recording["RecordingSid"])
+
+    status = {**recording, "RecordingStatus": "completed", "RecordingDuration": "12"}
+    for _ in range(2):  # Twilio's retry, then one more repeat: queued once
+        assert (await harness.twilio_post("/twilio/voice/recording", status)).status == 204
+
+    [audio] = await settled_thread(harness, 1)
+    await harness.drained()
+    assert audio["text"] == ":vhs: *Voicemail* (0:12)"
+    assert len(harness.slack.uploads) == 1
+
+
+@pytest.mark.settings(VOICEMAIL=True)
 async def test_a_recording_for_a_call_never_offered_voicemail_is_ignored(
     harness: Harness,
 ) -> None:

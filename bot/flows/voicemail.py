@@ -106,3 +106,4 @@ async def _post(
         post = ThreadPost(thread.at(seq), text, broadcast=True)
         planned.append(Job(f"voicemail:{recording_sid}:urgent", post))
     await services.outbox.enqueue(planned)
+    await services.voicemails.queued(phone, recording_sid, plan)
