@@ -61,17 +61,22 @@ class LeadState:
         )
 
     def changes(self) -> dict[str, str]:
-        """The fields a transition writes (never channel/ts/summary: those belong to the post)."""
-        return {
+        """The fields a transition writes (never channel/ts/summary: those belong to the post).
+        called_by and landline only once set (no transition clears them): most leads never get
+        either, and two empty fields on every lead hash cost Redis memory for nothing."""
+        fields = {
             "state": self.state,
             "claimer": self.claimer,
             "by": self.by,
             "prev_state": self.prev_state,
             "prev_claimer": self.prev_claimer,
             "urgent": "1" if self.urgent else "0",
-            "called_by": self.called_by,
-            "landline": "1" if self.landline else "0",
         }
+        if self.called_by:
+            fields["called_by"] = self.called_by
+        if self.landline:
+            fields["landline"] = "1"
+        return fields
 
     @property
     def open(self) -> bool:
