@@ -60,11 +60,21 @@ return {'new', record, '0'}
 )
 
 
+# KEYS: rung-again counter. ARGV: silent answers so far, ttl. 1 when that is more than the last
+# extra round was for (so this round ended with a new one), and records it; else 0.
+_NEW_ROUND = """
+if tonumber(ARGV[1]) <= tonumber(redis.call('GET', KEYS[1]) or '0') then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
 class Calls:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
         self._claim = redis.register_script(_CLAIM_MISSED_CALL)
+        self._new_round = redis.register_script(_NEW_ROUND)
 
     async def claim_missed_call(
         self,
@@ -122,6 +132,12 @@ class Calls:
     async def answered_legs(self, parent_call_sid: str) -> set[str]:
         found = await self.redis.smembers(self.keys.answered_legs(parent_call_sid))
         return {str(phone) for phone in found}
+
+    async def new_round(self, parent_call_sid: str, silent: int) -> bool:
+        """True once per count of silent answers: a round that ended without a new one (a
+        repeated callback, or a round nobody answered) rings nobody again."""
+        key = self.keys.rung_again(parent_call_sid)
+        return bool(await self._new_round(keys=[key], args=[silent, DAY]))
 
     # --- a caller's line type (Lookup) ------------------------------------------------------
     async def want_line_type(self, phone: str) -> bool:

@@ -96,6 +96,10 @@ class Keys:
         answered; a key press then marks `screened`)."""
         return f"{self.prefix}:{{{call_sid}}}:answered-legs"
 
+    def rung_again(self, call_sid: str) -> str:
+        """String: how many silent answers the last extra round of ringing was for."""
+        return f"{self.prefix}:{{{call_sid}}}:rung-again"
+
     def voicemail_call(self, call_sid: str) -> str:
         """Hash: the caller and line of a call offered voicemail, for its recording callbacks
         (a recording status callback carries the CallSid but not the caller's number)."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.domain.ringing import next_round
-from tests.calling import documents, live, settle
+from tests.calling import documents, live, settle, twiml
 from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, cards, new_sid
 
 A, B, C = "+12025550188", "+12025550189", "+12025550190"
@@ -134,3 +134,27 @@ def test_the_next_round_leaves_out_every_phone_that_answered_silently() -> None:
     assert next_round((A, B, C), {A}) == (B, C)
     assert next_round((A, B, C), {A, C}) == (B,)
     assert next_round((A, B), {A, B}) == ()
+
+
+@pytest.mark.settings(FORWARD_TO=TWO)
+async def test_the_next_round_follows_the_screens_that_ran_not_the_dial_status(
+    harness: Harness,
+) -> None:
+    """What Twilio reports after a screen hung up is unconfirmed (PLATFORM.md): a phone that
+    answered and pressed nothing rings the others again whatever DialCallStatus says, and a round
+    without a new silent answer rings nobody again."""
+    parent = new_sid("CA")
+    await harness.twilio_post(
+        f"/twilio/voice/screen?parent={parent}&line=default",
+        {"CallSid": new_sid("CA"), "From": BUSINESS_NUMBER, "To": A},
+    )
+    first = await harness.missed_call(call_sid=parent, status="no-answer", CallStatus="in-progress")
+    dial = twiml(await first.text()).find("Dial")
+    assert dial is not None and [n.text for n in dial.findall("Number")] == [B]
+
+    second = await harness.missed_call(
+        call_sid=parent, status="no-answer", CallStatus="in-progress"
+    )
+    assert "<Dial" not in await second.text()  # B didn't answer either: missed
+    await harness.drained()
+    assert len(harness.twilio.messages_to(CALLER)) == 1

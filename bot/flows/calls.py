@@ -122,6 +122,8 @@ async def ring_again(services: Services, call_sid: str, line: Line) -> tuple[str
     """After a round a phone answered without a key press (a voicemail): the phones to ring
     in the next round (bot/domain/ringing.py); empty: the call is missed."""
     silent = await services.calls.answered_legs(call_sid)
+    if not silent or not await services.calls.new_round(call_sid, len(silent)):
+        return ()
     return ringing_rules.next_round(line.forward_to, silent)
 
 

@@ -181,15 +181,15 @@ async def dial_status(request: web.Request) -> web.Response:
     status = field(form, "DialCallStatus")
     # Answered means a person took it: bridged, and (with screening) a key was pressed.
     bridged = field(form, "DialBridged", "true").lower() != "false"
-    screened = status == "completed" and (
-        not line.screen_calls or await services.calls.was_screened(call.call_sid)
-    )
-    if screened and bridged:
+    pressed = line.screen_calls and await services.calls.was_screened(call.call_sid)
+    if status == "completed" and bridged and (pressed or not line.screen_calls):
         await calls.answered_call(services, call.caller, call.call_sid)
         return respond(_hangup())
     caller_waits = field(form, "CallStatus") not in CALLER_GONE
-    if status == "completed" and not screened and caller_waits:
-        # A phone answered and pressed nothing (a voicemail): the others get their turn.
+    if line.screen_calls and not pressed and caller_waits:
+        # A phone answered and pressed nothing (a voicemail): the others get their turn. Not
+        # read from DialCallStatus (what Twilio reports after a screen hung up is unconfirmed):
+        # from the screens that ran this round.
         again = await calls.ring_again(services, call.call_sid, line)
         if again:
             return respond(_ring(services, line, call.call_sid, again))
