@@ -181,7 +181,11 @@ async def dial_status(request: web.Request) -> web.Response:
     status = field(form, "DialCallStatus")
     # Answered means a person took it: bridged, and (with screening) a key was pressed.
     bridged = field(form, "DialBridged", "true").lower() != "false"
-    pressed = line.screen_calls and await services.calls.was_screened(call.call_sid)
+    pressed = (
+        status == "completed"
+        and line.screen_calls
+        and await services.calls.was_screened(call.call_sid)
+    )
     if status == "completed" and bridged and (pressed or not line.screen_calls):
         await calls.answered_call(services, call.caller, call.call_sid)
         return respond(_hangup())
