@@ -137,6 +137,16 @@ async def caller_texted(
     return lead
 
 
+async def flag_urgent(services: Services, phone: str, lead_id: str) -> LeadState:
+    """An urgent word arrived after the reply it belongs to (a voicemail's transcript): the
+    card is flagged; the reply itself was already counted and started the clock."""
+    change = await services.leads.change(
+        phone, lead_id, lambda lead: leads.caller_replied(lead, urgent=True)
+    )
+    await changed(services, phone, lead_id, change)
+    return change[1] if change is not None else await services.leads.get(phone, lead_id)
+
+
 async def cannot_text(services: Services, lead: LeadThread, job_id: str, why: str) -> bool:
     """The caller can't get texts (a landline): the card says so with Call back first, the
     reminder clock starts now (they wait for a call, not for a text of theirs to be answered),

@@ -84,9 +84,12 @@ async def _post(
 ) -> None:
     urgent = bool(words) and urgency.is_urgent(words)
     # A voicemail is the caller's reply: once, with its audio; an urgent transcript flags it.
-    state = await leads.caller_texted(
-        services, phone, line, plan.lead_id, urgent, waits=bool(plan.audio_seq)
-    )
+    if plan.audio_seq:
+        state = await leads.caller_texted(services, phone, line, plan.lead_id, urgent)
+    elif urgent:
+        state = await leads.flag_urgent(services, phone, plan.lead_id)
+    else:
+        state = await services.leads.get(phone, plan.lead_id)
     claimer = state.claimer or None
     channel = state.channel or services.lines.known(line).channel_id
     thread = LeadThread(phone, line, plan.lead_id, channel)
