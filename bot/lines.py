@@ -47,6 +47,7 @@ OPTIONAL_KEYS = (
     "intake_url",
     "intake_link",
     "closed",
+    "voicemail",
 )
 
 
@@ -71,6 +72,7 @@ def default_line(settings: Settings) -> Line:
         lead_seconds=settings.lead_thread_days * 86_400,
         intake_link=intake_link_for(settings.intake_link, settings.intake_url),
         numbers=tuple(settings.twilio_numbers),
+        voicemail=settings.voicemail,
     )
 
 
@@ -166,6 +168,9 @@ def _line(path: Path, n: int, entry: Any, settings: Settings) -> Line:
     screen_calls = entry.get("screen_calls", settings.screen_calls)
     if not isinstance(screen_calls, bool):
         raise problem("screen_calls must be true or false")
+    voicemail = entry.get("voicemail", settings.voicemail)
+    if not isinstance(voicemail, bool):
+        raise problem("voicemail must be true or false")
     window_hours = _number(
         entry, "window_hours", settings.textback_window_hours, problem, float, 0.01, 720
     )
@@ -199,6 +204,7 @@ def _line(path: Path, n: int, entry: Any, settings: Settings) -> Line:
         lead_seconds=float(lead_days) * 86_400,
         numbers=numbers,
         intake_link=intake_link,
+        voicemail=voicemail,
     )
 
 

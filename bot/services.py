@@ -21,8 +21,10 @@ from bot.lines import Lines
 from bot.metrics import Metrics
 from bot.settings import Settings
 from storage import connection
+from storage.call_backs import CallBacks
 from storage.callers import Callers
 from storage.calls import Calls
+from storage.crew import CrewPhones
 from storage.health import ServiceRecords
 from storage.intake import IntakeStore
 from storage.keys import Keys
@@ -34,6 +36,7 @@ from storage.outbox import Outbox
 from storage.pacing import Pacing
 from storage.stats import Stats
 from storage.threads import Threads
+from storage.voicemail import Voicemails
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
@@ -56,6 +59,9 @@ class Services:
     line_config: LineConfig
     records: ServiceRecords
     outbox: Outbox
+    crew: CrewPhones  # the crew's own phones, for call backs
+    call_backs: CallBacks
+    voicemails: Voicemails
     lines: Lines
     metrics: Metrics
     slack: AsyncWebClient
@@ -95,6 +101,9 @@ async def open_services(
         line_config=line_config,
         records=ServiceRecords(redis, keys),
         outbox=Outbox(redis, keys),
+        crew=CrewPhones(redis, keys),
+        call_backs=CallBacks(redis, keys),
+        voicemails=Voicemails(redis, keys),
         lines=Lines.from_settings(settings, line_config),
         metrics=Metrics(),
         slack=slack,

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     forward_to: Annotated[list[str], NoDecode] = []
     ring_seconds: int = Field(18, ge=5, le=60)
     screen_calls: bool = True
+    # A missed caller may leave a message; it lands in their thread as audio and a transcript.
+    voicemail: bool = False
+    # Ask Twilio Lookup (paid per lookup) whether a caller is on a landline as the call comes in;
+    # a landline caller hears "we'll call you back shortly" and gets no text.
+    lookup_line_type: bool = False
     textback_window_hours: float = Field(24, gt=0)
     intake_url: str | None = None
     # The first text's link: "page" (our intake page), "url" (INTAKE_URL) or "off" (none).

@@ -6,7 +6,9 @@ exclusion, place in a lead), threads.py (a lead's Slack thread and the order of 
 markers.py (idempotency of jobs), pacing.py (Slack pace shared by every worker), leads.py (lead
 state and reminders), stats.py, ledger.py (consent history), intake.py, line_config.py
 (settings changed from Slack), outbox.py (the durable job queues), health.py (last error, Slack
-event dedupe), connection.py (the client: one server or a cluster).
+event dedupe), crew.py (the crew's own phones), call_backs.py (a call back's record and hold),
+voicemail.py (a voicemail's places in its thread), connection.py (the client: one server or a
+cluster).
 
 May import: storage and bot.domain (the plain types the store reads and writes).
 """

@@ -56,6 +56,19 @@ class Keys:
     def inbound_sms(self, phone: str | None, message_sid: str) -> str:
         return f"{self.prefix}:{{{phone or HIDDEN}}}:sms:{message_sid}"
 
+    def line_type(self, phone: str) -> str:
+        """String: Twilio Lookup's line type of the number (landline, mobile, ...), or "pending"
+        while a lookup runs; "landline" too after a text to it failed with 30006."""
+        return f"{self.prefix}:{{{phone}}}:line-type"
+
+    def call_back_hold(self, phone: str) -> str:
+        """String: the Slack user whose call back to this caller is under way."""
+        return f"{self.prefix}:{{{phone}}}:call-back-hold"
+
+    def voicemail(self, phone: str, recording_sid: str) -> str:
+        """Hash: a recording's lead and what of it is planned (audio, transcript), by its Sid."""
+        return f"{self.prefix}:{{{phone}}}:voicemail:{recording_sid}"
+
     def ledger(self, phone: str) -> str:
         """Stream: the number's consent history (calls, texts sent, consents, opt-outs). Append
         only and never expires: it is the record a lawyer or an audit asks for."""
@@ -77,6 +90,28 @@ class Keys:
     def screened(self, call_sid: str) -> str:
         """Set when someone pressed a key on the screening prompt of this parent call."""
         return f"{self.prefix}:{{{call_sid}}}:screened"
+
+    def answered_legs(self, call_sid: str) -> str:
+        """Set: the crew phones whose screening prompt ran for this parent call (the ones that
+        answered; a key press then marks `screened`)."""
+        return f"{self.prefix}:{{{call_sid}}}:answered-legs"
+
+    def rung_again(self, call_sid: str) -> str:
+        """String: how many silent answers the last extra round of ringing was for."""
+        return f"{self.prefix}:{{{call_sid}}}:rung-again"
+
+    def voicemail_call(self, call_sid: str) -> str:
+        """Hash: the caller and line of a call offered voicemail, for its recording callbacks
+        (a recording status callback carries the CallSid but not the caller's number)."""
+        return f"{self.prefix}:{{{call_sid}}}:voicemail-call"
+
+    def call_back(self, call_back_id: str) -> str:
+        """Hash: one tap of Call back: who calls whom about which lead (domain CallBack)."""
+        return f"{self.prefix}:call-back:{{{call_back_id}}}"
+
+    def crew_phone(self, user_id: str) -> str:
+        """String: the phone a Slack user registered for call backs (/textback me phone)."""
+        return f"{self.prefix}:crew:{user_id}:phone"
 
     # --- one line's settings changed from Slack ------------------------------------------------
     def line_config(self, line: str) -> str:

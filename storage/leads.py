@@ -64,14 +64,18 @@ class LeadStore:
         day: str,
         now: float,
         *counts: str,
+        caller_name: str | None = None,
     ) -> None:
-        """Note the lead (and count `counts` for the day) on the caller's pipeline."""
+        """Note the lead (and count `counts` for the day) on the caller's pipeline; caller_name:
+        Twilio's, for whoever calls them back to hear."""
         key = self.keys.lead(phone, lead_id)
         for name in counts:
             pipe.hincrby(self.keys.stats_day(line, day), name, 1)
         if counts:
             pipe.expire(self.keys.stats_day(line, day), STATS_TTL)
         pipe.hset(key, mapping={"phone": phone, "line": line})
+        if caller_name:
+            pipe.hset(key, "caller_name", caller_name[:60])
         pipe.hsetnx(key, "opened_at", now)
         pipe.expire(key, THREAD_TTL)
         pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)

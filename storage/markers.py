@@ -58,6 +58,11 @@ class Markers:
         args = [int(respect_opt_out), JOB_DONE_TTL, line]
         return str(await self._sms_start(keys=keys, args=args))  # type: ignore[arg-type]
 
+    async def start_once(self, phone: str, line: str, job_id: str) -> str:
+        """start_sms without the opt-out check, for other work at most once about a caller (a
+        call back: STOP is about texts, and a caller who opted out may still be called)."""
+        return await self.start_sms(phone, line, job_id, respect_opt_out=False)
+
     def finish_sms(
         self, pipe: Pipeline, phone: str, job_id: str, state: str, sent: tuple[str, SentText] | None
     ) -> None:

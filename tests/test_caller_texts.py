@@ -127,6 +127,15 @@ async def test_an_overlong_text_is_cut_in_slack(harness: Harness) -> None:
     assert "…(truncated)" in message
 
 
+async def test_a_large_photo_reaches_the_thread_whole(harness: Harness) -> None:
+    photo = b"\xff\xd8" + bytes(range(256)) * 2_000  # half a megabyte: many network reads
+    url = harness.twilio.add_media("big", photo, "image/jpeg")
+    await harness.caller_text("panel", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
+    await only_card(harness)
+    (upload,) = harness.slack.uploads
+    assert upload.data == photo
+
+
 async def test_photo_from_caller_is_uploaded_into_the_thread(harness: Harness) -> None:
     photo = b"\xff\xd8jpegbytes"
     url = harness.twilio.add_media("p1", photo, "image/jpeg")

@@ -248,3 +248,25 @@ async def test_an_unknown_subcommand_is_echoed_inert_and_short(harness: Harness)
     answer = await response.text()
     assert answer.startswith("I don't know `&lt;!channel&gt;xxx")
     assert "<!channel>" not in answer and "x" * 100 not in answer
+
+
+async def test_a_click_from_a_workspace_outside_enterprise_grid_is_handled(
+    harness: Harness,
+) -> None:
+    """Slack sends "enterprise": null there: that is a click, not a malformed payload."""
+    ts = await open_lead(harness)
+    payload = {
+        "type": "block_actions",
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "user": {"id": CREW_USER, "team_id": "T0TEAM"},
+        "team": {"id": "T0TEAM", "domain": "textback-test"},
+        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL},
+        "channel": {"id": CHANNEL, "name": "leads"},
+        "message": {"type": "message", "ts": ts, "text": "card"},
+        "actions": [{"type": "button", "action_id": "lead_claim", "block_id": "lead"}],
+    }
+    response = await post_slack(harness, interactive_body(payload), FORM)
+    assert response.status == 200
+    await harness.drained()
+    assert "Claimed by" in str(harness.slack.messages[(CHANNEL, ts)]["blocks"])

@@ -515,6 +515,23 @@ async def test_calls_api_needs_to_from_and_what_to_run(client: Client) -> None:
     assert refused.value.status == 400
 
 
+async def test_calls_api_refuses_a_number_as_twilio_does_and_places_nothing(
+    sim: TwilioStandIn, client: Client
+) -> None:
+    sim.voice.fail_calls_to(CREW_A)  # geo permissions, for good
+    sim.voice.fail_calls_to(CREW_B, code=20503, status=503, message="busy", times=1)
+    for _ in range(2):
+        with pytest.raises(TwilioRestException) as refused:
+            await client.calls.create_async(to=CREW_A, from_=BUSINESS, url=f"{PUBLIC}/x")
+        assert (refused.value.status, refused.value.code) == (400, 21215)
+    with pytest.raises(TwilioRestException) as unavailable:
+        await client.calls.create_async(to=CREW_B, from_=BUSINESS, url=f"{PUBLIC}/x")
+    assert (unavailable.value.status, unavailable.value.code) == (503, 20503)
+    assert sim.voice.api_calls == []
+    placed = await client.calls.create_async(to=CREW_B, from_=BUSINESS, url=f"{PUBLIC}/x")
+    assert [c["sid"] for c in sim.voice.api_calls] == [placed.sid]
+
+
 # ---- numbers, services, lookup ----------------------------------------------------------
 
 

@@ -5,8 +5,9 @@ text (templates.py, checked by template_guard.py, sized by segments.py), a lead'
 card (leads.py, cards.py), hours, closed days, pauses and reminders (hours.py, closed_days.py,
 when.py, reminders.py), who is on call (oncall.py), keywords and consent (keywords.py,
 consent.py), urgency, phone numbers, contact lists to exclude (contacts.py), Slack text, the
-intake form's rules, stats, and the jobs themselves (jobs.py: typed payloads the outbox carries
-out).
+intake form's rules, stats, calling (ringing.py: how the crew's phones ring; call_backs.py: a
+call back from Slack; voicemail.py), and the jobs themselves (jobs.py: typed payloads the
+outbox carries out).
 
 May import: bot.domain and the standard library (and phonenumbers and emoji, pure libraries:
 tests/test_layers.py's DOMAIN_LIBRARIES says why each).

@@ -152,6 +152,52 @@ class CardUpdate:
 
 
 @dataclass(frozen=True)
+class PlaceCall:
+    """A crew member's call back from the business number (Twilio's Calls API): their phone rings
+    first and only a key press dials the caller. At most once, like a text: a stranger is never
+    rung twice. call_back: the record its webhooks find it by (storage/call_backs.py)."""
+
+    KIND: ClassVar[str] = "call.place"
+    call_back: str
+    lead: LeadThread
+    crew_user: str
+    crew_phone: str
+    from_: str  # the business number: the caller ID both phones see
+
+
+@dataclass(frozen=True)
+class LineTypeLookup:
+    """Twilio Lookup's line type of a caller's number (paid per lookup), cached for 30 days."""
+
+    KIND: ClassVar[str] = "lookup.line_type"
+    phone: str
+
+
+@dataclass(frozen=True)
+class VoicemailUpload:
+    """A caller's voicemail, fetched from Twilio and uploaded at its place in the thread.
+    seconds: None when only the transcription named the recording (read from the audio then);
+    claimer: mentioned in the heading, as on the caller's texts."""
+
+    KIND: ClassVar[str] = "slack.voicemail"
+    place: Place
+    recording_sid: str
+    url: str
+    seconds: int | None = None
+    claimer: str | None = None
+
+
+@dataclass(frozen=True)
+class Ephemeral:
+    """A message only `user` sees, in the channel (chat.postEphemeral): an answer to a button."""
+
+    KIND: ClassVar[str] = "slack.ephemeral"
+    channel: str
+    user: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Unpark:
     """Scheduled when a post parks behind an earlier one: frees it if that one never comes."""
 
@@ -161,11 +207,37 @@ class Unpark:
     seq: int
 
 
-Payload = SendSms | ThreadPost | MediaUpload | Notice | Reaction | CardUpdate | Unpark
+Payload = (
+    SendSms
+    | ThreadPost
+    | MediaUpload
+    | Notice
+    | Reaction
+    | CardUpdate
+    | Unpark
+    | PlaceCall
+    | LineTypeLookup
+    | VoicemailUpload
+    | Ephemeral
+)
 _BY_KIND: dict[str, type[Any]] = {
     kind.KIND: kind
-    for kind in (SendSms, ThreadPost, MediaUpload, Notice, Reaction, CardUpdate, Unpark)
+    for kind in (
+        SendSms,
+        ThreadPost,
+        MediaUpload,
+        Notice,
+        Reaction,
+        CardUpdate,
+        Unpark,
+        PlaceCall,
+        LineTypeLookup,
+        VoicemailUpload,
+        Ephemeral,
+    )
 }
+# Work against Twilio goes on the "sms" queue, so it never waits behind a slow Slack.
+_TWILIO_WORK = (SendSms, PlaceCall, LineTypeLookup)
 
 
 @dataclass(frozen=True)
@@ -189,7 +261,7 @@ class Job:
 
     @property
     def queue(self) -> Queue:
-        return "sms" if isinstance(self.payload, SendSms) else "slack"
+        return "sms" if isinstance(self.payload, _TWILIO_WORK) else "slack"
 
     def retried(self) -> Job:
         return replace(self, attempt=self.attempt + 1)

@@ -2,7 +2,9 @@
 
 New -> Texted -> Replied -> Claimed by @x -> Booked / Closed. Buttons and reactions call the same
 transitions; removing a reaction undoes its transition (back to the state before it). A caller's
-STOP puts an open lead in Opted out, and their START puts it back where it was.
+STOP puts an open lead in Opted out, and their START puts it back where it was. A crew
+member's call back that connects is the crew's answer ("Called back by @x"); a caller who can't
+get texts (a landline) is flagged so the card asks for a call.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class LeadState:
     version: int = 0
     card_failed: bool = False  # Slack refused the card for good: no update will find it
     rendered: int = -1  # the version the card in Slack shows
+    called_by: str = ""  # whose call back reached the caller
+    landline: bool = False  # the caller can't get texts: only a call reaches them
+    caller_name: str = ""  # Twilio's caller name, when the number has the lookup on
 
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> LeadState:
@@ -50,11 +55,16 @@ class LeadState:
             version=int(h.get("version") or 0),
             card_failed=h.get("card_failed") == "1",
             rendered=int(h.get("rendered") or -1),
+            called_by=h.get("called_by", ""),
+            landline=h.get("landline") == "1",
+            caller_name=h.get("caller_name", ""),
         )
 
     def changes(self) -> dict[str, str]:
-        """The fields a transition writes (never channel/ts/summary: those belong to the post)."""
-        return {
+        """The fields a transition writes (never channel/ts/summary: those belong to the post).
+        called_by and landline only once set (no transition clears them): most leads never get
+        either, and two empty fields on every lead hash cost Redis memory for nothing."""
+        fields = {
             "state": self.state,
             "claimer": self.claimer,
             "by": self.by,
@@ -62,6 +72,11 @@ class LeadState:
             "prev_claimer": self.prev_claimer,
             "urgent": "1" if self.urgent else "0",
         }
+        if self.called_by:
+            fields["called_by"] = self.called_by
+        if self.landline:
+            fields["landline"] = "1"
+        return fields
 
     @property
     def open(self) -> bool:
@@ -73,7 +88,8 @@ def auto_texted(lead: LeadState) -> LeadState | None:
 
 
 def caller_replied(lead: LeadState, urgent: bool = False) -> LeadState | None:
-    state = "replied" if lead.state in ("new", "texted") else lead.state
+    # After a call back the caller is waiting on the crew again.
+    state = "replied" if lead.state in ("new", "texted", "called_back") else lead.state
     flagged = lead.urgent or urgent
     if state == lead.state and flagged == lead.urgent:
         return None
@@ -92,6 +108,21 @@ def caller_opted_in(lead: LeadState) -> LeadState | None:
     if lead.state != "opted_out":
         return None
     return replace(lead, state=lead.prev_state or "texted", prev_state="")
+
+
+def called_back(lead: LeadState, user: str) -> LeadState | None:
+    """`user`'s call back connected: the crew answered by phone. A claimed, booked or closed lead
+    keeps its state (the call is in its thread); any other shows "Called back by @user"."""
+    waiting = ("new", "texted", "replied", "called_back")
+    state = "called_back" if lead.state in waiting else lead.state
+    if state == lead.state and lead.called_by == user:
+        return None
+    return replace(lead, state=state, called_by=user)
+
+
+def cannot_text(lead: LeadState) -> LeadState | None:
+    """The caller can't get texts (a landline): the card asks for a call."""
+    return None if lead.landline else replace(lead, landline=True)
 
 
 def apply(lead: LeadState, action: Action, user: str) -> LeadState | None:

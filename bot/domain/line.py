@@ -61,6 +61,7 @@ class Line:
     closed: tuple[ClosedDays, ...] = ()
     # The first text's link: our intake page, intake_url, or none at all (INTAKE_LINK).
     intake_link: IntakeLink = "page"
+    voicemail: bool = False  # a missed caller may leave a message (VOICEMAIL)
     # Set from Slack (bot/domain/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)

@@ -95,3 +95,11 @@ def numbers_and_rest(text: str, default_region: str = "US") -> tuple[list[str], 
         if rest:
             return found, ",".join([rest, *pieces[index + 1 :]]).strip()
     return found, ""
+
+
+def spoken(e164: str) -> str:
+    """+12025550123 -> '2 0 2, 5 5 5, 0 1 2 3': digits a voice reads one by one, in groups."""
+    groups: tuple[str, ...] = (e164.lstrip("+"),)
+    if len(e164) == 12 and e164.startswith("+1") and e164[1:].isdigit():
+        groups = (e164[2:5], e164[5:8], e164[8:])
+    return ", ".join(" ".join(group) for group in groups)

@@ -31,6 +31,7 @@ SUPPRESSED = {
     "opted_out": "No auto-text: this caller opted out (texted STOP)",
     "paused": "No auto-text: auto-texts are paused",
     "hidden": "No auto-text: caller ID hidden",
+    "landline": "No auto-text: this number is a landline (it can't get texts)",
 }
 
 

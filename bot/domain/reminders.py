@@ -40,10 +40,15 @@ def mention(n: int, person: str | None, escalate: bool) -> str:
     return f"<@{person}>" if person else "<!here>"
 
 
-def text(n: int, minutes: float, mention: str) -> str:
+def text(n: int, minutes: float, mention: str, landline: bool = False) -> str:
     waited = int(minutes * n)
     last = " (last reminder)" if n >= REMINDERS else ""
+    how = (
+        "They can't get texts: tap *Call back* on the card."
+        if landline
+        else "Reply in this thread to text them."
+    )
     return (
         f":alarm_clock: {mention} this caller has waited {waited} business minutes "
-        f"for an answer{last}. Reply in this thread to text them."
+        f"for an answer{last}. {how}"
     )

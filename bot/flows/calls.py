@@ -10,13 +10,21 @@ import logging
 import uuid
 
 from bot.domain import oncall, plans
+from bot.domain import ringing as ringing_rules
 from bot.domain.events import MissedCall
+from bot.domain.jobs import Job, LeadThread, LineTypeLookup
 from bot.domain.line import Line
 from bot.domain.phone import masked
 from bot.flows import intake, leads
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+LANDLINE_NOTE = (
+    ":phone: This number is a landline (Twilio Lookup said so, or a text to it failed with "
+    "30006 within 30 days): no auto-text was sent, and the caller heard that we'll call back "
+    "shortly. Tap *Call back* on the card."
+)
 
 
 async def missed_call(services: Services, call: MissedCall) -> str:
@@ -56,7 +64,14 @@ async def missed_call(services: Services, call: MissedCall) -> str:
     pipe = services.redis.pipeline(transaction=False)
     if not claim.duplicate:
         leads.lead_opened(
-            services, pipe, call.caller, line, claim.lead_id, claim.outcome, after_hours
+            services,
+            pipe,
+            call.caller,
+            line,
+            claim.lead_id,
+            claim.outcome,
+            after_hours,
+            caller_name=call.caller_name,
         )
     link = None
     if claim.outcome == "send" and line.intake_link == "page":
@@ -76,6 +91,9 @@ async def missed_call(services: Services, call: MissedCall) -> str:
         if card is not None:  # the SMS worker queues it; this timer, if that never happens
             outbox.add_later(pipe, card, services.clock() + waits)
     await pipe.execute()
+    if claim.outcome == "landline" and not claim.duplicate:
+        lead = LeadThread(call.caller, line.id, claim.lead_id, line.channel_id)
+        await leads.cannot_text(services, lead, f"landline:{call.call_sid}", LANDLINE_NOTE)
     if not claim.duplicate:
         _count(services, line.id, claim.outcome)
         log.info(
@@ -89,6 +107,31 @@ async def missed_call(services: Services, call: MissedCall) -> str:
 
 async def answered_call(services: Services, caller: str | None, call_sid: str) -> None:
     await services.calls.record_outcome(caller, call_sid, "answered")
+
+
+async def ringing(services: Services, call: MissedCall) -> None:
+    """A call comes in and the crew's phones ring: with LOOKUP_LINE_TYPE, look the caller's
+    line type up now (a job: never inline in a webhook), so the answer is there when the ring
+    ends. Known numbers (30 days) and one already being looked up queue nothing."""
+    if not services.settings.lookup_line_type or call.caller is None:
+        return
+    if await services.calls.want_line_type(call.caller):
+        job = Job(f"lookup:{call.call_sid}", LineTypeLookup(call.caller))
+        await services.outbox.enqueue([job])
+
+
+async def leg_answered(services: Services, parent_call_sid: str, crew_phone: str) -> None:
+    """A crew phone answered and hears the screening prompt (a key press may follow)."""
+    await services.calls.leg_answered(parent_call_sid, crew_phone)
+
+
+async def ring_again(services: Services, call_sid: str, line: Line) -> tuple[str, ...]:
+    """After a round a phone answered without a key press (a voicemail): the phones to ring
+    in the next round (bot/domain/ringing.py); empty: the call is missed."""
+    silent = await services.calls.answered_legs(call_sid)
+    if not silent or not await services.calls.new_round(call_sid, len(silent)):
+        return ()
+    return ringing_rules.next_round(line.forward_to, silent)
 
 
 async def line_for(services: Services, business_number: str) -> Line | None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from redis.asyncio.client import Pipeline
 
 from bot.domain import leads, reminders
-from bot.domain.jobs import CardUpdate, Job
+from bot.domain.jobs import CardUpdate, Job, LeadThread, ThreadPost
 from bot.domain.leads import LeadState
 from bot.domain.line import Line
 from bot.services import Services
@@ -81,6 +81,7 @@ def lead_opened(
     lead_id: str,
     outcome: str,
     after_hours: bool,
+    caller_name: str | None = None,
 ) -> None:
     """A missed call from a known number: the lead exists from now, and counts, once the
     pipe's owner executes it. line: as in effect (Lines.current)."""
@@ -89,7 +90,9 @@ def lead_opened(
     names = ["missed"] + (["after_hours"] if after_hours else [])
     if outcome != "send":
         names.append(f"suppressed:{outcome}")
-    services.leads.open_lead(pipe, phone, line.id, lead_id, day, now, *names)
+    services.leads.open_lead(
+        pipe, phone, line.id, lead_id, day, now, *names, caller_name=caller_name
+    )
 
 
 async def hidden_call(services: Services, line: str, after_hours: bool) -> None:
@@ -141,6 +144,45 @@ async def caller_texted(
         due = reminders.schedule(now, settings.reply_sla_minutes, current.hours, current.timezone)
         await store.start_waiting(phone, line, lead_id, now, due)
     return lead
+
+
+async def flag_urgent(services: Services, phone: str, lead_id: str) -> LeadState:
+    """An urgent word arrived after the reply it belongs to (a voicemail's transcript): the
+    card is flagged; the reply itself was already counted and started the clock."""
+    change = await services.leads.change(
+        phone, lead_id, lambda lead: leads.caller_replied(lead, urgent=True)
+    )
+    await changed(services, phone, lead_id, change)
+    return change[1] if change is not None else await services.leads.get(phone, lead_id)
+
+
+async def cannot_text(services: Services, lead: LeadThread, job_id: str, why: str) -> bool:
+    """The caller can't get texts (a landline): the card says so with Call back first, the
+    reminder clock starts now (they wait for a call, not for a text of theirs to be answered),
+    and `why` goes in the thread. False when the lead was already known as one."""
+    phone, lead_id = lead.phone, lead.lead_id
+    change = await services.leads.change(phone, lead_id, leads.cannot_text)
+    if change is None:
+        return False
+    await changed(services, phone, lead_id, change)
+    now = services.clock()
+    current = await services.lines.current(lead.line)
+    due = reminders.schedule(
+        now, services.settings.reply_sla_minutes, current.hours, current.timezone
+    )
+    await services.leads.start_waiting(phone, lead.line, lead_id, now, due)
+    seq = await services.callers.next_seq(phone, lead.line)
+    await services.outbox.enqueue([Job(job_id, ThreadPost(lead.at(seq), why))])
+    return True
+
+
+async def called_back(
+    services: Services, phone: str, line: str, lead_id: str, user: str
+) -> LeadState | None:
+    """`user`'s call back reached the caller: the crew's answer, on the card and in the stats."""
+    change = await services.leads.change(phone, lead_id, lambda lead: leads.called_back(lead, user))
+    await human_answered(services, phone, line, lead_id)
+    return await changed(services, phone, lead_id, change, crew=True)
 
 
 async def human_answered(services: Services, phone: str, line: str, lead_id: str) -> None:

@@ -22,7 +22,8 @@ async def fire_due(services: Services) -> int:
                 person = lead.claimer or oncall.on_call(line, now)
                 escalate = services.settings.reminder_escalate
                 who = reminders.mention(n, person, escalate)
-                text = reminders.text(n, services.settings.reply_sla_minutes, who)
+                minutes = services.settings.reply_sla_minutes
+                text = reminders.text(n, minutes, who, landline=lead.landline)
                 thread = LeadThread(phone, due["line"], lead_id, lead.channel)
                 job_id = f"remind:{lead_id}:{due['since']}:{n}"
                 await services.outbox.enqueue(

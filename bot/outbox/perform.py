@@ -9,16 +9,20 @@ import logging
 
 from bot.domain.jobs import (
     CardUpdate,
+    Ephemeral,
     Job,
+    LineTypeLookup,
     MediaUpload,
     Notice,
+    PlaceCall,
     Reaction,
     SendSms,
     ThreadPost,
     Unpark,
+    VoicemailUpload,
 )
 from bot.domain.plans import WAITING
-from bot.outbox import cards, posts, slack_api, texts
+from bot.outbox import calls, cards, lookups, posts, slack_api, texts
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -27,18 +31,20 @@ log = logging.getLogger(__name__)
 async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> None:
     """reclaimed: the job was taken over from a worker presumed dead (it held it too long)."""
     payload = job.payload
-    if reclaimed and isinstance(payload, ThreadPost | MediaUpload | Notice):
+    if reclaimed and isinstance(
+        payload, ThreadPost | MediaUpload | VoicemailUpload | Notice | Ephemeral
+    ):
         # Its worker died holding the post's lease: waiting the lease out would hold the whole
         # thread (and the posts parked behind it) for a minute. A Slack post is at least once,
         # so run it now; it may repeat a post the dead worker made but never recorded.
         # An SMS gets no such takeover: its marker keeps it at most once.
-        phone = None if isinstance(payload, Notice) else payload.place.lead.phone
+        phone = None if isinstance(payload, Notice | Ephemeral) else payload.place.lead.phone
         if await services.markers.take_over(phone, job.id):
             log.warning("took over a dead worker's lease job=%s", job.id)
     match payload:
         case SendSms():
             await texts.send_sms(services, job, payload, reclaimed=reclaimed)
-        case ThreadPost() | MediaUpload():
+        case ThreadPost() | MediaUpload() | VoicemailUpload():
             await posts.post_ordered(services, job, payload, reclaimed=reclaimed)
         case Notice():
             await posts.post_notice(services, job, payload)
@@ -48,6 +54,12 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
             await _react(services, job, payload)
         case Unpark():
             await posts.unpark(services, payload)
+        case PlaceCall():
+            await calls.place_call(services, job, payload, reclaimed=reclaimed)
+        case LineTypeLookup():
+            await lookups.look_up(services, payload)
+        case Ephemeral():
+            await posts.post_ephemeral(services, job, payload)
 
 
 async def _react(services: Services, job: Job, reaction: Reaction) -> None:

@@ -16,9 +16,9 @@ from typing import TypeVar
 from redis.exceptions import RedisError
 
 from bot.domain import cards
-from bot.domain.jobs import Job, MediaUpload, Notice, ThreadPost, Unpark
+from bot.domain.jobs import Ephemeral, Job, MediaUpload, Notice, ThreadPost, Unpark, VoicemailUpload
 from bot.flows import leads
-from bot.outbox import media, slack_api
+from bot.outbox import media, slack_api, voicemail
 from bot.outbox.errors import Retry
 from bot.outbox.pacing import take_turn
 from bot.services import Services
@@ -34,7 +34,11 @@ PARK_TIMEOUT = 600  # a post waits this long for the one before it, then goes an
 
 
 async def post_ordered(
-    services: Services, job: Job, post: ThreadPost | MediaUpload, *, reclaimed: bool
+    services: Services,
+    job: Job,
+    post: ThreadPost | MediaUpload | VoicemailUpload,
+    *,
+    reclaimed: bool,
 ) -> None:
     """A post in a caller's thread, strictly after the posts planned before it."""
     threads = services.threads
@@ -77,6 +81,8 @@ async def post_ordered(
             await take_turn(services, job, lead.channel, services.settings.slack_posts_per_second)
             if isinstance(post, MediaUpload):
                 await media.upload(services, post, start.card_ts)
+            elif isinstance(post, VoicemailUpload):
+                await voicemail.upload(services, post, start.card_ts)
             else:
                 card = await _post(services, job, post, start.card_ts)
         except Retry:
@@ -155,6 +161,31 @@ async def post_notice(services: Services, job: Job, notice: Notice) -> None:
     except slack_api.Permanent as exc:
         log.error("slack notice failed job=%s error=%s", job.id, exc)
         await services.records.note_error(f"Slack: {exc}")
+    except Retry:
+        await markers.release(job.id)
+        raise
+    await markers.done(job.id)
+
+
+async def post_ephemeral(services: Services, job: Job, message: Ephemeral) -> None:
+    """A message only one person sees (an answer to their tap), at least once."""
+    markers = services.markers
+    previous = await markers.begin(job.id, lease_seconds=SLACK_LEASE)
+    if previous == "running":
+        raise Retry("another delivery holds the message", after=BUSY_RECHECK)
+    if previous is not None:
+        return
+    try:
+        await slack_api.call(
+            services,
+            None,  # chat.postEphemeral is Tier 4: outside the channel's posting pace
+            "chat_postEphemeral",
+            channel=message.channel,
+            user=message.user,
+            text=message.text,
+        )
+    except slack_api.Permanent as exc:
+        log.error("slack ephemeral failed job=%s error=%s", job.id, exc)
     except Retry:
         await markers.release(job.id)
         raise

@@ -25,7 +25,7 @@ from bot.domain.jobs import (
 from bot.domain.phone import masked
 from bot.domain.plans import WAITING
 from bot.flows import leads
-from bot.flows.text_status import failure_notice
+from bot.flows.text_status import cannot_text, failure_notice
 from bot.outbox.errors import Retry
 from bot.services import Services
 
@@ -98,7 +98,11 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
                 source="carrier",
                 message=f"Twilio error 21610 sending the {sms.purpose}",
             )
-        await _report_failure(services, job, sms, twilio_errors.describe(exc.code))
+        reason = twilio_errors.describe(exc.code)
+        text = f":warning: Text not sent ({sms.purpose}): {reason}."
+        if await cannot_text(services, SentText.of(sms), exc.code, f"failed:{job.id}", text):
+            return
+        await _report_failure(services, job, sms, reason)
         return
     except (aiohttp.ClientError, TimeoutError) as exc:
         # No answer from Twilio. A refused connection sent nothing; a timeout might have,

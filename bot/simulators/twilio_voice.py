@@ -218,7 +218,22 @@ class Voice:
         self.phones: dict[str, Answer] = {}  # what a dialled number does (default no-answer)
         self.real_time = False  # True: a <Dial> rings as long as it would on Twilio
         self.pick_up_after = PICK_UP_AFTER
+        # Calls.json refusals by To: (HTTP status, code, message, times left; None: always).
+        self._refusals: dict[str, list[Any]] = {}
         sim.app.router.add_post(f"/{API_VERSION}/Accounts/{{sid}}/Calls.json", self._create)
+
+    def fail_calls_to(
+        self,
+        to: str,
+        code: int = 21215,
+        status: int = 400,
+        message: str = "Account not authorized to call this number (geo permissions)",
+        times: int | None = None,
+    ) -> None:
+        """Calls.json refuses to call `to` as Twilio does (21215: the account's geographic
+        permissions; 21219 on a trial account; 20503 with status 503: Twilio's own trouble),
+        `times` times or for good. A refused call is not placed and records no call."""
+        self._refusals[to] = [status, code, message, times]
 
     # ---- a caller rings our number ------------------------------------------------------
 
@@ -410,6 +425,15 @@ class Voice:
             return twilio_error(400, 21213, "No 'From' number is specified")
         if not (params.get("Url") or params.get("Twiml") or params.get("ApplicationSid")):
             return twilio_error(400, 21205, "Url parameter is required")
+        refusal = self._refusals.get(params["To"])
+        if refusal is not None:
+            status, code, message, times = refusal
+            if times is not None:
+                refusal[3] = times - 1
+                if refusal[3] <= 0:
+                    del self._refusals[params["To"]]
+            await self.sim._simulate_latency()
+            return twilio_error(status, code, message)
         record = CallRecord(new_sid("CA"), params["From"], params["To"], "outbound-api")
         created: dict[str, Any] = {**params, "StatusCallbackEvent": events}
         created.update(sid=record.call_sid, record=record)

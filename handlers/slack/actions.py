@@ -1,4 +1,4 @@
-"""Lead card buttons (block_actions): Claim, Mark booked, Close, Exclude this number.
+"""Lead card buttons (block_actions): Claim, Mark booked, Close, Call back, Exclude this number.
 
 Slack wants the 200 within 3 s: we ack, change the state in Redis and queue the card update on the
 outbox; no Slack call happens before the answer.
@@ -10,9 +10,9 @@ import logging
 import re
 from typing import Any
 
-from bot.domain.cards import ACTION_IDS, EXCLUDE_ACTION
+from bot.domain.cards import ACTION_IDS, CALL_BACK_ACTION, EXCLUDE_ACTION
 from bot.domain.leads import ACTIONS
-from bot.flows import crew_actions
+from bot.flows import call_backs, crew_actions
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,9 @@ async def lead_button(
     action_id = str(action.get("action_id"))
     if action_id == EXCLUDE_ACTION:
         await crew_actions.exclude(services, lead, user)
+        return
+    if action_id == CALL_BACK_ACTION:
+        await call_backs.tap(services, lead, user)
         return
     verb = _BY_ACTION_ID.get(action_id)
     if verb is not None:

@@ -23,6 +23,7 @@ from handlers.slack.commands import (
     exclude,
     history,
     hours,
+    me,
     oncall,
     pause,
     stats,
@@ -75,6 +76,12 @@ SUBCOMMANDS = (
         f"oncall [@person | {oncall.EXAMPLE} | off]",
         "who new leads and unanswered callers ping (a push on their phone; @here is not)",
         oncall.on_call,
+    ),
+    Subcommand(
+        "me",
+        "me [phone <number> | phone off]",
+        "the phone your call backs ring (the caller sees the business number)",
+        me.me,
     ),
     Subcommand(
         "pause",
