@@ -147,7 +147,10 @@ def test_numbers_in_free_text_are_masked_except_our_own() -> None:
 @pytest.mark.parametrize(
     ("cell", "safe"),
     [
-        ('=HYPERLINK("http://evil.example","click")', '\'=HYPERLINK("http://evil.example","click")'),
+        (
+            '=HYPERLINK("http://evil.example","click")',
+            '\'=HYPERLINK("http://evil.example","click")',
+        ),
         ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
