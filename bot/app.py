@@ -19,6 +19,7 @@ from bot.outbox.worker import Worker
 from bot.services import open_services
 from bot.settings import Settings
 from handlers import health, intake, slack
+from handlers.access_log import RedactingAccessLogger
 from handlers.app_keys import SERVICES
 from handlers.slack import http as slack_http
 from handlers.slack.http import BOLT, SLACK_SIGNATURE, SlackSignature
@@ -27,6 +28,8 @@ from handlers.twilio import create_subapp as twilio_webhooks
 log = logging.getLogger(__name__)
 
 WORKER = web.AppKey("worker", Worker)
+# The access log `serve` writes: intake tokens redacted (handlers/access_log.py).
+ACCESS_LOGGER = RedactingAccessLogger
 MAX_BODY = 1024 * 1024  # Twilio and Slack bodies are a few KB; anything bigger is not theirs
 
 

@@ -59,11 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     redis_process = _ensure_redis(settings)
     try:
         if args.command == "serve":
-            from bot.app import create_app  # Bolt and the handlers: a worker never needs them
+            # Bolt and the handlers: a worker never needs them.
+            from bot.app import ACCESS_LOGGER, create_app
 
             app = create_app(settings)
             _freeze_startup()
-            web.run_app(app, host=settings.host, port=settings.port, print=None)
+            web.run_app(
+                app,
+                host=settings.host,
+                port=settings.port,
+                print=None,
+                access_log_class=ACCESS_LOGGER,
+            )
         elif args.command == "consent":
             if args.output:
                 with open(args.output, "w", newline="", encoding="utf-8") as out:

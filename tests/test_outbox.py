@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from bot.domain.jobs import Job, LeadThread, Notice, SendSms, SlackThread, ThreadPost, Unpark
+from bot.domain.jobs import Job, LeadThread, Notice, SendSms, SlackThread, ThreadPost
 from bot.outbox.errors import Retry
 from bot.outbox.perform import perform
+from bot.outbox.posts import release_timer
 from bot.outbox.worker import Worker
 from storage.threads import PostedCard
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
@@ -357,7 +358,7 @@ async def test_a_reclaimed_post_leaves_no_release_timer_its_dead_worker_did_not_
     reply = reply_job("test:t-reply", "lead-t", "Hi")
     first, second = lead("lead-t").at(1), lead("lead-t").at(2)
     assert (await store.start_post(second, reply, 60)).state == "parked"
-    release = Job(f"unpark:{OTHER_CALLER}:{LINE}:2", Unpark(OTHER_CALLER, LINE, 2))
+    release = release_timer(second)
     await outbox.retry_later(release, harness.clock() + 600)
     await store.start_post(first, card, 60)
     posted = PostedCard(channel=CHANNEL, ts="1.000200", rendered=0)

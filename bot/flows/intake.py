@@ -84,7 +84,8 @@ async def submit(
     lead = LeadThread(link.phone, link.line, link.lead_id, await _channel(services, link))
     seq = await services.callers.next_seq(link.phone, link.line)
     card = ThreadPost(lead.at(seq), intake.card_text(form))
-    await services.outbox.enqueue([Job(f"intake:{link.token}:{nonce}", card)])
+    # The lead, not the token, names the job: job ids reach the logs, and the token opens the form.
+    await services.outbox.enqueue([Job(f"intake:{link.lead_id}:{nonce}", card)])
     log.info("intake form from=%s consent=%s", masked(link.phone), form.consent)
     return "ok"
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 from redis.exceptions import RedisError
 
 from bot.domain import cards
-from bot.domain.jobs import Job, MediaUpload, Notice, ThreadPost, Unpark
+from bot.domain.jobs import Job, MediaUpload, Notice, Place, ThreadPost, Unpark
 from bot.flows import leads
 from bot.outbox import media, slack_api
 from bot.outbox.errors import Retry
@@ -41,9 +41,7 @@ async def post_ordered(
     place = post.place
     lead = place.lead
     start = await threads.start_post(place, job, SLACK_LEASE)
-    release = Job(
-        f"unpark:{lead.phone}:{lead.line}:{place.seq}", Unpark(lead.phone, lead.line, place.seq)
-    )
+    release = release_timer(place)
     if start.state == "parked":
         await services.outbox.retry_later(release, services.clock() + PARK_TIMEOUT)
         if not await threads.is_parked(lead.phone, lead.line, place.seq):
@@ -97,6 +95,13 @@ async def post_ordered(
     if stale:
         # Changed while the card was on its way (changes before the card queue no update).
         await leads.queue_update(services, lead.phone, lead.lead_id)
+
+
+def release_timer(place: Place) -> Job:
+    """The Unpark job that frees a post parked at `place` if the one before it never comes.
+    Its id names the lead, not the caller: job ids reach the logs."""
+    lead = place.lead
+    return Job(f"unpark:{lead.lead_id}:{place.seq}", Unpark(lead.phone, lead.line, place.seq))
 
 
 async def _post(

@@ -1,0 +1,59 @@
+"""The public surface: what must never leak (numbers, tokens, credentials) and what is refused."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+
+from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, card_ts, slash_command
+from tests.waiting import wait_until
+
+CALLER_DIGITS = CALLER.removeprefix("+1")  # 2025550123: the number in any common form
+
+
+def leaks(text: str) -> bool:
+    """The caller's whole number, in E.164 or as ten digits (with or without separators)."""
+    digits = re.sub(r"[^0-9]", "", text)
+    return CALLER_DIGITS in digits.replace(BUSINESS_NUMBER.removeprefix("+1"), "-")
+
+
+# --- logs, job ids and answers carry no caller's whole number ----------------------------------
+
+
+async def test_no_log_line_job_id_or_status_answer_carries_a_callers_number(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    message = f"The 'To' number {CALLER} is not a valid phone number."
+    harness.twilio.fail_for_number(CALLER, code=21211, status=400, message=message)
+    photo = harness.twilio.add_media("pipe.jpg", b"\xff\xd8jpeg", redirect=True)
+
+    await harness.missed_call()
+    thread = await wait_until(lambda: card_ts(harness), message="no lead card")
+    await harness.caller_text("Burst pipe", NumMedia="1", MediaUrl0=photo, MediaContentType0="image/jpeg")
+    await harness.crew_reply(thread, "On our way")
+    await harness.drained()
+    # A post whose predecessor never came is released after PARK_TIMEOUT (and logged).
+    seq = await harness.services.callers.next_seq(CALLER, "default")
+    await harness.caller_text("Hello?")
+    keys = harness.services.keys
+
+    async def release_timers() -> list[str]:
+        timers = await harness.services.redis.zrange(keys.retry("slack"), 0, -1)
+        return [i for timer in timers if (i := json.loads(timer)["id"]).startswith("unpark:")]
+
+    ids = await wait_until(release_timers, message="the post never parked")
+    harness.clock.advance(601)
+    await harness.drained(timeout=15)
+    answer = await (await slash_command(harness, "status")).text()
+
+    assert [i for i in ids if leaks(i)] == []
+    jobs = await harness.services.redis.lrange(keys.dead(), 0, -1)
+    lines = [r.getMessage() + (r.exc_text or "") for r in caplog.records]
+    assert any("released after waiting" in line for line in lines)  # the log was exercised
+    assert [line for line in lines if leaks(line)] == []
+    assert not leaks(answer)
+    assert not jobs
