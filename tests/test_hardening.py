@@ -33,11 +33,12 @@ async def test_no_log_line_job_id_or_status_answer_carries_a_callers_number(
 
     await harness.missed_call()
     thread = await wait_until(lambda: card_ts(harness), message="no lead card")
-    await harness.caller_text("Burst pipe", NumMedia="1", MediaUrl0=photo, MediaContentType0="image/jpeg")
+    media = {"NumMedia": "1", "MediaUrl0": photo, "MediaContentType0": "image/jpeg"}
+    await harness.caller_text("Burst pipe", **media)
     await harness.crew_reply(thread, "On our way")
     await harness.drained()
     # A post whose predecessor never came is released after PARK_TIMEOUT (and logged).
-    seq = await harness.services.callers.next_seq(CALLER, "default")
+    await harness.services.callers.next_seq(CALLER, "default")  # a post planned, then lost
     await harness.caller_text("Hello?")
     keys = harness.services.keys
 
