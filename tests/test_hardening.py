@@ -7,7 +7,9 @@ import logging
 import re
 
 import pytest
+from aiohttp import web
 
+from bot.simulators._server import LoopbackServer
 from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, card_ts, slash_command
 from tests.waiting import wait_until
 
@@ -58,3 +60,53 @@ async def test_no_log_line_job_id_or_status_answer_carries_a_callers_number(
     assert [line for line in lines if leaks(line)] == []
     assert not leaks(answer)
     assert not jobs
+
+
+# --- Twilio's credentials go only to Twilio's API ------------------------------------------------
+
+
+class ForeignMedia(LoopbackServer):
+    """A media host that is not Twilio: records whether credentials were sent to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.authorization: list[str | None] = []
+        self.app.router.add_get("/{name}", self._get)
+
+    async def _get(self, request: web.Request) -> web.Response:
+        self.authorization.append(request.headers.get("Authorization"))
+        return web.Response(body=b"\xff\xd8foreign", content_type="image/jpeg")
+
+
+async def test_twilio_media_is_fetched_with_credentials_and_its_cdn_without(
+    harness: Harness,
+) -> None:
+    photo = harness.twilio.add_media("panel.jpg", b"\xff\xd8panel", redirect=True)
+
+    await harness.caller_text(
+        "Panel", NumMedia="1", MediaUrl0=photo, MediaContentType0="image/jpeg"
+    )
+
+    await wait_until(lambda: harness.slack.uploads, message="photo never uploaded")
+    assert harness.slack.uploads[0].data == b"\xff\xd8panel"
+    assert [(f.sent_credentials, f.status) for f in harness.twilio.media.cdn_fetches] == [
+        (False, 200)
+    ]
+
+
+async def test_a_media_url_outside_twilio_gets_no_credentials_and_is_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with ForeignMedia() as foreign:
+        url = f"{foreign.origin}/photo.jpg"
+        await harness.caller_text(
+            "Look", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg"
+        )
+        await wait_until(lambda: harness.slack.uploads, message="photo never uploaded")
+
+    assert foreign.authorization == [None]
+    assert harness.twilio.auth_token not in str(foreign.authorization)
+    assert any(
+        "outside twilio's api" in r.getMessage() and "127.0.0.1" in r.getMessage()
+        for r in caplog.records
+    )
