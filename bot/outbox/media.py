@@ -58,7 +58,8 @@ async def fetch(services: Services, url: str) -> bytes:
     secret = f"{settings.twilio_account_sid}:{settings.twilio_auth_token.get_secret_value()}"
     auth = {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
     if origin(url) != twilio:
-        log.warning("media url outside twilio's api fetched without credentials host=%s", _host(url))
+        host = URL(url).host or "?"
+        log.warning("media url outside twilio's api fetched without credentials host=%s", host)
     for _ in range(MAX_REDIRECTS + 1):
         headers = auth if origin(url) == twilio else {}
         try:
@@ -82,7 +83,3 @@ async def fetch(services: Services, url: str) -> bytes:
             raise slack_api.Permanent("media larger than 20 MB")
         return content
     raise slack_api.Permanent(f"media fetch: more than {MAX_REDIRECTS} redirects")
-
-
-def _host(url: str) -> str:
-    return URL(url).host or "?"
