@@ -48,6 +48,8 @@ def create_app(
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=[webhook_errors])
     app.cleanup_ctx.append(_services(settings, clock))
+    if settings.metrics_port is not None:
+        app.cleanup_ctx.append(_metrics_listener)
     if settings.run_worker if run_worker is None else run_worker:
         app.cleanup_ctx.append(_worker)
     app.add_subapp("/twilio", twilio_webhooks(settings))
@@ -108,6 +110,23 @@ def _bolt_logger() -> logging.Logger:
     if not logger.filters:
         logger.addFilter(lambda record: "will be unused" not in record.getMessage())
     return logger
+
+
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """/metrics on METRICS_HOST:METRICS_PORT, apart from the public port."""
+    services = app[SERVICES]
+    settings = services.settings
+    private = web.Application()
+    private[SERVICES] = services
+    private.add_routes([web.get("/metrics", health.private_metrics)])
+    runner = web.AppRunner(private, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.metrics_host, settings.metrics_port).start()
+    log.info("metrics served on %s:%s", settings.metrics_host, settings.metrics_port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 async def _worker(app: web.Application) -> AsyncIterator[None]:

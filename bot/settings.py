@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     # A new lead's card waits this long for its auto-text's outcome, then posts anyway (0: at once).
     card_waits_for_text_seconds: float = Field(3.0, ge=0, le=60)
 
+    # /metrics: on the public port only with a bearer token; or on a listener of its own
+    # (METRICS_PORT, on METRICS_HOST). Without either it is off: nothing to read for strangers.
+    metrics_token: SecretStr | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
     # How long a worker's read waits for new jobs; also how long a clean shutdown may wait for it.

@@ -6,11 +6,23 @@ import json
 import logging
 import re
 
+import aiohttp
 import pytest
 from aiohttp import web
+from redis.asyncio import Redis
 
+from bot import local_redis
 from bot.simulators._server import LoopbackServer
-from tests.conftest import BUSINESS_NUMBER, CALLER, Harness, card_ts, slash_command
+from tests.conftest import (
+    BUSINESS_NUMBER,
+    CALLER,
+    Clock,
+    Harness,
+    card_ts,
+    slash_command,
+    start_harness,
+)
+from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
 
 CALLER_DIGITS = CALLER.removeprefix("+1")  # 2025550123: the number in any common form
@@ -110,3 +122,49 @@ async def test_a_media_url_outside_twilio_gets_no_credentials_and_is_logged(
         "outside twilio's api" in r.getMessage() and "127.0.0.1" in r.getMessage()
         for r in caplog.records
     )
+
+
+# --- /metrics is not for the internet ------------------------------------------------------------
+
+
+async def test_metrics_are_off_on_the_public_port_without_a_token(harness: Harness) -> None:
+    response = await harness.client.get("/metrics")
+    assert response.status == 404
+    assert "textback_" not in await response.text()
+
+
+@pytest.mark.settings(METRICS_TOKEN="s3cret-scrape")
+async def test_metrics_on_the_public_port_need_the_bearer_token(harness: Harness) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-scrape"}):
+        refused = await harness.client.get("/metrics", headers=headers)
+        assert refused.status == 401, headers
+        assert "textback_" not in await refused.text()
+    scraped = await harness.client.get(
+        "/metrics", headers={"Authorization": "Bearer s3cret-scrape"}
+    )
+    assert scraped.status == 200
+    assert "textback_outbox_depth" in await scraped.text()
+
+
+async def test_metrics_listen_only_where_metrics_host_and_port_say(
+    clean_env: None,
+    redis: Redis,
+    redis_url: str,
+    key_prefix: str,
+    slack: SlackStandIn,
+    twilio: TwilioStandIn,
+) -> None:
+    port = local_redis.free_port()
+    harness = await start_harness(
+        redis_url, key_prefix, slack, twilio, Clock(), metrics_host="127.0.0.1", metrics_port=port
+    )
+    try:
+        assert (await harness.client.get("/metrics")).status == 404  # not on the public port
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/metrics") as private,
+        ):
+            assert private.status == 200
+            assert "textback_outbox_depth" in await private.text()
+    finally:
+        await harness.client.close()

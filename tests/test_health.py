@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import local_redis
@@ -9,6 +10,9 @@ from bot.app import create_app
 from tests.conftest import CALLER, Clock, Harness, make_settings, new_sid, slash_command
 from tests.signing import twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
+
+METRICS_TOKEN = "metrics-test-token"
+BEARER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 async def test_healthz_is_200_when_redis_answers(harness: Harness) -> None:
@@ -46,23 +50,25 @@ async def test_redis_down_gives_503_health_and_retryable_webhooks(
         await client.close()
 
 
+@pytest.mark.settings(METRICS_TOKEN=METRICS_TOKEN)
 async def test_metrics_count_missed_calls_and_texts(harness: Harness) -> None:
     await harness.missed_call()
     await harness.drained()
-    body = await (await harness.client.get("/metrics")).text()
+    body = await (await harness.client.get("/metrics", headers=BEARER)).text()
     assert 'textback_missed_calls_total{line="default"} 1.0' in body
     assert 'textback_autotexts_total{line="default",outcome="send"} 1.0' in body
     assert 'textback_sms_sent_total{purpose="auto-text (business)"} 1.0' in body
     assert "textback_webhook_seconds_bucket" in body
 
 
+@pytest.mark.settings(METRICS_TOKEN=METRICS_TOKEN)
 async def test_webhook_timings_are_labelled_with_the_path_twilio_and_slack_call(
     harness: Harness,
 ) -> None:
     await harness.missed_call()
     await harness.caller_text("Is tomorrow ok?")
     await slash_command(harness, "help")
-    body = await (await harness.client.get("/metrics")).text()
+    body = await (await harness.client.get("/metrics", headers=BEARER)).text()
     for route in ("/twilio/voice/dial-status", "/twilio/sms", "/slack/events"):
         assert f'textback_webhook_seconds_count{{route="{route}"}} 1.0' in body, route
 

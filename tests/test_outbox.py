@@ -389,12 +389,13 @@ async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(
 # --- operations --------------------------------------------------------------------------------
 
 
+@pytest.mark.settings(METRICS_TOKEN="scrape")
 async def test_metrics_count_missed_calls_and_texts_sent(harness: Harness) -> None:
     await harness.missed_call()
     await wait_until(lambda: harness.twilio.messages, message="text never sent")
     await harness.drained()
 
-    response = await harness.client.get("/metrics")
+    response = await harness.client.get("/metrics", headers={"Authorization": "Bearer scrape"})
 
     assert response.status == 200
     text = await response.text()
