@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.client_address import InvalidProxy, networks
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.phone import InvalidNumber, to_e164
 
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
     # Our intake page (PUBLIC_URL/i/<token>), linked from the auto-text when INTAKE_URL is unset.
     intake_link_days: float = Field(7, gt=0)
     intake_max_submissions: int = Field(5, ge=1, le=100)
+    # Forms accepted per client address per hour, whatever link they use.
+    intake_max_per_address: int = Field(10, ge=1, le=10_000)
+    # Proxies whose X-Forwarded-For says who the client is (IPs or networks, comma-separated);
+    # from anyone else the socket's address counts.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     # Signs the intake form's anti-CSRF field; unset: derived from SLACK_SIGNING_SECRET.
     intake_secret: SecretStr | None = None
     # Who confirms a STOP: Twilio's built-in opt-out handling (the default on long codes) or us.
@@ -152,6 +158,18 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            try:
+                networks(tuple(str(part) for part in value))
+            except InvalidProxy as exc:
+                raise ValueError(str(exc)) from exc
         return value
 
     @field_validator("claim_emoji", "book_emoji", "close_emoji", mode="before")

@@ -74,6 +74,10 @@ class Keys:
         """Set once a form (one page load) was submitted, so a double submit posts once."""
         return f"{self.prefix}:intake:{{{token}}}:nonce:{nonce}"
 
+    def intake_address(self, address: str, hour: int) -> str:
+        """Counter of forms from one client address in one hour (epoch hours)."""
+        return f"{self.prefix}:intake-address:{address}:{hour}"
+
     def screened(self, call_sid: str) -> str:
         """Set when someone pressed a key on the screening prompt of this parent call."""
         return f"{self.prefix}:{{{call_sid}}}:screened"

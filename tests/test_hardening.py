@@ -12,6 +12,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot import local_redis
+from bot.domain.client_address import client_address
 from bot.simulators._server import LoopbackServer
 from tests.conftest import (
     BUSINESS_NUMBER,
@@ -168,3 +169,78 @@ async def test_metrics_listen_only_where_metrics_host_and_port_say(
             assert "textback_outbox_depth" in await private.text()
     finally:
         await harness.client.close()
+
+
+# --- the intake page: per link and per client address --------------------------------------------
+
+
+def test_the_client_address_is_a_proxys_report_only_when_the_proxy_is_trusted() -> None:
+    trusted = ["10.0.0.0/8", "192.0.2.7"]
+    # Straight from the internet: the socket's address, whatever the header says.
+    assert client_address("203.0.113.9", "198.51.100.1", trusted) == "203.0.113.9"
+    # Through a trusted proxy: the right-most address that is not a trusted proxy.
+    assert client_address("10.0.0.2", "198.51.100.1", trusted) == "198.51.100.1"
+    assert client_address("10.0.0.2", "6.6.6.6, 198.51.100.1, 192.0.2.7", trusted) == (
+        "198.51.100.1"
+    )
+    assert client_address("10.0.0.2", "", trusted) == "10.0.0.2"
+    assert client_address("10.0.0.2", "not-an-ip, 10.0.0.3", trusted) == "10.0.0.3"
+    assert client_address("10.0.0.2", "198.51.100.1", []) == "10.0.0.2"
+
+
+async def intake_link(harness: Harness, caller: str) -> str:
+    """The path of the intake link the caller's auto-text carried."""
+    await harness.missed_call(caller=caller)
+    sent = await wait_until(lambda: harness.twilio.messages_to(caller), message="no auto-text")
+    found = re.search(r"/i/[\w-]+", sent[0]["Body"])
+    assert found is not None, sent[0]["Body"]
+    return found[0]
+
+
+async def send_form(
+    harness: Harness, path: str, forwarded_for: str | None = None
+) -> tuple[int, str]:
+    page = await (await harness.client.get(path)).text()
+    fields = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', page))
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    response = await harness.client.post(
+        path, data={**fields, "need": "Outlet", "consent": "yes"}, headers=headers
+    )
+    return response.status, await response.text()
+
+
+CALLERS = [f"+12025550{n}" for n in range(160, 166)]
+
+
+@pytest.mark.settings(INTAKE_MAX_PER_ADDRESS=2)
+async def test_intake_forms_are_limited_per_client_address_with_a_friendly_page(
+    harness: Harness,
+) -> None:
+    links = [await intake_link(harness, caller) for caller in CALLERS[:3]]
+
+    statuses = [
+        await send_form(harness, path, forwarded_for=f"198.51.100.{n}")
+        for n, path in enumerate(links)
+    ]
+
+    assert [status for status, _ in statuses] == [200, 200, 429]
+    assert "try again in an hour" in statuses[2][1]  # a page a person can read, not an error
+    # Without TRUSTED_PROXIES the header is the sender's word: the socket's address counted.
+
+
+@pytest.mark.settings(INTAKE_MAX_PER_ADDRESS=2, TRUSTED_PROXIES="127.0.0.1")
+async def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(
+    harness: Harness,
+) -> None:
+    links = [await intake_link(harness, caller) for caller in CALLERS[:4]]
+
+    first = [await send_form(harness, path, "198.51.100.7") for path in links[:3]]
+    other = await send_form(harness, links[3], "198.51.100.8")
+
+    assert [status for status, _ in first] == [200, 200, 429]
+    assert other[0] == 200
+    ledger = harness.services.ledger
+    entries = [
+        e for e in await ledger.history(CALLERS[3], newest=10) if e.event == "explicit_consent"
+    ]
+    assert [e.detail["ip"] for e in entries] == ["198.51.100.8"]
