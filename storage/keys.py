@@ -146,7 +146,16 @@ class Keys:
         return f"{self.prefix}:{{outbox}}:{queue}:retry"
 
     def dead(self) -> str:
+        """List of buried jobs (JSON: at, queue, kind, reason, job), newest first."""
         return f"{self.prefix}:{{outbox}}:dead"
+
+    def dead_counts(self) -> str:
+        """Hash kind -> buried jobs of that kind still in the dead list."""
+        return f"{self.prefix}:{{outbox}}:dead-counts"
+
+    def given_up(self) -> str:
+        """Hash kind -> jobs given up on after their last retry, ever (a counter)."""
+        return f"{self.prefix}:{{outbox}}:given-up"
 
     def job(self, job_id: str) -> str:
         """Idempotency marker: a redelivered job sees it and sends nothing twice."""

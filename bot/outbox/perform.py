@@ -46,7 +46,7 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
         case Reaction():
             await _react(services, job, payload)
         case Unpark():
-            await posts.unpark(services, payload)
+            await posts.unpark(services, job, payload)
 
 
 async def _react(services: Services, job: Job, reaction: Reaction) -> None:
