@@ -24,6 +24,7 @@ from storage import connection
 from storage.callers import Callers
 from storage.calls import Calls
 from storage.health import ServiceRecords
+from storage.holds import Holds
 from storage.intake import IntakeStore
 from storage.keys import Keys
 from storage.leads import LeadStore
@@ -56,6 +57,7 @@ class Services:
     line_config: LineConfig
     records: ServiceRecords
     outbox: Outbox
+    holds: Holds  # jobs waiting while Slack's wiring is broken
     lines: Lines
     metrics: Metrics
     slack: AsyncWebClient
@@ -95,6 +97,7 @@ async def open_services(
         line_config=line_config,
         records=ServiceRecords(redis, keys),
         outbox=Outbox(redis, keys),
+        holds=Holds(redis, keys),
         lines=Lines.from_settings(settings, line_config),
         metrics=Metrics(),
         slack=slack,

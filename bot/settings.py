@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # A new lead's card waits this long for its auto-text's outcome, then posts anyway (0: at once).
     card_waits_for_text_seconds: float = Field(3.0, ge=0, le=60)
 
+    # The owner's mobile: one text when Slack refuses our posts (and one when it takes them
+    # again). Unset: the log says so at ERROR every minute instead.
+    alert_phone: str | None = None
+
     # /metrics: on the public port only with a bearer token; or on a listener of its own
     # (METRICS_PORT, on METRICS_HOST). Without either it is off: nothing to read for strangers.
     metrics_token: SecretStr | None = None
@@ -177,6 +181,18 @@ class Settings(BaseSettings):
     def _split_emoji(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().strip(":") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("alert_phone", mode="before")
+    @classmethod
+    def _one_number(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return to_e164(value)
+            except InvalidNumber as exc:
+                raise ValueError(str(exc)) from exc
         return value
 
     @field_validator("forward_to", mode="before")

@@ -157,6 +157,27 @@ class Keys:
         """Hash kind -> jobs given up on after their last retry, ever (a counter)."""
         return f"{self.prefix}:{{outbox}}:given-up"
 
+    def broken(self) -> str:
+        """Hash scope ("token", "channel:<id>") -> JSON {error, since}: what Slack's wiring
+        refuses now (storage/holds.py)."""
+        return f"{self.prefix}:{{outbox}}:slack-broken"
+
+    def held(self, scope: str) -> str:
+        """List of jobs (JSON) held while `scope` is broken, in the order they were held."""
+        return f"{self.prefix}:{{outbox}}:held:{scope}"
+
+    def held_counts(self) -> str:
+        """Hash kind -> jobs held, over every scope."""
+        return f"{self.prefix}:{{outbox}}:held-counts"
+
+    def wiring_check(self) -> str:
+        """When (clock seconds) the next check of a broken wiring is due, for every worker."""
+        return f"{self.prefix}:{{outbox}}:wiring-check"
+
+    def wiring_alert(self) -> str:
+        """Hash: when the owner was last told Slack refuses posts (down_at), and which outage."""
+        return f"{self.prefix}:{{outbox}}:wiring-alert"
+
     def job(self, job_id: str) -> str:
         """Idempotency marker: a redelivered job sees it and sends nothing twice."""
         return f"{self.prefix}:job:{job_id}"

@@ -190,6 +190,11 @@ class Threads:
         raw = await self.redis.hget(self.keys.parked(lead.phone, lead.line), str(place.seq + 1))
         return Job.from_json(str(raw)) if raw else None
 
+    async def parked_jobs(self, phone: str, line: str) -> list[Job]:
+        """Every post parked in the caller's thread on the line."""
+        raw = await self.redis.hvals(self.keys.parked(phone, line))
+        return [Job.from_json(str(job)) for job in raw]
+
     async def unpark(self, phone: str, line: str, seq: int) -> tuple[Job | None, bool]:
         """The post parked at `seq`, freed to run; or (None, True) when the post before it has
         started and will come (wait more); (None, False) when nothing is parked there."""

@@ -119,6 +119,7 @@ async def test_every_answer_carries_x_oauth_scopes(
 
 async def test_missing_scope_when_enforced(slack: SlackStandIn, client: AsyncWebClient) -> None:
     slack.enforce_scopes = True
+    slack.scopes -= {"channels:read", "groups:read"}  # installed before it asked for them
     with pytest.raises(SlackApiError) as err:
         await client.conversations_info(channel=CHANNEL)
     assert err.value.response["error"] == "missing_scope"

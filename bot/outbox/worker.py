@@ -12,13 +12,14 @@ import os
 import random
 import socket
 import time
+from dataclasses import replace
 
 from redis.exceptions import RedisError
 
 from bot.domain.jobs import QUEUES, Job, Queue
 from bot.flows import reminders, reports
-from bot.outbox import traces
-from bot.outbox.errors import Retry
+from bot.outbox import holds, traces
+from bot.outbox.errors import Held, Retry
 from bot.outbox.pacing import Deferred
 from bot.outbox.perform import perform
 from bot.services import Services
@@ -57,6 +58,7 @@ class Worker:
         # Stream entries this worker holds (read, waiting for a slot, or running): it renews
         # their idle time, so only a dead worker's entries ever look idle enough to reclaim.
         self._held: dict[Queue, set[str]] = {queue: set() for queue in queues}
+        self._holds = holds.Holds(services)  # jobs waiting while Slack's wiring is broken
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -147,6 +149,7 @@ class Worker:
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)
                         task.add_done_callback(self._in_flight.discard)
+                await self._holds.maintain()
                 await reminders.fire_due(self.services)
                 await reports.maybe_post_digest(self.services)
                 depth = await outbox.depth()
@@ -176,6 +179,13 @@ class Worker:
             return
         try:
             await perform(self.services, job, reclaimed=delivery.reclaimed)
+        except Held as exc:  # Slack's wiring is broken: it waits for the fix, using no attempt
+            log.warning(
+                "job held job=%s kind=%s scope=%s slack=%s", job.id, job.kind, exc.scope, exc.error
+            )
+            await self.services.holds.hold(
+                exc.scope, exc.error, replace(job, turn=None), self.services.clock()
+            )
         except Deferred as exc:  # its turn is far off: it waits off the slots, using no attempt
             held = job.holding(exc.turn_at)
             await outbox.retry_later(held, self.services.clock() + (exc.after or 0))

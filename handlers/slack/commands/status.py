@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 from redis.exceptions import RedisError
-from twilio.base.exceptions import TwilioRestException
 
+from bot import wiring
 from bot.domain import templates
 from bot.domain.line import Line
 from bot.services import Services
@@ -16,25 +15,10 @@ from handlers.slack.commands.invocation import Invocation
 from handlers.slack.commands.pause import describe_pause
 from handlers.slack.commands.template import LABELS
 
-TWILIO_TIMEOUT = 2.0  # seconds; the answer must reach Slack within 3 s
-
 
 async def twilio_health(services: Services) -> str:
     """A cheap authenticated GET of our own account: proves the credentials and the API."""
-    sid = services.settings.twilio_account_sid
-    try:
-        account = await asyncio.wait_for(
-            services.twilio.api.v2010.accounts(sid).fetch_async(), TWILIO_TIMEOUT
-        )
-    except TwilioRestException as exc:
-        if exc.status == 401:
-            return "credentials refused (check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)"
-        return f"error {exc.status} (code {exc.code})"
-    except TimeoutError:
-        return f"no answer within {TWILIO_TIMEOUT:g} s"
-    except aiohttp.ClientError as exc:
-        return f"unreachable ({type(exc).__name__})"
-    return "ok" if account.status == "active" else f"account {account.status}"
+    return await wiring.twilio_account(services.twilio, services.settings.twilio_account_sid)
 
 
 async def status_text(services: Services, line: Line | None = None) -> str:
