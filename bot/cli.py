@@ -1,4 +1,5 @@
-"""`python -m bot serve | worker | consent export` (also the `textback` console script)."""
+"""`python -m bot serve | worker | consent export | outbox dead` (also the `textback` console
+script)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from aiohttp import web
 
 from bot import lines, local_redis
 from bot.domain.jobs import QUEUES, Queue
-from bot.flows import consent_export
+from bot.flows import consent_export, dead_jobs
 from bot.outbox.worker import Worker
 from bot.services import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
 from storage import connection as redis_client
 from storage.keys import Keys
+from storage.outbox import Outbox
 
 log = logging.getLogger("bot")
 
@@ -37,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         "texts on time whatever Slack is doing",
     )
     _add_consent_commands(commands)
+    _add_outbox_commands(commands)
     args = parser.parse_args(argv)
     queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
+    if args.command == "outbox" and args.limit < 1:
+        parser.error("--limit takes a number of jobs, 1 or more")
     since = None
     if args.command == "consent":
         try:
@@ -71,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                 print=None,
                 access_log_class=ACCESS_LOGGER,
             )
+        elif args.command == "outbox":
+            asyncio.run(_dead_jobs(settings, args.retry, args.limit))
         elif args.command == "consent":
             if args.output:
                 with open(args.output, "w", newline="", encoding="utf-8") as out:
@@ -121,6 +128,26 @@ def _add_consent_commands(commands: argparse._SubParsersAction[argparse.Argument
     export.add_argument("--since", help="only entries from this date (2026-11-01, UTC) on")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", help="write to this file instead of stdout")
+
+
+def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = commands.add_parser("outbox", help="the outbox's jobs")
+    actions = outbox.add_subparsers(dest="outbox_command", required=True)
+    dead = actions.add_parser("dead", help="list the jobs it buried (numbers masked)")
+    dead.add_argument("--retry", action="store_true", help="put them back on their queues")
+    dead.add_argument("--limit", type=int, default=100, help="the newest this many (100)")
+
+
+async def _dead_jobs(settings: Settings, requeue: bool, limit: int) -> None:
+    redis = redis_client.connect(settings.redis_url or DEFAULT_REDIS_URL)
+    outbox = Outbox(redis, Keys(settings.redis_key_prefix))
+    try:
+        if requeue:
+            await dead_jobs.retry(outbox, sys.stdout, sys.stderr, limit)
+        else:
+            await dead_jobs.show(outbox, sys.stdout, limit)
+    finally:
+        await redis.aclose()
 
 
 async def _export(
