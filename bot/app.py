@@ -22,6 +22,7 @@ from handlers import health, intake, slack
 from handlers.access_log import RedactingAccessLogger
 from handlers.app_keys import SERVICES
 from handlers.slack import http as slack_http
+from handlers.slack import roles as slack_roles
 from handlers.slack.http import BOLT, SLACK_SIGNATURE, SlackSignature
 from handlers.twilio import create_subapp as twilio_webhooks
 
@@ -99,7 +100,13 @@ def _services(
             app[BOLT] = bolt
             secret = settings.slack_signing_secret.get_secret_value()
             app[SLACK_SIGNATURE] = SlackSignature(secret)
-            yield
+            # Who may use /textback, fetched ahead of their commands (handlers/slack/roles.py).
+            fresh = asyncio.create_task(slack_roles.keep_fresh(services), name="slack-roles")
+            try:
+                yield
+            finally:
+                fresh.cancel()
+                await asyncio.gather(fresh, return_exceptions=True)
 
     return context
 

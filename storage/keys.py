@@ -98,8 +98,16 @@ class Keys:
         return f"{self.prefix}:line:default:excluded"
 
     def slack_admin(self, user_id: str) -> str:
-        """Cached answer of users.info: is this Slack user a workspace admin or owner."""
+        """A Slack user's role as Slack last said (admin, member, guest), fetched ahead."""
         return f"{self.prefix}:slack-admin:{user_id}"
+
+    def roles_sweep(self) -> str:
+        """SET NX by the one web process that lists the workspace's members this round."""
+        return f"{self.prefix}:slack-roles-sweep"
+
+    def roles_swept(self) -> str:
+        """How the latest list of the workspace's members went."""
+        return f"{self.prefix}:slack-roles-swept"
 
     # --- Slack ----------------------------------------------------------------------------------
     def thread(self, channel: str, ts: str) -> str:

@@ -34,6 +34,7 @@ from tests.signing import slack_headers
 from tests.test_intake import intake_path, open_form
 
 OTHER = "+12125550142"
+admins = pytest.mark.settings(ADMIN_USER_IDS=CREW_USER)  # a number's history is for admins
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -162,6 +163,7 @@ async def test_ledger_keys_carry_the_number_hash_tag_and_never_expire(harness: H
 # --- /textback history -------------------------------------------------------------------------
 
 
+@admins
 @pytest.mark.parametrize(
     "typed", ["(202) 555-0123", "+1 202 555 0123", "2025550123", "+12025550123"]
 )
@@ -183,6 +185,7 @@ async def test_history_shows_the_ledger_for_any_common_number_format(
     assert "Opted out" in lines[3] and "keyword:STOP" in lines[3]
 
 
+@admins
 async def test_history_of_a_bad_number_answers_with_usage(harness: Harness) -> None:
     response = await slash_command(harness, "history 12ab")
     text = await response.text()
@@ -192,6 +195,7 @@ async def test_history_of_a_bad_number_answers_with_usage(harness: Harness) -> N
     assert empty.startswith("Usage:")
 
 
+@admins
 async def test_history_escapes_what_the_caller_wrote(harness: Harness) -> None:
     await harness.caller_text("STOP")
     await harness.drained()

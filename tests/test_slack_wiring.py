@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.domain.jobs import Job, Notice
-from tests.conftest import BUSINESS_NUMBER, CHANNEL, Harness, card_ts, thread
+from tests.conftest import BUSINESS_NUMBER, CHANNEL, Harness, card_ts, slash_command, thread
 from tests.lead_helpers import open_lead
 from tests.waiting import wait_until
 
@@ -126,3 +126,16 @@ async def test_a_blip_shorter_than_a_minute_texts_nobody(harness: Harness) -> No
     await wait_until(lambda: caller_lines(harness, ts) == ["one"], timeout=10)
 
     assert owner_texts(harness) == []  # no SMS for a blip: it was over at the first check
+
+
+async def test_textback_status_says_what_slack_refuses_and_what_is_held(harness: Harness) -> None:
+    await open_lead(harness)
+    harness.slack.add_channel(CHANNEL, archived=True)
+    await harness.caller_text("hello?")
+    await wait_until(lambda: held(harness), message="the post was not held")
+
+    answer = await (await slash_command(harness, "status")).text()
+
+    assert f"Slack refuses our posts to <#{CHANNEL}> since" in answer
+    # The caller's text, and the card's update to Replied.
+    assert "(the channel is archived): 2 held, delivered once it is fixed." in answer

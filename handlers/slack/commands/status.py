@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from redis.exceptions import RedisError
 
 from bot import wiring
-from bot.domain import templates
+from bot.domain import slack_wiring, templates
 from bot.domain.line import Line
+from bot.domain.when import describe
 from bot.services import Services
 from handlers.slack.commands.hours import describe_hours
 from handlers.slack.commands.invocation import Invocation
@@ -32,9 +34,13 @@ async def status_text(services: Services, line: Line | None = None) -> str:
         depth = await services.outbox.depth()
         last_error = await services.records.last_error()
         unlisted = await services.records.unlisted_numbers()
+        refusing = await services.holds.broken()
+        held = sum((await services.holds.counts()).values())
+        buried = sum((await services.outbox.dead_counts()).values())
         redis_state = "ok"
     except RedisError as exc:
         current, depth, last_error, unlisted = shown, {}, None, []
+        refusing, held, buried = [], 0, 0
         redis_state = f"unreachable ({type(exc).__name__})"
     queues = ", ".join(f"{name} {count}" for name, count in depth.items()) or "unknown"
     rows = ["\n\n".join(_line_status(services, each) for each in current)]
@@ -42,6 +48,18 @@ async def status_text(services: Services, line: Line | None = None) -> str:
         f"Redis: {redis_state} · Twilio: {await twilio} · queued jobs: {queues}",
         f"Last error: {last_error or 'none'}",
     ]
+    for broken in refusing:
+        since = datetime.fromtimestamp(broken.since, services.lines.all[0].timezone)
+        where = f"<#{broken.channel}>" if broken.channel else "every channel"
+        rows.append(
+            f":rotating_light: Slack refuses our posts to {where} since {describe(since)} "
+            f"({slack_wiring.in_words(broken.error)}): {held} held, delivered once it is fixed."
+        )
+    if buried:
+        rows.append(
+            f":warning: {buried} job{'' if buried == 1 else 's'} given up on: "
+            "`python -m bot outbox dead` lists them."
+        )
     if unlisted:
         numbers = ", ".join(number for number, _ in unlisted[-5:])
         rows.append(
