@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # The owner's mobile: one text when Slack refuses our posts (and one when it takes them
     # again). Unset: the log says so at ERROR every minute instead.
     alert_phone: str | None = None
+    # While Slack refuses our posts (a revoked token, the bot out of a channel): how often one
+    # worker asks Slack whether it works again.
+    slack_recheck_seconds: float = Field(60, ge=1, le=3_600)
 
     # /metrics: on the public port only with a bearer token; or on a listener of its own
     # (METRICS_PORT, on METRICS_HOST). Without either it is off: nothing to read for strangers.

@@ -3,16 +3,16 @@ and tell someone outside Slack.
 
 A job Slack refuses for the business's wiring (slack_wiring.py: a revoked token, the bot out of
 the channel) is held in Redis (storage/holds.py) with no attempt used. Every worker's
-maintenance loop calls maintain(); once a minute (of the clock), one of them asks Slack
-(auth.test for the token, conversations.info for a channel) and releases what works again:
-each scope's jobs go back onto the slack stream in the order they were held, and each thread's
-posts follow in its own order, since a held post keeps its place in its thread.
+maintenance loop calls maintain(); every SLACK_RECHECK_SECONDS of the clock (a minute), one of
+them asks Slack (auth.test for the token, conversations.info for a channel) and releases what
+works again: each scope's jobs go back onto the slack stream in the order they were held, and
+each thread's posts follow in its own order, since a held post keeps its place in its thread.
 
-The owner hears it by SMS at ALERT_PHONE, from a business number (the broken channel's line's
-first number; else the number the waiting caller texted; the first line's for the token): once
-when Slack has refused our posts for ALERT_AFTER or caller texts are waiting, at most once
-an hour, and once when it works again. Without ALERT_PHONE the log says so at ERROR every
-minute (with it, too).
+The owner hears it by SMS at ALERT_PHONE: once when Slack has refused our posts for ALERT_AFTER
+or caller texts are waiting, at most once an hour, and once when it works again, from the same
+number. The number: the first of the line whose channel is refused; for the token (every
+line), the first line's that lists numbers; with one line answering any number, the one the
+waiting caller texted. Without ALERT_PHONE the log says so at ERROR every minute (with it, too).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from storage.holds import Broken
 
 log = logging.getLogger(__name__)
 
-CHECK_EVERY = 60.0  # seconds of the clock between checks of a broken wiring
 ALERT_AFTER = 300.0  # Slack refusing our posts this long is worth a text, waiting callers or not
 ALERT_EVERY = 3600.0  # at most one "Slack is refusing" text an hour
 REFRESH_EVERY = 1.0  # seconds (real) between reads of what is broken, per process
@@ -51,9 +50,10 @@ class Holds:
         if not broken:
             return  # the happy path: one read a second
         now = services.clock()
-        if now < broken[0].since + CHECK_EVERY:
+        every = services.settings.slack_recheck_seconds
+        if now < broken[0].since + every:
             return  # a minute after it broke: a blip never texts the owner
-        if not await services.holds.claim_check(now, CHECK_EVERY):
+        if not await services.holds.claim_check(now, every):
             return  # another worker checks this minute
         delivered = await self._check(broken)
         still = await services.holds.broken()
