@@ -5,6 +5,9 @@ text (templates.py, checked by template_guard.py, sized by segments.py), a lead'
 card (leads.py, cards.py), hours, pauses and reminders (hours.py, when.py, reminders.py),
 keywords and consent (keywords.py, consent.py), urgency, phone numbers, Slack text, the intake
 form's rules, stats, and the jobs themselves (jobs.py: typed payloads the outbox carries out).
+What the crew and the owner read when something fails: given_up.py (a job out of retries),
+slack_wiring.py (Slack refusing for the business's wiring). spreadsheet.py (cells safe to open),
+client_address.py (who is asking, behind a trusted proxy).
 
 May import: bot.domain and the standard library (and phonenumbers, a pure library).
 """

@@ -5,7 +5,9 @@ worker.py reads jobs from the Redis streams (storage/outbox.py), runs them throu
 the jobs of dead workers. texts.py sends a text at most once; posts.py posts in a caller's
 thread in order, at least once, and notices; cards.py keeps a lead card up to date; media.py
 carries a caller's photo into the thread; pacing.py and slack_api.py keep every worker within
-Slack's limits together.
+Slack's limits together. holds.py: jobs Slack refuses for the business's wiring wait, checked
+every minute, and the owner is told; traces.py: what a job leaves where the crew looks when the
+worker gives up on it.
 
 May import: bot.domain, storage, bot.flows (what a finished job leads to: a lead texted, a card
 to update, a reminder due), and the top level's services and settings. Never handlers.
