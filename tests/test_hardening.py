@@ -244,3 +244,23 @@ async def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(
         e for e in await ledger.history(CALLERS[3], newest=10) if e.event == "explicit_consent"
     ]
     assert [e.detail["ip"] for e in entries] == ["198.51.100.8"]
+
+
+# --- /textback: guests refused, a number's history and the exclusion list for admins ------------
+
+
+async def test_a_member_may_read_but_not_see_a_numbers_history_or_change_exclusions(
+    harness: Harness,
+) -> None:
+    await harness.missed_call()
+    await harness.drained()
+
+    history = await (await slash_command(harness, f"history {CALLER}")).text()
+    added = await (await slash_command(harness, f"exclude add {CALLER} cousin")).text()
+    listed = await (await slash_command(harness, "exclude list")).text()
+
+    assert history.startswith("Only admins can read a number's history")
+    assert "Called (implied consent)" not in history and not leaks(history)
+    assert added.startswith("Only admins can change this")
+    assert await harness.services.callers.excluded() == {}
+    assert listed.startswith("No numbers are excluded")  # reading is for every member

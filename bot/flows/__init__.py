@@ -4,8 +4,8 @@ calls.py (a call: missed, answered, hidden), caller_texts.py (a caller's text), 
 (the crew's reply in a thread), crew_actions.py (buttons and reactions on a card), leads.py (a
 lead's bookkeeping all of these share), intake.py (the intake page's link and form),
 text_status.py (a text that did not arrive), reminders.py (nobody answered), reports.py (stats,
-the Monday digest, the App Home), consent_export.py, dead_jobs.py (`outbox dead`). Nothing here calls Slack or Twilio: the
-outbox's worker does, from the jobs queued here.
+the Monday digest, the App Home), consent_export.py, dead_jobs.py (`outbox dead`). Nothing here
+calls Slack or Twilio: the outbox's worker does, from the jobs queued here.
 
 May import: bot.domain, storage, and the top level's services, settings and lines.
 """
