@@ -99,3 +99,26 @@ async def test_a_callers_text_slack_never_took_comes_as_a_notice_carrying_it(
     assert "Is 3pm ok?" in late
     assert "Hello?" in after
     assert len([p for p in harness.slack.posts if not p.get("thread_ts")]) == 1  # the card
+
+
+async def test_a_post_slack_refuses_for_good_comes_as_a_notice_and_a_lost_photo_is_told(
+    harness: Harness,
+) -> None:
+    ts = await open_lead(harness)
+    harness.slack.fail("chat.postMessage", error="invalid_blocks")  # refused for good, once
+    missing = f"{harness.twilio.origin}/media/never-stored"  # Twilio answers 404
+
+    await harness.caller_text(
+        "Here is the meter", NumMedia="1", MediaUrl0=missing, MediaContentType0="image/jpeg"
+    )
+    await harness.drained()
+
+    notices = thread(harness, ts)
+    assert any(
+        n.startswith(":warning: This could not be posted in its place") and "Here is the meter" in n
+        for n in notices
+    )
+    assert any(
+        n.startswith(":warning: A photo from the caller could not be brought") for n in notices
+    )
+    assert harness.slack.uploads == []
