@@ -2,8 +2,9 @@
 
 The top level holds what every layer is handed: settings.py (one Settings, read once),
 services.py (Redis, the stores, the Slack and Twilio clients, opened once per process),
-lines.py (the lines this deployment answers for), app.py (the one factory of the web app),
-cli.py (`python -m bot ...`). Below it, one folder per layer; each folder's __init__ says what
+lines.py (the lines this deployment answers for), wiring.py (is Slack's and Twilio's wiring
+working: one small check each), app.py (the one factory of the web app), cli.py
+(`python -m bot ...`). Below it, one folder per layer; each folder's __init__ says what
 lives there and what it may import (tests/test_layers.py checks it):
 
     domain/   pure rules                        imports only domain (and the standard library)

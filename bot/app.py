@@ -19,14 +19,18 @@ from bot.outbox.worker import Worker
 from bot.services import open_services
 from bot.settings import Settings
 from handlers import health, intake, slack
+from handlers.access_log import RedactingAccessLogger
 from handlers.app_keys import SERVICES
 from handlers.slack import http as slack_http
+from handlers.slack import roles as slack_roles
 from handlers.slack.http import BOLT, SLACK_SIGNATURE, SlackSignature
 from handlers.twilio import create_subapp as twilio_webhooks
 
 log = logging.getLogger(__name__)
 
 WORKER = web.AppKey("worker", Worker)
+# The access log `serve` writes: intake tokens redacted (handlers/access_log.py).
+ACCESS_LOGGER = RedactingAccessLogger
 MAX_BODY = 1024 * 1024  # Twilio and Slack bodies are a few KB; anything bigger is not theirs
 
 
@@ -45,6 +49,8 @@ def create_app(
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=[webhook_errors])
     app.cleanup_ctx.append(_services(settings, clock))
+    if settings.metrics_port is not None:
+        app.cleanup_ctx.append(_metrics_listener)
     if settings.run_worker if run_worker is None else run_worker:
         app.cleanup_ctx.append(_worker)
     app.add_subapp("/twilio", twilio_webhooks(settings))
@@ -94,7 +100,13 @@ def _services(
             app[BOLT] = bolt
             secret = settings.slack_signing_secret.get_secret_value()
             app[SLACK_SIGNATURE] = SlackSignature(secret)
-            yield
+            # Who may use /textback, fetched ahead of their commands (handlers/slack/roles.py).
+            fresh = asyncio.create_task(slack_roles.keep_fresh(services), name="slack-roles")
+            try:
+                yield
+            finally:
+                fresh.cancel()
+                await asyncio.gather(fresh, return_exceptions=True)
 
     return context
 
@@ -105,6 +117,23 @@ def _bolt_logger() -> logging.Logger:
     if not logger.filters:
         logger.addFilter(lambda record: "will be unused" not in record.getMessage())
     return logger
+
+
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """/metrics on METRICS_HOST:METRICS_PORT, apart from the public port."""
+    services = app[SERVICES]
+    settings = services.settings
+    private = web.Application()
+    private[SERVICES] = services
+    private.add_routes([web.get("/metrics", health.private_metrics)])
+    runner = web.AppRunner(private, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.metrics_host, settings.metrics_port).start()
+    log.info("metrics served on %s:%s", settings.metrics_host, settings.metrics_port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 async def _worker(app: web.Application) -> AsyncIterator[None]:

@@ -1,5 +1,5 @@
 """`python -m bot serve | worker | doctor | setup twilio | consent export | exclude import |
-demo` (also the `textback` console script)."""
+outbox dead | demo` (also the `textback` console script)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from bot import lines, local_redis
 from bot.doctor import command
 from bot.domain import contacts
 from bot.domain.jobs import QUEUES, Queue
-from bot.flows import consent_export, exclusions_import
+from bot.flows import consent_export, dead_jobs, exclusions_import
 from bot.outbox.worker import Worker
 from bot.services import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
 from storage import connection as redis_client
 from storage.callers import Callers
 from storage.keys import Keys
+from storage.outbox import Outbox
 
 log = logging.getLogger("bot")
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_consent_commands(commands)
     _add_exclude_commands(commands)
     _add_setup_commands(commands)
+    _add_outbox_commands(commands)
     demo = commands.add_parser(
         "demo",
         help="try it with no accounts: the real server against simulated Twilio and Slack, "
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo_run.main(args.port)
     queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
+    if args.command == "outbox" and args.limit < 1:
+        parser.error("--limit takes a number of jobs, 1 or more")
     since = None
     if args.command == "consent":
         try:
@@ -77,11 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     redis_process = _ensure_redis(settings)
     try:
         if args.command == "serve":
-            from bot.app import create_app  # Bolt and the handlers: a worker never needs them
+            # Bolt and the handlers: a worker never needs them.
+            from bot.app import ACCESS_LOGGER, create_app
 
             app = create_app(settings)
             _freeze_startup()
-            web.run_app(app, host=settings.host, port=settings.port, print=None)
+            web.run_app(
+                app,
+                host=settings.host,
+                port=settings.port,
+                print=None,
+                access_log_class=ACCESS_LOGGER,
+            )
+        elif args.command == "outbox":
+            asyncio.run(_dead_jobs(settings, args.retry, args.limit))
         elif args.command == "exclude":
             return _import_exclusions(settings, Path(args.file))
         elif args.command == "consent":
@@ -220,6 +233,26 @@ async def _save_exclusions(
         return await exclusions_import.import_contacts(
             callers, found, lambda text: print(text, file=sys.stderr)
         )
+    finally:
+        await redis.aclose()
+
+
+def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = commands.add_parser("outbox", help="the outbox's jobs")
+    actions = outbox.add_subparsers(dest="outbox_command", required=True)
+    dead = actions.add_parser("dead", help="list the jobs it buried (numbers masked)")
+    dead.add_argument("--retry", action="store_true", help="put them back on their queues")
+    dead.add_argument("--limit", type=int, default=100, help="the newest this many (100)")
+
+
+async def _dead_jobs(settings: Settings, requeue: bool, limit: int) -> None:
+    redis = redis_client.connect(settings.redis_url or DEFAULT_REDIS_URL)
+    outbox = Outbox(redis, Keys(settings.redis_key_prefix))
+    try:
+        if requeue:
+            await dead_jobs.retry(outbox, sys.stdout, sys.stderr, limit)
+        else:
+            await dead_jobs.show(outbox, sys.stdout, limit)
     finally:
         await redis.aclose()
 

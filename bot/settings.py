@@ -17,6 +17,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.domain.client_address import InvalidProxy, networks
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.phone import InvalidNumber, to_e164
 
@@ -81,6 +82,11 @@ class Settings(BaseSettings):
     # Our intake page (PUBLIC_URL/i/<token>), linked from the auto-text when INTAKE_URL is unset.
     intake_link_days: float = Field(7, gt=0)
     intake_max_submissions: int = Field(5, ge=1, le=100)
+    # Forms accepted per client address per hour, whatever link they use.
+    intake_max_per_address: int = Field(10, ge=1, le=10_000)
+    # Proxies whose X-Forwarded-For says who the client is (IPs or networks, comma-separated);
+    # from anyone else the socket's address counts.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     # Signs the intake form's anti-CSRF field; unset: derived from SLACK_SIGNING_SECRET.
     intake_secret: SecretStr | None = None
     # Who answers STOP/START/HELP: Twilio's built-in handling (the default on long codes) or us.
@@ -104,6 +110,19 @@ class Settings(BaseSettings):
     slack_updates_per_second: float = Field(0.8, gt=0)  # chat.update is Tier 3 (50+/min)
     # A new lead's card waits this long for its auto-text's outcome, then posts anyway (0: at once).
     card_waits_for_text_seconds: float = Field(3.0, ge=0, le=60)
+
+    # The owner's mobile: one text when Slack refuses our posts (and one when it takes them
+    # again). Unset: the log says so at ERROR every minute instead.
+    alert_phone: str | None = None
+    # While Slack refuses our posts (a revoked token, the bot out of a channel): how often one
+    # worker asks Slack whether it works again.
+    slack_recheck_seconds: float = Field(60, ge=1, le=3_600)
+
+    # /metrics: on the public port only with a bearer token; or on a listener of its own
+    # (METRICS_PORT, on METRICS_HOST). Without either it is off: nothing to read for strangers.
+    metrics_token: SecretStr | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(None, ge=1, le=65535)
 
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
@@ -178,11 +197,35 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            try:
+                networks(tuple(str(part) for part in value))
+            except InvalidProxy as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
     @field_validator("claim_emoji", "book_emoji", "close_emoji", mode="before")
     @classmethod
     def _split_emoji(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().strip(":") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("alert_phone", mode="before")
+    @classmethod
+    def _one_number(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return to_e164(value)
+            except InvalidNumber as exc:
+                raise ValueError(str(exc)) from exc
         return value
 
     @field_validator("forward_to", "twilio_numbers", mode="before")

@@ -4,7 +4,8 @@ event, hands it to one flow (bot.flows) and answers; what to do is decided in bo
 twilio/     the /twilio sub-app: Twilio's webhooks, all behind its signature-checking middleware
 slack/      POST /slack/events into Bolt, and every Bolt listener (commands/: /textback)
 intake.py   the caller's intake page, /i/<token>
-health.py   /healthz and /metrics
+health.py   /healthz (?deep=1) and /metrics
+access_log.py the access log `serve` writes, intake tokens redacted
 app_keys.py typed keys for what the app holds (SERVICES)
 
 Handlers may import bot.flows, bot.domain, bot.pages, bot.doctor (the wiring lines of

@@ -5,7 +5,8 @@ calls.py (a missed call's one atomic decision), callers.py (a caller's texts, op
 exclusion, place in a lead), threads.py (a lead's Slack thread and the order of its posts),
 markers.py (idempotency of jobs), pacing.py (Slack pace shared by every worker), leads.py (lead
 state and reminders), stats.py, ledger.py (consent history), intake.py, line_config.py
-(settings changed from Slack), outbox.py (the durable job queues), health.py (last error, Slack
+(settings changed from Slack, who may change them), outbox.py (the durable job queues, the
+dead list), holds.py (jobs held while Slack's wiring is broken), health.py (last error, Slack
 event dedupe), crew.py (the crew's own phones), call_backs.py (a call back's record and hold),
 voicemail.py (a voicemail's places in its thread), connection.py (the client: one server or a
 cluster).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from bot.domain.phone import redact_numbers
 from storage.keys import DAY, Keys
 
 
@@ -18,7 +19,8 @@ class ServiceRecords:
         return value if isinstance(value, str) else None
 
     async def note_error(self, text: str) -> None:
-        await self.redis.set(self.keys.last_error(), text, ex=30 * DAY)
+        """Shown by /textback status: an error text may quote a caller's number, masked here."""
+        await self.redis.set(self.keys.last_error(), redact_numbers(text), ex=30 * DAY)
 
     async def first_slack_event(self, event_id: str) -> bool:
         """Slack retries events it thinks we missed; Bolt doesn't dedupe them, so we do."""

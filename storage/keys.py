@@ -87,6 +87,10 @@ class Keys:
         """Set once a form (one page load) was submitted, so a double submit posts once."""
         return f"{self.prefix}:intake:{{{token}}}:nonce:{nonce}"
 
+    def intake_address(self, address: str, hour: int) -> str:
+        """Counter of forms from one client address in one hour (epoch hours)."""
+        return f"{self.prefix}:intake-address:{address}:{hour}"
+
     def screened(self, call_sid: str) -> str:
         """Set when someone pressed a key on the screening prompt of this parent call."""
         return f"{self.prefix}:{{{call_sid}}}:screened"
@@ -129,8 +133,16 @@ class Keys:
         return f"{self.prefix}:line:default:excluded"
 
     def slack_admin(self, user_id: str) -> str:
-        """Cached answer of users.info: is this Slack user a workspace admin or owner."""
+        """A Slack user's role as Slack last said (admin, member, guest), fetched ahead."""
         return f"{self.prefix}:slack-admin:{user_id}"
+
+    def roles_sweep(self) -> str:
+        """SET NX by the one web process that lists the workspace's members this round."""
+        return f"{self.prefix}:slack-roles-sweep"
+
+    def roles_swept(self) -> str:
+        """How the latest list of the workspace's members went."""
+        return f"{self.prefix}:slack-roles-swept"
 
     # --- Slack ----------------------------------------------------------------------------------
     def thread(self, channel: str, ts: str) -> str:
@@ -183,7 +195,37 @@ class Keys:
         return f"{self.prefix}:{{outbox}}:held:{channel}:{ts}"
 
     def dead(self) -> str:
+        """List of buried jobs (JSON: at, queue, kind, reason, job), newest first."""
         return f"{self.prefix}:{{outbox}}:dead"
+
+    def dead_counts(self) -> str:
+        """Hash kind -> buried jobs of that kind still in the dead list."""
+        return f"{self.prefix}:{{outbox}}:dead-counts"
+
+    def given_up(self) -> str:
+        """Hash kind -> jobs given up on after their last retry, ever (a counter)."""
+        return f"{self.prefix}:{{outbox}}:given-up"
+
+    def broken(self) -> str:
+        """Hash scope ("token", "channel:<id>") -> JSON {error, since}: what Slack's wiring
+        refuses now (storage/holds.py)."""
+        return f"{self.prefix}:{{outbox}}:slack-broken"
+
+    def held_jobs(self, scope: str) -> str:
+        """List of jobs (JSON) held while `scope` is broken, in the order they were held."""
+        return f"{self.prefix}:{{outbox}}:held:{scope}"
+
+    def held_counts(self) -> str:
+        """Hash kind -> jobs held, over every scope."""
+        return f"{self.prefix}:{{outbox}}:held-counts"
+
+    def wiring_check(self) -> str:
+        """When (clock seconds) the next check of a broken wiring is due, for every worker."""
+        return f"{self.prefix}:{{outbox}}:wiring-check"
+
+    def wiring_alert(self) -> str:
+        """Hash: when the owner was last told Slack refuses posts (down_at), and which outage."""
+        return f"{self.prefix}:{{outbox}}:wiring-alert"
 
     def job(self, job_id: str) -> str:
         """Idempotency marker: a redelivered job sees it and sends nothing twice."""

@@ -8,12 +8,16 @@ comma-separated, Monday first), closed:<date or range> (its note, possibly empty
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from redis.asyncio import Redis
 
 from bot.domain.overrides import CLOSED
 from storage.keys import Keys
 
-ADMIN_CACHE_SECONDS = 300  # how long a users.info answer about admin rights is trusted
+# How long a role Slack gave (users.list ahead, or users.info) is trusted: the web process lists
+# the members every 10 minutes (handlers/slack/roles.py), so this outlives a few failed rounds.
+ROLE_CACHE_SECONDS = 3600
 
 # KEYS: config hash. ARGV: kind, text, "set" or "reset" (back to the default). Returns the
 # template's new version: text and version change in one step, so the version a ledger entry
@@ -79,12 +83,33 @@ class LineConfig:
         fields = [f"{CLOSED}{each}" for each in days]
         return int(await self.redis.hdel(self.keys.line_config(line), *fields))
 
-    # --- who may change settings ------------------------------------------------------------
-    async def cached_admin(self, user_id: str) -> bool | None:
+    # --- who may use /textback, and change settings -------------------------------------------
+    async def cached_role(self, user_id: str) -> str | None:
+        """admin, member or guest, as Slack said within ROLE_CACHE_SECONDS; None if unknown."""
         value = await self.redis.get(self.keys.slack_admin(user_id))
-        return None if value is None else value == "1"
+        if value is None:
+            return None
+        return {"1": "admin", "0": "member"}.get(str(value), str(value))  # "1"/"0": before roles
 
-    async def remember_admin(self, user_id: str, is_admin: bool) -> None:
-        await self.redis.set(
-            self.keys.slack_admin(user_id), "1" if is_admin else "0", ex=ADMIN_CACHE_SECONDS
-        )
+    async def remember_roles(self, roles: Mapping[str, str]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id, role in roles.items():
+            pipe.set(self.keys.slack_admin(user_id), role, ex=ROLE_CACHE_SECONDS)
+        await pipe.execute()
+
+    async def claim_sweep(self, every: float) -> bool:
+        """True for the one process that lists the workspace's members this round."""
+        ttl = max(1, int(every) - 5)
+        return bool(await self.redis.set(self.keys.roles_sweep(), "1", nx=True, ex=ttl))
+
+    async def forget_sweep(self) -> None:
+        """The round's list failed: the next try may come from any process."""
+        await self.redis.delete(self.keys.roles_sweep())
+
+    async def swept(self, outcome: str) -> None:
+        """How the latest list of members went ("ok", or "failed: ..."): /textback status."""
+        await self.redis.set(self.keys.roles_swept(), outcome, ex=ROLE_CACHE_SECONDS)
+
+    async def last_sweep(self) -> str | None:
+        value = await self.redis.get(self.keys.roles_swept())
+        return str(value) if value is not None else None

@@ -138,7 +138,8 @@ async def redis(redis_url: str, key_prefix: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as standin:
+    # The crew member the tests act as: a member of the workspace (not an admin, not a guest).
+    async with SlackStandIn(users={CREW_USER: "Casey Crew"}) as standin:
         yield standin
 
 
@@ -375,7 +376,16 @@ async def start_harness(
     app: web.Application = create_app(settings, clock=clock)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    return Harness(client=client, settings=settings, slack=slack, twilio=twilio, clock=clock)
+    harness = Harness(client=client, settings=settings, slack=slack, twilio=twilio, clock=clock)
+    # Ready once the app has listed the workspace's members (who may use /textback), as a
+    # server is by the time anyone types a command.
+    await wait_until(
+        harness.services.line_config.last_sweep, timeout=10, message="members never listed"
+    )
+    # Tests count what the app asks Slack from here on: the start's list is not theirs.
+    slack.calls.clear()
+    slack.finished.clear()
+    return harness
 
 
 @pytest.fixture

@@ -63,12 +63,13 @@ async def texts_after_drain(harness: Harness, number: str = CALLER) -> list[dict
 
 
 async def redis_keys(harness: Harness) -> set[str]:
-    """Every key the app wrote under its prefix, except the empty outbox streams it starts with."""
+    """Every key the app wrote under its prefix, except what it starts with: the empty outbox
+    streams, and the workspace members' roles it lists ahead of their commands."""
     redis: Redis = harness.services.redis
     keys = harness.services.keys
-    streams = {keys.stream(queue) for queue in QUEUES}
+    started = {keys.stream(queue) for queue in QUEUES} | {keys.roles_sweep(), keys.roles_swept()}
     found = {key async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=1000)}
-    return found - streams
+    return {key for key in found - started if not key.startswith(keys.slack_admin(""))}
 
 
 # --- POST /twilio/voice: ringing the crew ----------------------------------------------------

@@ -65,6 +65,8 @@ def test_manifest_asks_for_the_scopes_the_bot_uses() -> None:
         "groups:history",
         "files:write",
         "users:read",  # users.info: may this person change settings (workspace admin)?
+        "channels:read",  # conversations.info: is the bot still in the channel it posts to?
+        "groups:read",  # ... and in a private one
     }
     assert needed <= scopes
 

@@ -13,7 +13,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage")
-CONTEXT = ("bot.services", "bot.settings", "bot.lines", "bot.metrics", "bot.clients")
+CONTEXT = (
+    "bot.services",
+    "bot.settings",
+    "bot.lines",
+    "bot.metrics",
+    "bot.clients",
+    "bot.wiring",
+)
 
 # Layer (module prefix) -> the prefixes of our own modules it may import.
 MAY_IMPORT: dict[str, tuple[str, ...]] = {

@@ -480,7 +480,13 @@ async def test_a_single_line_deployment_keeps_its_opt_outs_and_exclusions_after_
     await redis.hset(f"{key_prefix}:{{{excluded}}}:line:default", "excluded", "supplier")
     await redis.hset(f"{key_prefix}:line:default:excluded", excluded, "supplier")
     h = await start_harness(
-        redis_url, key_prefix, slack, twilio, clock, lines_file=lines_file(tmp_path)
+        redis_url,
+        key_prefix,
+        slack,
+        twilio,
+        clock,
+        lines_file=lines_file(tmp_path),
+        admin_user_ids=CREW_USER,  # changing the exclusion list is for admins
     )
     try:
         for caller in (opted_out, excluded):

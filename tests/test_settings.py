@@ -119,3 +119,12 @@ def test_serve_without_settings_exits_with_the_list(tmp_path: object) -> None:
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is missing" in result.stderr
     assert "TWILIO_AUTH_TOKEN is missing" in result.stderr
+
+
+def test_trusted_proxies_take_addresses_and_networks_and_name_a_bad_one(clean_env: None) -> None:
+    settings = build(**REQUIRED, trusted_proxies="10.0.0.0/8, 192.0.2.7,::1")
+    assert settings.trusted_proxies == ["10.0.0.0/8", "192.0.2.7", "::1"]
+    with pytest.raises(SettingsError) as refused:
+        build(**REQUIRED, trusted_proxies="10.0.0.0/8, the-load-balancer")
+    assert "TRUSTED_PROXIES is invalid" in str(refused.value)
+    assert "'the-load-balancer' is not an IP address or network" in str(refused.value)

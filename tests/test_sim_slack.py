@@ -577,3 +577,58 @@ async def test_bolt_accepts_what_the_simulator_delivers(slack: SlackStandIn) -> 
     assert message.status == reaction.status == 200
     assert [e["type"] for e in heard] == ["message", "reaction_added"]
     assert slack.calls_to("auth.test")
+
+
+async def test_users_list_pages_every_member_with_their_roles(
+    slack: SlackStandIn, client: AsyncWebClient
+) -> None:
+    slack.add_user("U0A", "Ann Admin", is_admin=True)
+    slack.add_user("U0B", "Bo Guest", is_restricted=True)
+    slack.add_user("U0C", "Cy Member")
+    first = await client.users_list(limit=2)
+    second = await client.users_list(limit=2, cursor=first["response_metadata"]["next_cursor"])
+    members = first["members"] + second["members"]
+    assert [m["id"] for m in members] == ["U0A", "U0B", "U0C", CREW]
+    assert second["response_metadata"]["next_cursor"] == ""
+    assert [(m["is_admin"], m["is_restricted"]) for m in members] == [
+        (True, False),
+        (False, True),
+        (False, False),
+        (False, False),
+    ]
+    assert len((await client.users_list())["members"]) == 4  # no limit: all at once
+    with pytest.raises(SlackApiError) as err:
+        await client.users_list(cursor="not-a-cursor")
+    assert err.value.response["error"] == "invalid_cursor"
+
+
+async def test_a_modal_submission_carries_the_view_and_what_was_typed(
+    slack: SlackStandIn, app: ProductStub, client: AsyncWebClient
+) -> None:
+    await slack.people.run_command(CREW, "/textback", "edit", channel=CHANNEL)
+    trigger = dict(parse_qsl(app.to("/slack/events")[0].body.decode()))["trigger_id"]
+    modal = {
+        "type": "modal",
+        "callback_id": "editor",
+        "private_metadata": "line-1",
+        "title": {"type": "plain_text", "text": "Edit"},
+        "blocks": [{"type": "input", "block_id": "b", "element": {"action_id": "a"}}],
+    }
+    opened = await client.views_open(trigger_id=trigger, view=modal)
+    values = {"b": {"a": {"type": "plain_text_input", "value": "Hello"}}}
+
+    delivery = await slack.people.submit_view(CREW, opened["view"]["id"], values)
+
+    assert delivery.ok
+    payload = payload_of(app.to("/slack/events")[1])
+    assert payload["type"] == "view_submission"
+    assert payload["user"]["id"] == CREW
+    view = payload["view"]
+    assert (view["id"], view["callback_id"], view["private_metadata"]) == (
+        opened["view"]["id"],
+        "editor",
+        "line-1",
+    )
+    assert view["state"]["values"] == values
+    with pytest.raises(LookupError):
+        await slack.people.submit_view(CREW, "V-none", values)

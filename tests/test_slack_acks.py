@@ -1,10 +1,10 @@
 """Every /textback subcommand answers Slack with Slack and Twilio both slowed to 1 s a call.
 
-Slack wants the ack within 3 s. Only the editor waits on Slack before answering (views.open must
-use the command's trigger within 3 s) and status on Twilio's health and on the doctor's wiring
-lines (auth.test, conversations.info and Twilio's numbers; both bounded by 2 s and run at once,
-the wiring at most every 5 minutes); everything else a subcommand causes happens after the ack.
-(A workspace admin's first change waits on one users.info, cached after: test_commands covers
+Slack wants the ack within 3 s, and no Slack call sits before it but status's: the editor's
+views.open runs right after the ack (within the command's trigger's 3 s); status waits on Twilio's
+health and on the doctor's wiring lines (auth.test, conversations.info and Twilio's numbers; both
+bounded by 2 s and run at once, the wiring at most every 5 minutes). (Someone not known yet is
+asked about after the ack and answered through response_url: test_slack_three_seconds covers
 it.) The ack times are printed, not asserted: speed is a figure.
 """
 
@@ -34,7 +34,7 @@ SUBCOMMANDS = [
     ("template show", "segment"),
     ("template set repeat Hi, {business} again. Sorry we missed you! Reply STOP to opt out.", ""),
     ("template reset repeat", ""),
-    ("template edit", ""),
+    ("template edit", "Opening the template editor"),
     ("hours show", ""),
     ("hours set Mon-Fri 07:00-16:00", "07:00"),
     ("window", "24 h"),
@@ -88,10 +88,8 @@ async def test_every_subcommand_answers_with_slack_and_twilio_slowed(
     assert ack.body.strip(), "an empty ack shows the user nothing"
     assert expected in ack.body
     # status's wiring: as many of these as finish within its 2 s.
-    waits_on = {"template edit": {"views.open"}, "status": {"auth.test", "conversations.info"}}
+    waits_on = {"status": {"auth.test", "conversations.info"}}
     assert set(ack.awaited) <= waits_on.get(text, set())
-    if text == "template edit":
-        assert ack.awaited == ["views.open"]
 
 
 CARD_BUTTONS = [
@@ -102,6 +100,7 @@ CARD_BUTTONS = [
 ]
 
 
+@admins  # Exclude is for admins
 @pytest.mark.parametrize(("action_id", "state"), CARD_BUTTONS, ids=[b[0] for b in CARD_BUTTONS])
 async def test_every_card_button_answers_before_any_slowed_slack_call(
     harness: Harness, action_id: str, state: str | None, capsys: pytest.CaptureFixture[str]

@@ -12,6 +12,7 @@ import pytest
 from bot.domain import templates
 from tests.conftest import CALLER, CREW_USER, SIGNING_SECRET, Harness, slash_command
 from tests.signing import slack_headers
+from tests.waiting import wait_until
 
 admins = pytest.mark.settings(ADMIN_USER_IDS=CREW_USER)
 
@@ -55,8 +56,8 @@ async def submit(harness: Harness, values: dict[str, Any], user_id: str = CREW_U
 @admins
 async def test_template_edit_opens_the_editor_with_the_current_texts(harness: Harness) -> None:
     response = await slash_command(harness, "template edit")
-    assert await response.text() == "Opened the template editor."
-    (view,) = harness.slack.views
+    assert await response.text() == "Opening the template editor…"
+    (view,) = await wait_until(lambda: harness.slack.views, message="the editor never opened")
     assert view["callback_id"] == "textback_templates"
     fields = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert fields["template_business"]["element"]["initial_value"] == templates.LINKED["business"]

@@ -8,6 +8,9 @@ consent.py), urgency, phone numbers, contact lists to exclude (contacts.py), Sla
 intake form's rules, stats, calling (ringing.py: how the crew's phones ring; call_backs.py: a
 call back from Slack; voicemail.py), and the jobs themselves (jobs.py: typed payloads the
 outbox carries out).
+What the crew and the owner read when something fails: given_up.py (a job out of retries),
+slack_wiring.py (Slack refusing for the business's wiring). spreadsheet.py (cells safe to open),
+client_address.py (who is asking, behind a trusted proxy).
 
 May import: bot.domain and the standard library (and phonenumbers and emoji, pure libraries:
 tests/test_layers.py's DOMAIN_LIBRARIES says why each).

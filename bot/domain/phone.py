@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from functools import lru_cache
 
 import phonenumbers
@@ -57,6 +59,16 @@ def masked(number: str | None) -> str:
     if not number:
         return "-"
     return f"{number[:3]}…{number[-2:]}" if len(number) > 6 else "…"
+
+
+_E164_IN_TEXT = re.compile(r"\+[0-9]{7,15}")
+
+
+def redact_numbers(text: str, keep: Collection[str] = ()) -> str:
+    """Free text (an error message, a job id, a reason) with every E.164 number in it masked,
+    except `keep` (our own business numbers, which may be shown). Our code and Twilio's errors
+    write numbers in E.164, so that is the form looked for."""
+    return _E164_IN_TEXT.sub(lambda m: m[0] if m[0] in keep else masked(m[0]), text)
 
 
 _NUMBERISH = set("0123456789+-.() ")

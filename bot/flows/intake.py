@@ -46,7 +46,9 @@ async def find_link(services: Services, token: str) -> intake.IntakeLink | None:
 
 @dataclass(frozen=True)
 class Visitor:
-    """Who submitted, as far as the request tells: kept with an explicit consent."""
+    """Who submitted, as far as the request tells: kept with an explicit consent. ip: the
+    client's address (a trusted proxy's report, else the socket's); forwarded_for: the
+    X-Forwarded-For header as it came."""
 
     ip: str
     forwarded_for: str
@@ -60,8 +62,14 @@ async def submit(
     form: intake.IntakeForm,
     visitor: Visitor,
 ) -> str:
-    """ "ok" (posted), "dup" (this page load was already submitted), "limit" or "missing"."""
+    """ "ok" (posted), "dup" (this page load was already submitted), "limit" (this link took
+    its INTAKE_MAX_SUBMISSIONS), "busy" (this address sent INTAKE_MAX_PER_ADDRESS this hour)
+    or "missing"."""
     now = services.clock()
+    sent = await services.intake.from_address(visitor.ip, now)
+    if sent > services.settings.intake_max_per_address:
+        log.warning("intake form refused: too many from one address this hour (%d)", sent)
+        return "busy"
     outcome = await services.intake.claim_submission(
         link.token, nonce, now, services.settings.intake_max_submissions
     )
@@ -84,7 +92,8 @@ async def submit(
     lead = LeadThread(link.phone, link.line, link.lead_id, await _channel(services, link))
     seq = await services.callers.next_seq(link.phone, link.line)
     card = ThreadPost(lead.at(seq), intake.card_text(form))
-    await services.outbox.enqueue([Job(f"intake:{link.token}:{nonce}", card)])
+    # The lead, not the token, names the job: job ids reach the logs, and the token opens the form.
+    await services.outbox.enqueue([Job(f"intake:{link.lead_id}:{nonce}", card)])
     log.info("intake form from=%s consent=%s", masked(link.phone), form.consent)
     return "ok"
 

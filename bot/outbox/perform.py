@@ -53,7 +53,7 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
         case Reaction():
             await _react(services, job, payload)
         case Unpark():
-            await posts.unpark(services, payload)
+            await posts.unpark(services, job, payload)
         case PlaceCall():
             await calls.place_call(services, job, payload, reclaimed=reclaimed)
         case LineTypeLookup():

@@ -67,7 +67,7 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
     if start == "opted_out":
         # STOP arrived after this was queued: the opt-out wins.
         log.info("sms held: opted out job=%s to=%s", job.id, masked(sms.to))
-        await _report_failure(services, job, sms, "the caller opted out (texted STOP)", "Not sent")
+        await report_failure(services, job, sms, "the caller opted out (texted STOP)", "Not sent")
         return
     if start != "go":
         # 'done': a redelivery. 'running': a worker died mid-send; we cannot know whether Twilio
@@ -75,7 +75,7 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         log.warning("sms skipped job=%s marker=%s", job.id, start)
         if start == "running" and reclaimed:
             # Not silently: the crew can check with the caller rather than never know.
-            await _report_failure(services, job, sms, UNCERTAIN, "Text may not have gone out")
+            await report_failure(services, job, sms, UNCERTAIN, "Text may not have gone out")
         return
     try:
         message = await services.twilio.messages.create_async(
@@ -102,7 +102,7 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         text = f":warning: Text not sent ({sms.purpose}): {reason}."
         if await cannot_text(services, SentText.of(sms), exc.code, f"failed:{job.id}", text):
             return
-        await _report_failure(services, job, sms, reason)
+        await report_failure(services, job, sms, reason)
         return
     except (aiohttp.ClientError, TimeoutError) as exc:
         # No answer from Twilio. A refused connection sent nothing; a timeout might have,
@@ -143,7 +143,14 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         await leads.auto_texted(services, lead.phone, lead.lead_id)
 
 
-async def _report_failure(
+async def gave_up(services: Services, job: Job, sms: SendSms, why: str) -> None:
+    """The worker gives up on a text after its last retry: nothing went out (its marker was
+    released for each retry), so the crew hears it, and the crew's message gets ⚠️."""
+    log.error("sms given up job=%s to=%s", job.id, masked(sms.to))
+    await report_failure(services, job, sms, why)
+
+
+async def report_failure(
     services: Services, job: Job, sms: SendSms, reason: str, headline: str = "Text not sent"
 ) -> None:
     follow_up: list[Job] = []

@@ -262,6 +262,37 @@ def command_text(
     return _PICKED.sub(shaped, typed)
 
 
+def view_submission(
+    *, user: dict[str, Any], view: dict[str, Any], values: dict[str, Any], trigger_id: str
+) -> dict[str, Any]:
+    """The interactivity payload when `user` presses a modal's submit button: the view as it
+    was opened, with `state.values` holding what the inputs hold (block_id -> action_id ->
+    {type, value})."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {
+            "id": user["id"],
+            "username": user["name"],
+            "name": user["name"],
+            "team_id": TEAM_ID,
+        },
+        "api_app_id": API_APP_ID,
+        "token": "",
+        "trigger_id": trigger_id,
+        "view": {
+            **view,
+            "team_id": TEAM_ID,
+            "app_id": API_APP_ID,
+            "state": {"values": values},
+            "hash": secrets.token_hex(8),
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
 def slash_command(
     *,
     command: str,

@@ -176,6 +176,26 @@ class People:
         self.sim.events.show_command_answer(delivery, channel, user)
         return delivery
 
+    async def submit_view(
+        self, user: str, view_id: str, values: dict[str, Any], *, retry: Retry = None
+    ) -> EventDelivery:
+        """`user` presses Submit on the modal `view_id` (opened with views.open), its inputs
+        holding `values` (block_id -> action_id -> {"type", "value"}). The app's answer: an
+        empty 200 closes the modal, {"response_action": "errors", ...} keeps it open."""
+        view = next((v for v in self.sim.views if v.get("id") == view_id), None)
+        if view is None:
+            raise LookupError(f"no open view {view_id}")
+        payload = shapes.view_submission(
+            user=self._user(user),
+            view=view,
+            values=values,
+            trigger_id=self.sim.workspace.new_trigger(),
+        )
+        payload["token"] = self.sim.verification_token
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        delivery = EventDelivery("interactivity", body, "application/x-www-form-urlencoded")
+        return await self.sim.events.deliver(delivery, retry)
+
     # ---- plumbing ------------------------------------------------------------------------
 
     async def deliver_event(

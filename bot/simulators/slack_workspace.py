@@ -12,6 +12,7 @@ bot is not in unless the token has chat:write.public.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
@@ -365,6 +366,30 @@ class Workspace:
     def users_info(self, p: Params) -> Payload:
         user = self.users.get(str(p.get("user")))
         return {"ok": True, "user": user} if user else err("user_not_found")
+
+    def users_list(self, p: Params) -> Payload:
+        """Every member (deleted ones and bots included, as Slack lists them), by id, a page of
+        `limit` (0: all) from `cursor`; response_metadata.next_cursor is "" on the last page."""
+        members = [self.users[uid] for uid in sorted(self.users)]
+        cursor = str(p.get("cursor") or "")
+        start = 0
+        if cursor:
+            try:
+                start = int(base64.b64decode(cursor).decode().removeprefix("page:"))
+            except ValueError:
+                return err("invalid_cursor")
+        limit = int(p.get("limit") or 0)
+        page = members[start : start + limit] if limit > 0 else members[start:]
+        after = start + len(page)
+        next_cursor = (
+            base64.b64encode(f"page:{after}".encode()).decode() if after < len(members) else ""
+        )
+        return {
+            "ok": True,
+            "members": page,
+            "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     def conversations_info(self, p: Params) -> Payload:
         channel = self.channel(str(p.get("channel") or ""))

@@ -3,7 +3,8 @@
 http.py is the route (POST /slack/events) and refuses what Bolt couldn't parse (shapes.py). The
 listeners: events.py (crew replies in a caller's thread, and the retry dedupe), reactions.py and
 actions.py (lead cards), opt_out_action.py, home.py (App Home), template_modal.py (the editor's
-view) and commands/ (/textback). Each listener takes the Services first and what Bolt injects by
+view) and commands/ (/textback). roles.py knows ahead who is an admin or a guest, so no Slack
+call ever sits before an ack. Each listener takes the Services first and what Bolt injects by
 name after it; register() below is the one list of them.
 
 May import bot.flows, bot.domain, bot.lines, bot.services and bot.settings (storage through the

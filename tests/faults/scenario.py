@@ -151,9 +151,12 @@ class Scenario:
     def _sms(self) -> tuple[Counter[str], Counter[str]]:
         """Auto-texts per caller, and crew-reply texts per token."""
         crew = {w for c in self.callers for w in c.crew}
+        cast = {c.phone for c in self.callers}
         auto: Counter[str] = Counter()
         relayed: Counter[str] = Counter()
         for message in self.twilio.messages:
+            if message["To"] not in cast:
+                continue  # a text to the owner (ALERT_PHONE): a case counts those itself
             words = crew & set(str(message.get("Body", "")).split())
             if words:
                 relayed.update(words)

@@ -4,7 +4,9 @@ One module per subcommand (pause.py has pause and resume), each exposing its han
 function from an Invocation (invocation.py) to the answer. Adding a subcommand is its module plus
 one entry here; nothing registers by being imported. admin.py (who may change settings) and
 template_common.py are shared helpers. Answers are ephemeral and come back in the ack, within
-Slack's 3 s.
+Slack's 3 s, and no Slack call sits before it: who is asking is known ahead (roles.py); a
+subcommand that needs Slack (a modal) answers AfterAck and does it right after; someone not
+known yet gets "one moment" in the ack and the answer through response_url. Guests are refused.
 
 May import bot.flows, bot.domain, bot.doctor (status's wiring lines), bot.lines and
 bot.services (storage through the services' verbs); only handlers/slack imports this package.
@@ -12,6 +14,7 @@ bot.services (storage through the services' verbs); only handlers/slack imports 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 from bot.domain.line import Line
 from bot.domain.slack_text import escape
 from bot.services import Services
+from handlers.slack import roles
 from handlers.slack.commands import (
     exclude,
     history,
@@ -31,11 +35,16 @@ from handlers.slack.commands import (
     template,
     window,
 )
-from handlers.slack.commands.invocation import Invocation, Reply
+from handlers.slack.commands.admin import CHECKING, COULD_NOT_ASK, GUESTS
+from handlers.slack.commands.invocation import AfterAck, Invocation, Reply
+from handlers.slack.roles import Role
+
+log = logging.getLogger(__name__)
 
 COMMAND = "/textback"
 
-Handler = Callable[[Invocation], Awaitable["str | Reply"]]
+Answer = str | Reply | AfterAck
+Handler = Callable[[Invocation], Awaitable[Answer]]
 
 
 @dataclass(frozen=True)
@@ -132,8 +141,13 @@ def help_text(services: Services | None = None) -> str:
 
 
 async def dispatch(
-    services: Services, text: str, user_id: str, trigger_id: str = "", channel_id: str = ""
-) -> str | Reply:
+    services: Services,
+    text: str,
+    user_id: str,
+    trigger_id: str = "",
+    channel_id: str = "",
+    role: Role = "member",
+) -> Answer:
     lines = services.lines
     words = text.strip()
     first, _, after = words.partition(" ")
@@ -150,18 +164,65 @@ async def dispatch(
     if found is None:
         return f"I don't know `{escape(verb[:40])}`.\n{help_text(services)}"
     return await found.handler(
-        Invocation(services, rest.split(), rest.strip(), user_id, trigger_id, line)
+        Invocation(services, rest.split(), rest.strip(), user_id, trigger_id, line, role)
     )
 
 
-async def textback(services: Services, ack: Any, command: dict[str, Any]) -> None:
-    """The Bolt listener for /textback (handlers/slack/__init__.py registers it)."""
+async def textback(services: Services, ack: Any, command: dict[str, Any], respond: Any) -> None:
+    """The Bolt listener for /textback (handlers/slack/__init__.py registers it). Bolt sends the
+    ack when this returns: only Redis work happens here, Slack work after (services.background)."""
     text = str(command.get("text") or "")
     user_id = str(command.get("user_id") or "")
     trigger_id = str(command.get("trigger_id") or "")
     channel_id = str(command.get("channel_id") or "")
-    answer = await dispatch(services, text, user_id, trigger_id, channel_id)
+    role = await roles.known(services, user_id)
+    if role is None:
+        await ack(text=CHECKING)
+        later = _answer_later(services, respond, text, user_id, trigger_id, channel_id)
+        services.background.spawn(later, "textback after users.info")
+        return
+    answer = (
+        GUESTS
+        if role == "guest"
+        else await dispatch(services, text, user_id, trigger_id, channel_id, role)
+    )
     if isinstance(answer, Reply):
         await ack(text=answer.text, blocks=answer.blocks)
+    elif isinstance(answer, AfterAck):
+        await ack(text=answer.text)
+        services.background.spawn(_then(answer, respond), "textback after the ack")
     else:
         await ack(text=answer)
+
+
+async def _then(answer: AfterAck, respond: Any) -> None:
+    follow_up = await answer.then()
+    if follow_up:
+        await respond(text=follow_up)
+
+
+async def _answer_later(
+    services: Services,
+    respond: Any,
+    text: str,
+    user_id: str,
+    trigger_id: str,
+    channel_id: str,
+) -> None:
+    """For someone not known yet: ask Slack who they are (after the ack), then answer through
+    response_url."""
+    role = await roles.ask_slack(services, user_id)
+    if role is None:
+        await respond(text=COULD_NOT_ASK)
+        return
+    if role == "guest":
+        await respond(text=GUESTS)
+        return
+    answer = await dispatch(services, text, user_id, trigger_id, channel_id, role)
+    if isinstance(answer, Reply):
+        await respond(text=answer.text, blocks=answer.blocks)
+    elif isinstance(answer, AfterAck):
+        await respond(text=answer.text)
+        await _then(answer, respond)
+    else:
+        await respond(text=answer)

@@ -49,7 +49,7 @@ async def closed(invocation: Invocation, line: Line, text: str) -> str:
     verb, _, rest = text.strip().partition(" ")
     if verb.lower() in ("", "list", "show") and not rest.strip():
         return describe_closed(services, line)
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     if verb.lower() == "remove":

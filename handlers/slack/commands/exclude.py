@@ -1,15 +1,17 @@
 """`/textback exclude add|remove|list`: numbers that never get an auto-text.
 
-Personal contacts, suppliers, existing customers. Their calls still post to Slack. Anyone in the
-channel may change the list. An opt-out is a different thing and no command lifts it. Several
-numbers at once: separated by commas, a note after the last applies to each. A whole phone's
-contacts: `python -m bot exclude import contacts.csv` (or .vcf).
+Personal contacts, suppliers, existing customers. Their calls still post to Slack. Anyone may
+read the list; changing it is for admins (a number taken off stops getting the auto-text, one
+put on starts getting it again). An opt-out is a different thing and no command lifts it.
+Several numbers at once: separated by commas, a note after the last applies to each. A whole
+phone's contacts: `python -m bot exclude import contacts.csv` (or .vcf).
 """
 
 from __future__ import annotations
 
 from bot.domain.phone import InvalidNumber, numbers_and_rest, pretty
 from bot.domain.slack_text import escape
+from handlers.slack.commands.admin import refusal
 from handlers.slack.commands.invocation import Invocation
 
 USAGE = (
@@ -28,6 +30,9 @@ async def exclude(invocation: Invocation) -> str:
         return await _list(invocation)
     if verb not in ("add", "remove"):
         return USAGE
+    denied = refusal(invocation.services, invocation.role)
+    if denied:
+        return denied
     try:
         phones, note = numbers_and_rest(rest)
     except InvalidNumber as exc:

@@ -1,9 +1,11 @@
-"""`/textback history <number>`: a number's consent ledger, ephemeral."""
+"""`/textback history <number>`: a number's consent ledger, ephemeral; for admins only, since
+it shows the IP address and browser kept with a consent."""
 
 from __future__ import annotations
 
 from bot.domain import consent
 from bot.domain.phone import InvalidNumber, to_e164
+from handlers.slack.commands.admin import refusal
 from handlers.slack.commands.invocation import Invocation
 
 SHOWN = 40  # Slack shows ~40 lines comfortably; the export has everything
@@ -11,6 +13,9 @@ USAGE = "history <number>"
 
 
 async def history(invocation: Invocation) -> str:
+    denied = refusal(invocation.services, invocation.role)
+    if denied:
+        return denied.replace("change this", "read a number's history")
     if not invocation.text:
         return f"Usage: `/textback {USAGE}`, e.g. `/textback history (202) 555-0123`"
     try:

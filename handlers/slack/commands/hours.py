@@ -54,7 +54,7 @@ async def hours(invocation: Invocation) -> str:
         return await closed(invocation, line, rest)
     if verb.lower() != "set" or not rest.strip():
         return USAGE
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     spec, zone = _split_zone(rest.strip(), line.timezone.key)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.line import Line
 from bot.services import Services
+from handlers.slack.roles import Role
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class Invocation:
     # The line it acts on: the one named first, the channel's, or the only one. None when typed
     # outside every line's channel with several lines and none named.
     line: Line | None = None
+    role: Role = "member"  # what Slack says they are (guests never get this far)
 
     async def current_line(self) -> Line | None:
         """The line with what was changed from Slack, or None (answer with which_line())."""
@@ -42,3 +45,13 @@ class Reply:
 
     text: str
     blocks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class AfterAck:
+    """An answer now, and Slack work that must not sit before it (a modal to open with the
+    command's trigger): `then` runs right after the ack; what it returns, if anything, follows
+    through response_url."""
+
+    text: str
+    then: Callable[[], Awaitable[str | None]]

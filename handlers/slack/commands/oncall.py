@@ -51,7 +51,7 @@ async def on_call(invocation: Invocation) -> str:
     text = invocation.text.strip()
     if not text or text.lower() == "show":
         return describe_on_call(services, line)
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     if text.lower() in OFF_WORDS:

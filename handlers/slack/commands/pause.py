@@ -47,7 +47,7 @@ async def pause(invocation: Invocation) -> str:
             until = parse_until(text, now).timestamp()
         except WhenError as exc:
             return f"{escape(str(exc))}.\n{USAGE}"
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     await services.line_config.pause(line.id, until)
@@ -66,7 +66,7 @@ async def resume(invocation: Invocation) -> str:
         return USAGE
     if invocation.line is None:
         return which_line(services)
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     line_id = invocation.line.id

@@ -4,46 +4,31 @@ the doctor's Slack and Twilio wiring lines (bot/doctor/wiring.py)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
-import aiohttp
 from redis.exceptions import RedisError
-from twilio.base.exceptions import TwilioRestException
 
+from bot import wiring as live
 from bot.doctor import wiring
-from bot.domain import oncall, templates
+from bot.domain import oncall, slack_wiring, templates
 from bot.domain.line import Line
+from bot.domain.when import describe
 from bot.services import Services
 from handlers.slack.commands.hours import describe_hours
-from handlers.slack.commands.invocation import Invocation
+from handlers.slack.commands.invocation import AfterAck, Invocation
 from handlers.slack.commands.pause import describe_pause
 from handlers.slack.commands.template import LABELS
-
-TWILIO_TIMEOUT = 2.0  # seconds; the answer must reach Slack within 3 s
 
 
 async def twilio_health(services: Services) -> str:
     """A cheap authenticated GET of our own account: proves the credentials and the API."""
-    sid = services.settings.twilio_account_sid
-    try:
-        account = await asyncio.wait_for(
-            services.twilio.api.v2010.accounts(sid).fetch_async(), TWILIO_TIMEOUT
-        )
-    except TwilioRestException as exc:
-        if exc.status == 401:
-            return "credentials refused (check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)"
-        return f"error {exc.status} (code {exc.code})"
-    except TimeoutError:
-        return f"no answer within {TWILIO_TIMEOUT:g} s"
-    except aiohttp.ClientError as exc:
-        return f"unreachable ({type(exc).__name__})"
-    return "ok" if account.status == "active" else f"account {account.status}"
+    return await live.twilio_account(services.twilio, services.settings.twilio_account_sid)
 
 
-async def status_text(services: Services, line: Line | None = None) -> str:
+async def status_text(services: Services, line: Line | None = None, wiring_lines: str = "") -> str:
     """The line's settings in effect (every line's, when none is given), then the service's
-    health: Redis, Twilio, the queues, the last error, numbers no line lists."""
+    health: Redis, Twilio, the queues, the last error, the wiring, numbers no line lists."""
     twilio = asyncio.create_task(twilio_health(services))
-    wiring_lines = asyncio.create_task(wiring.status_lines(services))
     shown = [line] if line is not None else list(services.lines.all)
     try:
         await services.redis.ping()
@@ -51,17 +36,33 @@ async def status_text(services: Services, line: Line | None = None) -> str:
         depth = await services.outbox.depth()
         last_error = await services.records.last_error()
         unlisted = await services.records.unlisted_numbers()
+        refusing = await services.holds.broken()
+        held = sum((await services.holds.counts()).values())
+        buried = sum((await services.outbox.dead_counts()).values())
         redis_state = "ok"
     except RedisError as exc:
         current, depth, last_error, unlisted = shown, {}, None, []
+        refusing, held, buried = [], 0, 0
         redis_state = f"unreachable ({type(exc).__name__})"
     queues = ", ".join(f"{name} {count}" for name, count in depth.items()) or "unknown"
     rows = ["\n\n".join(_line_status(services, each) for each in current)]
     rows += [
         f"Redis: {redis_state} · Twilio: {await twilio} · queued jobs: {queues}",
         f"Last error: {last_error or 'none'}",
-        await wiring_lines,
+        *([wiring_lines] if wiring_lines else []),
     ]
+    for broken in refusing:
+        since = datetime.fromtimestamp(broken.since, services.lines.all[0].timezone)
+        where = f"<#{broken.channel}>" if broken.channel else "every channel"
+        rows.append(
+            f":rotating_light: Slack refuses our posts to {where} since {describe(since)} "
+            f"({slack_wiring.in_words(broken.error)}): {held} held, delivered once it is fixed."
+        )
+    if buried:
+        rows.append(
+            f":warning: {buried} job{'' if buried == 1 else 's'} given up on: "
+            "`python -m bot outbox dead` lists them."
+        )
     if unlisted:
         numbers = ", ".join(number for number, _ in unlisted[-5:])
         rows.append(
@@ -106,5 +107,21 @@ def _line_status(services: Services, line: Line) -> str:
     )
 
 
-async def status(invocation: Invocation) -> str:
-    return await status_text(invocation.services, invocation.line)
+async def status(invocation: Invocation) -> str | AfterAck:
+    """The kept wiring report at once; a stale one is checked again after the ack (no Slack
+    call may sit before it) and the new lines follow through response_url."""
+    services = invocation.services
+    found = await wiring.kept(services)
+    if found is not None and found[2]:
+        shown = wiring.render(services, found[0], found[1], refreshing=False)
+        return await status_text(services, invocation.line, shown)
+    shown = (
+        wiring.render(services, found[0], found[1], refreshing=True) if found else wiring.CHECKING
+    )
+    text = await status_text(services, invocation.line, shown)
+
+    async def checked_again() -> str:
+        sections, at = await wiring.refresh(services)
+        return wiring.render(services, sections, at, refreshing=False)
+
+    return AfterAck(text, checked_again)

@@ -10,7 +10,7 @@ from bot.domain import template_guard, templates
 from bot.domain.slack_text import escape, to_plain
 from handlers.slack import template_modal
 from handlers.slack.commands.admin import refusal
-from handlers.slack.commands.invocation import Invocation, which_line
+from handlers.slack.commands.invocation import AfterAck, Invocation, which_line
 from handlers.slack.commands.template_common import (
     KIND_NAMES,
     LABELS,
@@ -41,7 +41,7 @@ USAGE = (
 )
 
 
-async def template(invocation: Invocation) -> str:
+async def template(invocation: Invocation) -> str | AfterAck:
     verb, _, rest = invocation.text.partition(" ")
     verb = verb.lower()
     services = invocation.services
@@ -55,10 +55,17 @@ async def template(invocation: Invocation) -> str:
             f"first name, {LINK_SHOWN[line.intake_link]})._\n{FIRST_NAME_NOTE}"
         )
     if verb == "edit":
-        denied = await refusal(services, invocation.user_id)
+        denied = refusal(services, invocation.role)
         if denied:
             return denied
-        return await template_modal.open_editor(services, line, invocation.trigger_id)
+        if not invocation.trigger_id:
+            return "Slack sent no trigger for a form; use `/textback template set` instead."
+        # views.open is a Slack call: it runs after the ack, within the trigger's 3 s.
+        editing, trigger = line, invocation.trigger_id
+        return AfterAck(
+            "Opening the template editor…",
+            lambda: template_modal.open_editor(services, editing, trigger),
+        )
     if verb not in ("set", "reset"):
         return USAGE
     kind_word, _, text = rest.strip().partition(" ")
@@ -66,7 +73,7 @@ async def template(invocation: Invocation) -> str:
     if kind is None:
         which = f"`{kind_word}` is not a template" if kind_word else "Which template?"
         return f"{which}: use business, after-hours or repeat.\n{USAGE}"
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     config = services.line_config

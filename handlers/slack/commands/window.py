@@ -28,7 +28,7 @@ async def window(invocation: Invocation) -> str:
     match = _HOURS.fullmatch(invocation.text.strip())
     if match is None or not MIN_HOURS <= int(match.group(1)) <= MAX_HOURS:
         return f"`{escape(invocation.text)}` is not a window I can use.\n{USAGE}"
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     hours = int(match.group(1))

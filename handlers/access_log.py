@@ -1,0 +1,33 @@
+"""aiohttp's access log, without the secrets a URL can carry.
+
+An intake link (/i/<token>) lets whoever holds it see the business's form for that caller and
+post to it: the access log shows /i/… instead, in the request line and in any header logged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from aiohttp.web_log import AccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
+_INTAKE_TOKEN = re.compile(r"/i/[^/?#\s\"]+")
+INTAKE_REDACTED = "/i/…"
+
+
+def redact(text: str) -> str:
+    return _INTAKE_TOKEN.sub(INTAKE_REDACTED, text)
+
+
+class RedactingAccessLogger(AccessLogger):
+    """`web.run_app(..., access_log_class=RedactingAccessLogger)`."""
+
+    def _format_line(
+        self, request: BaseRequest, response: StreamResponse, time: float
+    ) -> Iterable[tuple[str | tuple[str, str], str]]:
+        return [
+            (key, redact(value) if isinstance(value, str) else value)
+            for key, value in super()._format_line(request, response, time)
+        ]
