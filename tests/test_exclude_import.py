@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain import contacts
 from bot.domain.contacts import ContactsError
-from tests.conftest import CHANNEL, Harness, slash_command
+from tests.conftest import CHANNEL, CREW_USER, Harness, slash_command
 from tests.lead_helpers import open_lead
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,8 @@ TEL:12345
 END:VCARD
 """
 
+admins = pytest.mark.settings(ADMIN_USER_IDS=CREW_USER)
+
 
 async def run_import(harness: Harness, path: Path) -> tuple[int, str, str]:
     s = harness.settings
@@ -94,6 +96,7 @@ async def say(harness: Harness, text: str) -> str:
     return str(await response.text())
 
 
+@admins  # changing the exclusion list is for admins
 async def test_a_csv_import_reports_added_already_there_and_invalid_with_each_line(
     harness: Harness, tmp_path: Path
 ) -> None:
@@ -176,6 +179,7 @@ async def test_an_unreadable_file_stops_with_a_clear_message(
     assert "no column of phone numbers found (columns: Name, Email)" in err
 
 
+@admins  # changing the exclusion list is for admins
 async def test_exclude_add_takes_several_numbers_and_a_note_for_them_all(harness: Harness) -> None:
     answer = await say(harness, "exclude add 202-555-0111, (202) 555-0112,+12025550113 Acme, Inc")
 
@@ -188,6 +192,7 @@ async def test_exclude_add_takes_several_numbers_and_a_note_for_them_all(harness
     }
 
 
+@admins  # changing the exclusion list is for admins
 async def test_exclude_add_with_one_bad_number_saves_none(harness: Harness) -> None:
     answer = await say(harness, "exclude add 202-555-0111, 555-0199, 202-555-0113")
     assert "'555-0199' is not a" in answer and "Usage" in answer
@@ -196,6 +201,7 @@ async def test_exclude_add_with_one_bad_number_saves_none(harness: Harness) -> N
     assert removed.count("was not on the exclusion list") == 2
 
 
+@admins  # changing the exclusion list is for admins
 async def test_an_excluded_caller_still_gets_a_card(harness: Harness) -> None:
     await say(harness, "exclude add 202-555-0123, 202-555-0124")
     await harness.missed_call()

@@ -40,6 +40,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "bot.demo": (
         "bot.demo",
         "bot.app",
+        "bot.services",
         "bot.settings",
         "bot.local_redis",
         "bot.simulators",

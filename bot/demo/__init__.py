@@ -9,7 +9,7 @@ person does on either side) on that app; only the demo command mounts them. phon
 caller's phone and channel.py the crew's Slack channel: each acts through a simulator, the
 way a person acts on the real service, and reads back only what that service would show.
 
-May import: bot.demo, bot.app (the one factory), bot.settings, bot.local_redis, bot.simulators,
-bot.pages and bot.domain (plain helpers: phone formatting). Nothing imports this package but
-the CLI.
+May import: bot.demo, bot.app (the one factory), bot.services (to know when the app is ready),
+bot.settings, bot.local_redis, bot.simulators, bot.pages and bot.domain (plain helpers: phone
+formatting). Nothing imports this package but the CLI.
 """

@@ -9,6 +9,7 @@ simulators close (their pending callbacks cancelled). Redis is the caller's to s
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import secrets
 from collections.abc import AsyncIterator
@@ -18,11 +19,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.app import create_app
+from bot.app import SERVICES, create_app
 from bot.demo import config, photo
 from bot.demo.channel import Channel
 from bot.demo.phone import Phone
 from bot.demo.routes import Sides, demo_app
+from bot.services import Services
 from bot.settings import Settings
 from bot.simulators import SlackStandIn, TwilioStandIn
 
@@ -88,6 +90,7 @@ async def running(
             await _listen(runner, port)
             twilio.deliver_to(url, settings.public_url)
             slack.deliver_to(url, secret)
+            await _members_listed(app[SERVICES])
             yield Sandbox(url, settings, slack, twilio, sides)
         finally:
             await sides.hang_up()
@@ -95,6 +98,16 @@ async def running(
     finally:
         await twilio.close()
         await slack.close()
+
+
+async def _members_listed(services: Services, patience: float = 10.0) -> None:
+    """Ready once the app has listed the workspace's members (who may use /textback), as a
+    server is long before anyone types a command: a demo's first command is seconds away."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while not await services.line_config.last_sweep():
+        if asyncio.get_running_loop().time() > deadline:
+            return  # the page still works: a first command then answers through response_url
+        await asyncio.sleep(0.05)  # the listing runs in the app's own task; nothing to await on
 
 
 async def _listen(runner: web.AppRunner, port: int) -> None:

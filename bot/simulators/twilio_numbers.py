@@ -437,6 +437,7 @@ class Numbers:
         number = request.match_info["number"]
         fields = {f.strip() for f in request.query.get("Fields", "").split(",") if f.strip()}
         self.lookups.append(number)
+        await self.sim._simulate_latency()  # Lookup is an API call like any other: it takes time
         valid = number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16
         line_type = None
         if valid and "line_type_intelligence" in fields:
