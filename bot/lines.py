@@ -28,6 +28,7 @@ def default_line(settings: Settings) -> Line:
         intake_url=settings.intake_url,
         window_seconds=settings.textback_window_hours * 3600,
         lead_seconds=settings.lead_thread_days * 86_400,
+        webhook_urls=tuple(settings.webhook_urls),
     )
 
 
@@ -74,3 +75,23 @@ class Lines:
 
     def by_id(self, line_id: str) -> Line:
         return self.default
+
+    def all(self) -> list[Line]:
+        return [self.default]
+
+    # --- outbound webhooks: the one place that says who hears about a line -----------------
+    def webhook_urls(self, line_id: str) -> tuple[str, ...]:
+        """The URLs that get this line's events: the line's own (a line in a lines file may
+        name some), which today are the environment's WEBHOOK_URLS. Empty: no events at all."""
+        return self.by_id(line_id).webhook_urls
+
+    def using_webhook(self, url: str) -> list[Line]:
+        """The lines whose events go to `url` (told in their channels when it is disabled)."""
+        return [line for line in self.all() if url in self.webhook_urls(line.id)]
+
+    def webhook_endpoints(self) -> list[str]:
+        """Every URL some line sends to, in a stable order (`/textback webhook` numbers them)."""
+        found: dict[str, None] = {}
+        for line in self.all():
+            found.update(dict.fromkeys(self.webhook_urls(line.id)))
+        return list(found)

@@ -34,6 +34,7 @@ from storage.outbox import Outbox
 from storage.pacing import Pacing
 from storage.stats import Stats
 from storage.threads import Threads
+from storage.webhooks import Webhooks
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
@@ -55,12 +56,15 @@ class Services:
     intake: IntakeStore
     line_config: LineConfig
     records: ServiceRecords
+    webhooks: Webhooks
     outbox: Outbox
     lines: Lines
     metrics: Metrics
     slack: AsyncWebClient
     twilio: TwilioClient
     http: aiohttp.ClientSession  # for fetching MMS media from Twilio
+    # For webhook receivers: no cookie jar (a receiver's cookies are not ours to send back).
+    webhook_http: aiohttp.ClientSession
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -78,6 +82,7 @@ async def open_services(
     twilio, twilio_http = twilio_client(settings)
     slack, slack_session = slack_client(settings)
     http = aiohttp.ClientSession()
+    webhook_http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
     line_config = LineConfig(redis, keys)
     services = Services(
         settings=settings,
@@ -94,12 +99,14 @@ async def open_services(
         intake=IntakeStore(redis, keys),
         line_config=line_config,
         records=ServiceRecords(redis, keys),
+        webhooks=Webhooks(redis, keys),
         outbox=Outbox(redis, keys),
         lines=Lines(default_line(settings), line_config),
         metrics=Metrics(),
         slack=slack,
         twilio=twilio,
         http=http,
+        webhook_http=webhook_http,
         clock=clock,
     )
     try:
@@ -108,6 +115,7 @@ async def open_services(
         yield services
     finally:
         await http.close()
+        await webhook_http.close()
         await slack_session.close()
         await twilio_http.close()
         await redis.aclose()

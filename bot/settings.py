@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain import webhooks
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.phone import InvalidNumber, to_e164
 
@@ -76,6 +77,12 @@ class Settings(BaseSettings):
     slack_updates_per_second: float = Field(0.8, gt=0)  # chat.update is Tier 3 (50+/min)
     # A new lead's card waits this long for its auto-text's outcome, then posts anyway (0: at once).
     card_waits_for_text_seconds: float = Field(3.0, ge=0, le=60)
+
+    # Outbound webhooks (Standard Webhooks v1): receivers of every line's events, comma-separated
+    # (a line may name its own; bot/lines.py), and the secret that signs them (whsec_...).
+    webhook_urls: Annotated[list[str], NoDecode] = []
+    webhook_secret: SecretStr | None = Field(None, validate_default=True)
+    webhook_timeout_seconds: float = Field(webhooks.TIMEOUT_SECONDS, gt=0, le=60)
 
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
@@ -151,6 +158,41 @@ class Settings(BaseSettings):
             except InvalidNumber as exc:
                 raise ValueError(str(exc)) from exc
         return value
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            checked = []
+            for position, url in enumerate(value, start=1):
+                try:
+                    checked.append(webhooks.check_url(str(url)))
+                except ValueError as exc:
+                    # Which one by position: the URL itself may be a secret.
+                    raise ValueError(f"URL {position}: {exc}") from None
+            return list(dict.fromkeys(checked))
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _signing_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            if info.data.get("webhook_urls"):
+                raise ValueError(
+                    "required with WEBHOOK_URLS (make one: python -m bot webhook secret)"
+                )
+            return None
+        webhooks.secret_key(value.get_secret_value())  # ValueError says what is wrong
+        return value
+
+    @property
+    def webhook_key(self) -> bytes | None:
+        """The HMAC key that signs webhooks (validated above)."""
+        if self.webhook_secret is None:
+            return None
+        return webhooks.secret_key(self.webhook_secret.get_secret_value())
 
     @property
     def timezone(self) -> ZoneInfo:

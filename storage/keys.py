@@ -30,6 +30,10 @@ class Keys:
         """Hash: the lead's Slack channel and thread ts."""
         return f"{self.prefix}:{{{phone}}}:lead:{lead_id}"
 
+    def lead_webhooks_waiting(self, phone: str, lead_id: str) -> str:
+        """Hash event id -> webhook event waiting for the lead's card (so it carries the link)."""
+        return f"{self.prefix}:{{{phone}}}:lead:{lead_id}:webhooks-waiting"
+
     def caller_job(self, phone: str, job_id: str) -> str:
         """Idempotency marker of a job about one caller, in the caller's slot, so the check and
         the caller's state are read in one script."""
@@ -82,6 +86,23 @@ class Keys:
         """Cached answer of users.info: is this Slack user a workspace admin or owner."""
         return f"{self.prefix}:slack-admin:{user_id}"
 
+    # --- outbound webhooks ----------------------------------------------------------------------
+    def webhook(self, url_key: str) -> str:
+        """Hash: one receiver URL's state (disabled, last success, failures, last error)."""
+        return f"{self.prefix}:webhook:{url_key}"
+
+    def webhook_failed(self, url_key: str) -> str:
+        """Sorted set of deliveries to one URL that gave up (score: when), for a retry."""
+        return f"{self.prefix}:webhook:{url_key}:failed"
+
+    def slack_user_name(self, user_id: str) -> str:
+        """Cached display name of a Slack user (users.info), for webhook bodies and exports."""
+        return f"{self.prefix}:slack-user:{user_id}"
+
+    def slack_workspace(self) -> str:
+        """Cached workspace URL (auth.test), which lead card links are built from."""
+        return f"{self.prefix}:slack-workspace"
+
     # --- Slack ----------------------------------------------------------------------------------
     def thread(self, channel: str, ts: str) -> str:
         """A lead card's Slack ts -> the caller it belongs to."""
@@ -124,6 +145,10 @@ class Keys:
 
     def dead(self) -> str:
         return f"{self.prefix}:{{outbox}}:dead"
+
+    def queued_once(self, name: str) -> str:
+        """Set once jobs named `name` were queued (in the outbox's slot: set in the same step)."""
+        return f"{self.prefix}:{{outbox}}:once:{name}"
 
     def job(self, job_id: str) -> str:
         """Idempotency marker: a redelivered job sees it and sends nothing twice."""

@@ -7,14 +7,14 @@ compare-and-set, retried on a conflict), so two clicks at once both see the othe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from bot.domain.leads import LeadState
+from bot.domain.leads import LeadRecord, LeadState
 from storage.keys import DAY, Keys
 from storage.stats import STATS_TTL
 from storage.threads import THREAD_TTL
@@ -44,12 +44,22 @@ return {version, redis.call('HGET', KEYS[1], 'ts') or ''}
 """
 
 
+# KEYS: lead hash. The lead as a webhook shows it, with a version taken in the same step, so a
+# reading with a higher version never shows an older state. Empty when the lead is gone.
+_SNAPSHOT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+redis.call('HINCRBY', KEYS[1], 'event_version', 1)
+return redis.call('HGETALL', KEYS[1])
+"""
+
+
 class LeadStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
         self._stop_waiting = redis.register_script(_STOP_WAITING)
         self._change_if_version = redis.register_script(_CHANGE_IF_VERSION)
+        self._snapshot = redis.register_script(_SNAPSHOT)
 
     async def get(self, phone: str, lead_id: str) -> LeadState:
         raw = await self.redis.hgetall(self.keys.lead(phone, lead_id))
@@ -77,20 +87,112 @@ class LeadStore:
         pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
         pipe.expire(self.keys.leads_of_day(day), 8 * DAY)
 
+    def note_call(
+        self,
+        pipe: Pipeline,
+        phone: str,
+        lead_id: str,
+        now: float,
+        business_number: str,
+        caller_name: str | None,
+        outcome: str,
+    ) -> None:
+        """A missed call of the lead, on the caller's pipeline: the first call's time, the
+        number called, the caller's name (Twilio's CallerName), and why no auto-text went out
+        when none did (a text that goes out records its own outcome)."""
+        key = self.keys.lead(phone, lead_id)
+        pipe.hsetnx(key, "called_at", now)
+        pipe.hsetnx(key, "business_number", business_number)
+        if caller_name:
+            pipe.hsetnx(key, "caller_name", caller_name)
+        if outcome != "send":
+            pipe.hsetnx(key, "auto_text", "not_sent")
+            pipe.hsetnx(key, "auto_text_error", outcome)
+
     async def open_and_get(
-        self, phone: str, line: str, lead_id: str, day: str, now: float, first_time: str | None
+        self,
+        phone: str,
+        line: str,
+        lead_id: str,
+        day: str,
+        now: float,
+        first_time: str | None,
+        business_number: str = "",
     ) -> tuple[LeadState, bool]:
-        """open_lead, first_time (when given) and get in one round trip: the lead's state, and
-        whether this was the first time for `first_time`."""
+        """A caller's text: open_lead, count it, first_time (when given, with the first reply's
+        time) and get in one round trip: the lead's state, and whether this was the first time
+        for `first_time`."""
         key = self.keys.lead(phone, lead_id)
         pipe = self.redis.pipeline(transaction=False)
         self.open_lead(pipe, phone, line, lead_id, day, now)
+        pipe.hincrby(key, "texts_in", 1)
+        if business_number:
+            pipe.hsetnx(key, "business_number", business_number)
+        if first_time == "replied":
+            pipe.hsetnx(key, "first_reply_at", now)
         if first_time is not None:
             pipe.hsetnx(key, f"counted_{first_time}", "1")
         pipe.hgetall(key)
         replies = await pipe.execute()
         first = first_time is not None and bool(replies[-2])
         return LeadState.from_hash(_strs(replies[-1])), first
+
+    def text_sent(
+        self,
+        pipe: Pipeline,
+        phone: str,
+        lead_id: str,
+        now: float,
+        *,
+        auto: bool = False,
+        author: str | None = None,
+    ) -> None:
+        """Twilio accepted a text to the lead's caller, on the worker's pipeline: counted; an
+        auto-text's time and outcome; a crew reply by `author` may be the first answer."""
+        key = self.keys.lead(phone, lead_id)
+        pipe.hincrby(key, "texts_out", 1)
+        if auto:
+            pipe.hsetnx(key, "texted_at", now)
+            pipe.hset(key, mapping={"auto_text": "sent", "auto_text_error": ""})
+        if author:
+            # One field, so the time and the author always come from the same reply.
+            pipe.hsetnx(key, "first_answer", f"{now}|{author}")
+
+    async def text_failed(self, phone: str, lead_id: str, outcome: str, reason: str) -> None:
+        """The auto-text did not go out (failed, not_sent) or did not arrive (undelivered)."""
+        key = self.keys.lead(phone, lead_id)
+        await self.redis.hset(key, mapping={"auto_text": outcome, "auto_text_error": reason})
+
+    async def intake_name(self, phone: str, lead_id: str, name: str) -> None:
+        """The name the caller typed in the intake form (preferred to Twilio's CallerName)."""
+        await self.redis.hset(self.keys.lead(phone, lead_id), "intake_name", name)
+
+    async def snapshot(self, phone: str, lead_id: str) -> LeadRecord | None:
+        """The lead for a webhook, its event_version grown in the same step; None if gone."""
+        raw = await self._snapshot(keys=[self.keys.lead(phone, lead_id)])
+        if not raw:
+            return None
+        found = dict(raw) if isinstance(raw, dict) else dict(zip(raw[::2], raw[1::2], strict=True))
+        return LeadRecord.from_hash(lead_id, _strs(found))
+
+    async def every_lead(self) -> AsyncIterator[tuple[str, str]]:
+        """(phone, lead id) of every lead kept (SCAN, never KEYS: Redis stays responsive)."""
+        # prefix:{+12025550123}:lead:<id>, and nothing after the id (those are other keys).
+        async for key in self.redis.scan_iter(match=f"{self.keys.prefix}:{{*}}:lead:*", count=1000):
+            tagged, _, lead_id = str(key)[len(self.keys.prefix) + 1 :].partition(":lead:")
+            if lead_id and ":" not in lead_id and tagged.startswith("{") and tagged.endswith("}"):
+                yield tagged[1:-1], lead_id
+
+    async def records(self, leads: list[tuple[str, str]]) -> list[LeadRecord | None]:
+        """Many leads in one round trip (None for one that expired meanwhile)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for phone, lead_id in leads:
+            pipe.hgetall(self.keys.lead(phone, lead_id))
+        found = await pipe.execute()
+        return [
+            LeadRecord.from_hash(lead_id, _strs(raw)) if raw else None
+            for (_, lead_id), raw in zip(leads, found, strict=True)
+        ]
 
     async def leads_of_day(self, day: str) -> list[tuple[str, str, str]]:
         members = await self.redis.zrange(self.keys.leads_of_day(day), 0, -1)

@@ -45,6 +45,7 @@ class CrewReply:
     thread_ts: str
     text: str  # already plain (see slack_text.to_plain); empty for a photo or file alone
     files: int = 0  # photos and files attached: Slack's are private, so they cannot be texted
+    user: str = ""  # who wrote it (Slack user id)
 
 
 @dataclass(frozen=True)

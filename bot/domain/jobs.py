@@ -16,8 +16,10 @@ import types
 from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
-Queue = Literal["sms", "slack"]
-QUEUES: tuple[Queue, ...] = ("sms", "slack")
+# Three queues, so none waits behind another: a Slack backlog never delays a text, and a slow
+# or dead webhook receiver delays neither.
+Queue = Literal["sms", "slack", "webhooks"]
+QUEUES: tuple[Queue, ...] = ("sms", "slack", "webhooks")
 Blocks = list[dict[str, Any]]
 
 
@@ -86,6 +88,14 @@ class SendSms:
     template: str | None = None
     template_version: str | None = None
     then: Job | None = None
+    # A crew reply's: the lead it answers (report_to is then the reply's thread) and its author.
+    about: LeadThread | None = None
+    author: str | None = None
+
+    @property
+    def lead(self) -> LeadThread | None:
+        """The lead this text belongs to, if any (what its webhooks and counts are about)."""
+        return self.report_to if isinstance(self.report_to, LeadThread) else self.about
 
 
 @dataclass(frozen=True)
@@ -151,10 +161,63 @@ class Unpark:
     seq: int
 
 
-Payload = SendSms | ThreadPost | MediaUpload | Notice | Reaction | CardUpdate | Unpark
+@dataclass(frozen=True)
+class WebhookEvent:
+    """Something receivers hear about. When it runs, the lead is read as it is then (with a
+    version that grows with each reading), the claimer's name and the thread's link are
+    added, and one WebhookDelivery per URL of the line is queued with that one body.
+
+    id: the webhook-id (derived from the cause). facts: the event's own (a message's text, a
+    form's fields, who acted), plain JSON values. waited: it already waited for the lead's
+    card once (so a link to the thread could go with it). only: one URL instead of the line's."""
+
+    KIND: ClassVar[str] = "webhook.event"
+    id: str
+    type: str
+    at: float
+    line: str
+    phone: str | None = None
+    lead_id: str | None = None
+    facts: dict[str, Any] | None = None
+    waited: bool = False
+    only: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One event to one URL, with its own retries: a signed POST of `body`."""
+
+    KIND: ClassVar[str] = "webhook.deliver"
+    event_id: str
+    url: str
+    body: str
+    line: str
+
+
+Payload = (
+    SendSms
+    | ThreadPost
+    | MediaUpload
+    | Notice
+    | Reaction
+    | CardUpdate
+    | Unpark
+    | WebhookEvent
+    | WebhookDelivery
+)
 _BY_KIND: dict[str, type[Any]] = {
     kind.KIND: kind
-    for kind in (SendSms, ThreadPost, MediaUpload, Notice, Reaction, CardUpdate, Unpark)
+    for kind in (
+        SendSms,
+        ThreadPost,
+        MediaUpload,
+        Notice,
+        Reaction,
+        CardUpdate,
+        Unpark,
+        WebhookEvent,
+        WebhookDelivery,
+    )
 }
 
 
@@ -179,7 +242,11 @@ class Job:
 
     @property
     def queue(self) -> Queue:
-        return "sms" if isinstance(self.payload, SendSms) else "slack"
+        if isinstance(self.payload, SendSms):
+            return "sms"
+        if isinstance(self.payload, WebhookEvent | WebhookDelivery):
+            return "webhooks"
+        return "slack"
 
     def retried(self) -> Job:
         return replace(self, attempt=self.attempt + 1)

@@ -27,6 +27,9 @@ class Line:
     intake_url: str | None
     window_seconds: float
     lead_seconds: float
+    # Receivers of this line's webhook events: the environment's WEBHOOK_URLS unless the line
+    # names its own (bot/lines.py answers which URLs get a line's events).
+    webhook_urls: tuple[str, ...] = ()
     # Set from Slack (bot/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)

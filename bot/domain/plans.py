@@ -239,6 +239,8 @@ def plan_crew_reply(reply: CrewReply, lead: LeadThread, caller: dict[str, str]) 
             line=lead.line,
             report_to=thread,
             react_on=written,
+            about=lead,
+            author=reply.user or None,
         )
         planned.append(Job(f"reply:{key}", sms))
     if reply.files:

@@ -13,6 +13,7 @@ from bot.domain import plans
 from bot.domain.events import MissedCall
 from bot.domain.phone import masked
 from bot.flows import intake, leads
+from bot.flows import webhooks as webhook_flows
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,34 @@ async def missed_call(services: Services, call: MissedCall) -> str:
     pipe = services.redis.pipeline(transaction=False)
     if not claim.duplicate:
         leads.lead_opened(
-            services, pipe, call.caller, line.id, claim.lead_id, claim.outcome, after_hours
+            services,
+            pipe,
+            call.caller,
+            line.id,
+            claim.lead_id,
+            claim.outcome,
+            after_hours,
+            business_number=call.business_number,
+            caller_name=call.caller_name,
         )
     link = None
     if claim.outcome == "send" and not line.intake_url:
         link = intake.new_link(services, pipe, call.caller, line.id, claim.lead_id)
     waits = services.settings.card_waits_for_text_seconds
     planned = plans.plan_missed_call(call, claim, line, link=link, card_waits=waits > 0)
-    outbox.add(pipe, planned, claim_key=claim.key)
+    created = None
+    if claim.new_lead:  # told once the card is up (it waits for it), with the auto-text's outcome
+        created = webhook_flows.event(
+            services,
+            "lead.created",
+            line=line.id,
+            cause=call.call_sid,
+            phone=call.caller,
+            lead_id=claim.lead_id,
+            at=call.at.timestamp(),
+            source="missed_call",
+        )
+    outbox.add(pipe, [*planned, *webhook_flows.some(created)], claim_key=claim.key)
     for job in planned:
         card = getattr(job.payload, "then", None)
         if card is not None:  # the SMS worker queues it; this timer, if that never happens

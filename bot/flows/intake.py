@@ -14,6 +14,7 @@ from redis.asyncio.client import Pipeline
 from bot.domain import consent, intake
 from bot.domain.jobs import Job, LeadThread, ThreadPost
 from bot.domain.phone import masked
+from bot.flows import webhooks as webhook_flows
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,19 @@ async def submit(
     lead = LeadThread(link.phone, line.id, link.lead_id, line.channel_id)
     seq = await services.callers.next_seq(link.phone, line.id)
     card = ThreadPost(lead.at(seq), intake.card_text(form))
-    await services.outbox.enqueue([Job(f"intake:{link.token}:{nonce}", card)])
+    if form.name:
+        await services.leads.intake_name(link.phone, link.lead_id, form.name)
+    told = webhook_flows.event(
+        services,
+        "intake.submitted",
+        line=line.id,
+        cause=f"{link.token}:{nonce}",
+        phone=link.phone,
+        lead_id=link.lead_id,
+        at=now,
+        intake={**form.values(), "consent": form.consent},
+    )
+    jobs = [Job(f"intake:{link.token}:{nonce}", card), *webhook_flows.some(told)]
+    await services.outbox.enqueue(jobs)
     log.info("intake form from=%s consent=%s", masked(link.phone), form.consent)
     return "ok"

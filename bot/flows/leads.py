@@ -73,6 +73,8 @@ def lead_opened(
     lead_id: str,
     outcome: str,
     after_hours: bool,
+    business_number: str = "",
+    caller_name: str | None = None,
 ) -> None:
     """A missed call from a known number: the lead exists from now, and counts, once the
     pipe's owner executes it."""
@@ -82,6 +84,7 @@ def lead_opened(
     if outcome != "send":
         names.append(f"suppressed:{outcome}")
     services.leads.open_lead(pipe, phone, line, lead_id, day, now, *names)
+    services.leads.note_call(pipe, phone, lead_id, now, business_number, caller_name, outcome)
 
 
 async def hidden_call(services: Services, after_hours: bool) -> None:
@@ -103,15 +106,28 @@ async def auto_texted(services: Services, phone: str, lead_id: str) -> None:
 
 
 async def caller_texted(
-    services: Services, phone: str, line: str, lead_id: str, urgent: bool, waits: bool = True
-) -> LeadState:
-    """Marks the lead replied (and urgent), starts the reply clock; returns the state."""
+    services: Services,
+    phone: str,
+    line: str,
+    lead_id: str,
+    urgent: bool,
+    waits: bool = True,
+    business_number: str = "",
+) -> tuple[LeadState, bool]:
+    """Marks the lead replied (and urgent), starts the reply clock; returns the state, and
+    whether this was the lead's first reply."""
     now = services.clock()
     store = services.leads
     day = business_day(services, now)
     # STOP is not a reply: only a waiting text counts as the lead's first reply.
     before, first_reply = await store.open_and_get(
-        phone, line, lead_id, day, now, first_time="replied" if waits else None
+        phone,
+        line,
+        lead_id,
+        day,
+        now,
+        first_time="replied" if waits else None,
+        business_number=business_number,
     )
     change = await store.change(
         phone, lead_id, lambda lead: leads.caller_replied(lead, urgent), before=before
@@ -125,7 +141,7 @@ async def caller_texted(
         current = await services.lines.current_by_id(line)  # hours may be set from Slack
         due = reminders.schedule(now, settings.reply_sla_minutes, current.hours, current.timezone)
         await store.start_waiting(phone, line, lead_id, now, due)
-    return lead
+    return lead, first_reply
 
 
 async def human_answered(services: Services, phone: str, line: str, lead_id: str) -> None:

@@ -16,8 +16,10 @@ from bot.domain.jobs import (
     SendSms,
     ThreadPost,
     Unpark,
+    WebhookDelivery,
+    WebhookEvent,
 )
-from bot.outbox import cards, posts, slack_api, texts
+from bot.outbox import cards, posts, slack_api, texts, webhooks
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,10 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
             await _react(services, job, payload)
         case Unpark():
             await posts.unpark(services, payload)
+        case WebhookEvent():
+            await webhooks.fan_out(services, job, payload)
+        case WebhookDelivery():
+            await webhooks.deliver(services, job, payload)
 
 
 async def _react(services: Services, job: Job, reaction: Reaction) -> None:

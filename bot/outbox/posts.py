@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from bot.domain import cards
 from bot.domain.jobs import Job, MediaUpload, Notice, ThreadPost, Unpark
 from bot.flows import leads
+from bot.flows import webhooks as webhook_flows
 from bot.outbox import media, slack_api
 from bot.outbox.errors import Retry
 from bot.outbox.pacing import take_turn
@@ -97,6 +98,9 @@ async def post_ordered(
     if stale:
         # Changed while the card was on its way (changes before the card queue no update).
         await leads.queue_update(services, lead.phone, lead.lead_id)
+    if isinstance(post, ThreadPost) and post.card:
+        # Webhook events that waited for the card (to carry its link) go on, posted or not.
+        await webhook_flows.card_posted(services, lead.phone, lead.line, lead.lead_id)
 
 
 async def _post(

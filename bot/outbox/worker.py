@@ -15,6 +15,7 @@ import time
 
 from redis.exceptions import RedisError
 
+from bot.domain import webhooks
 from bot.domain.jobs import QUEUES, Queue
 from bot.flows import reminders, reports
 from bot.outbox.errors import Retry
@@ -25,7 +26,13 @@ from storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS: dict[Queue, int] = {"sms": 12, "slack": 60}  # slack: hours of outage, then give up
+MAX_ATTEMPTS: dict[Queue, int] = {
+    "sms": 12,
+    "slack": 60,  # hours of outage, then give up
+    # The specification's schedule: about three days. A delivery's own last attempt keeps it
+    # as failed (bot/outbox/webhooks.py) before this limit would bury it.
+    "webhooks": webhooks.ATTEMPTS,
+}
 MAX_BACKOFF = 300.0
 
 

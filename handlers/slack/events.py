@@ -41,8 +41,14 @@ def crew_reply_from(event: dict[str, Any]) -> CrewReply | None:
     files = len(attached) if isinstance(attached, list) else 0
     if not text and not files:
         return None
+    user = event.get("user")
     return CrewReply(
-        channel=str(channel), ts=str(ts), thread_ts=str(thread_ts), text=text, files=files
+        channel=str(channel),
+        ts=str(ts),
+        thread_ts=str(thread_ts),
+        text=text,
+        files=files,
+        user=user if isinstance(user, str) else "",
     )
 
 

@@ -1,0 +1,138 @@
+"""Outbound webhooks, the flows' side: an event happened (a job for the outbox's webhooks
+queue, queued with whatever else the flow queues), a lead card reached Slack (the lead's
+events waiting for it go on), and what `/textback webhook` does.
+
+Nothing here talks to a receiver: bot/outbox/webhooks.py does, from the queue. A line with no
+webhook URLs (bot/lines.py decides) costs nothing: no job is made.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.domain import webhooks
+from bot.domain.jobs import Job, WebhookEvent
+from bot.domain.webhooks import Endpoint, EventType
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+# A lead's event waits at most this long for the lead card, so it can carry the thread's link
+# (a new lead's card waits for its auto-text's outcome, CARD_WAITS_FOR_TEXT_SECONDS).
+CARD_WAIT_SECONDS = 20.0
+
+
+def event(
+    services: Services,
+    event_type: EventType,
+    *,
+    line: str,
+    cause: str,
+    phone: str | None = None,
+    lead_id: str | None = None,
+    at: float | None = None,
+    **facts: Any,
+) -> Job | None:
+    """The job that tells the line's receivers, or None when the line has none. cause: what
+    made it (a CallSid, a MessageSid, a Slack ts...), so a redelivery names the same event.
+    facts: the event's own, plain JSON values; caller text goes in as it is (json.dumps
+    serialises it)."""
+    if not services.lines.webhook_urls(line):
+        return None
+    event_id = webhooks.event_id(f"{event_type}:{cause}")
+    payload = WebhookEvent(
+        id=event_id,
+        type=event_type,
+        at=services.clock() if at is None else at,
+        line=line,
+        phone=phone,
+        lead_id=lead_id,
+        facts=facts or None,
+    )
+    return Job(f"webhook:{event_id}", payload)
+
+
+def some(*jobs: Job | None) -> list[Job]:
+    return [job for job in jobs if job is not None]
+
+
+def media_links(services: Services, media: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    """A caller's photos as links a receiver can open: ours, signed, for MEDIA_LINK_DAYS
+    (Twilio's own need the account's credentials)."""
+    key = services.settings.webhook_key
+    if key is None:
+        return []
+    expires = int(services.clock() + webhooks.MEDIA_LINK_DAYS * 86_400)
+    base = services.settings.public_url
+    return [
+        {
+            "url": f"{base}/media/{webhooks.media_token(key, url, expires)}",
+            "content_type": content_type,
+        }
+        for url, content_type in media
+    ]
+
+
+async def queue(services: Services, *jobs: Job | None) -> None:
+    """Queue the events that exist (a line without receivers makes none)."""
+    found = some(*jobs)
+    if found:
+        await services.outbox.enqueue(found)
+
+
+async def card_posted(services: Services, phone: str, line: str, lead_id: str) -> None:
+    """The lead's card is in Slack (or never will be): its events waiting for it go on now,
+    and their timers go."""
+    if not services.lines.webhook_urls(line):
+        return
+    waiting = await services.webhooks.waiting_for_card(phone, lead_id)
+    if not waiting:
+        return
+    pipe = services.redis.pipeline(transaction=False)
+    for timer in waiting:
+        services.outbox.add_instead_of_later(pipe, timer)
+    await pipe.execute()
+
+
+# --- /textback webhook ---------------------------------------------------------------------------
+
+
+async def endpoints(services: Services) -> list[Endpoint]:
+    """Every receiver URL some line sends to, with its state, in a stable order."""
+    return [await services.webhooks.endpoint(url) for url in services.lines.webhook_endpoints()]
+
+
+async def enable(services: Services, url: str) -> bool:
+    """A URL disabled by a 410 sends again. False when it was not disabled."""
+    enabled = await services.webhooks.enable(url)
+    if enabled:
+        log.info("webhook enabled url=%s", webhooks.shown_url(url))
+    return enabled
+
+
+async def retry_failed(services: Services, urls: list[str]) -> int:
+    """The deliveries given up on, to these URLs, from their first attempt again."""
+    jobs: list[Job] = []
+    for url in urls:
+        jobs += await services.webhooks.take_failed(url)
+    if jobs:
+        await services.outbox.enqueue(jobs)
+    log.info("webhook retry queued=%d", len(jobs))
+    return len(jobs)
+
+
+async def send_test(services: Services, urls: list[str], user_id: str) -> int:
+    """A webhook.test event to each URL (Make learns a scenario's fields from the first one)."""
+    jobs = []
+    for url in urls:
+        lines = services.lines.using_webhook(url)
+        line = lines[0].id if lines else services.lines.default.id
+        event_id = webhooks.fresh_event_id()
+        facts = {"message": "A test event from textback.", "by": user_id}
+        payload = WebhookEvent(
+            id=event_id, type="webhook.test", at=services.clock(), line=line, facts=facts, only=url
+        )
+        jobs.append(Job(f"webhook:{event_id}", payload))
+    await services.outbox.enqueue(jobs)
+    return len(jobs)
