@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.outbox.worker import Worker
 from bot.services import open_services
 from bot.settings import Settings
-from handlers import health, intake
+from handlers import health, intake, media
 from handlers.app_keys import SERVICES, TWILIO
 from handlers.slack import actions, commands, home, opt_out_action, reactions
 from handlers.slack import events as slack_events
@@ -44,6 +44,7 @@ def create_app(
     sms.register(app)
     health.register(app)
     intake.register(app)
+    media.register(app)
     slack_http.register(app)
     return app
 
