@@ -97,6 +97,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
         stats,
         status,
         template,
+        webhook,
         window,
     )
 
