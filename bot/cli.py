@@ -1,4 +1,5 @@
-"""`python -m bot serve | worker | consent export` (also the `textback` console script)."""
+"""`python -m bot serve | worker | consent export | leads export | webhook secret` (also the
+`textback` console script)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from typing import TextIO
 from aiohttp import web
 
 from bot import local_redis
+from bot.domain import webhooks
 from bot.domain.jobs import QUEUES, Queue
-from bot.flows import consent_export
+from bot.flows import consent_export, leads_export
+from bot.lines import Lines, default_line
+from bot.outbox import webhooks as webhook_work
 from bot.outbox.worker import Worker
 from bot.services import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
@@ -33,14 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument(
         "--queues",
         default=",".join(QUEUES),
-        help="which queues to work (default: sms,slack); a worker of its own for sms keeps "
-        "texts on time whatever Slack is doing",
+        help=f"which queues to work (default: {','.join(QUEUES)}); a worker of its own for sms "
+        "keeps texts on time whatever Slack or a webhook receiver is doing",
     )
     _add_consent_commands(commands)
+    _add_leads_commands(commands)
+    _add_webhook_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "webhook":
+        # Needs no settings: a secret to put in WEBHOOK_SECRET (and give the receivers).
+        print(webhooks.new_secret())
+        return 0
     queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
     since = None
-    if args.command == "consent":
+    if args.command in ("consent", "leads"):
         try:
             since = consent_export.parse_since(args.since) if args.since else None
         except ValueError as exc:
@@ -69,6 +79,16 @@ def main(argv: list[str] | None = None) -> int:
                     asyncio.run(_export(settings, args.format, since, out))
             else:
                 asyncio.run(_export(settings, args.format, since, sys.stdout))
+        elif args.command == "leads":
+            try:
+                leads_export.check_line(Lines(default_line(settings)), args.line)
+            except leads_export.UnknownLine as exc:
+                parser.error(str(exc))
+            if args.output:
+                with open(args.output, "w", newline="", encoding="utf-8") as out:
+                    asyncio.run(_leads_export(settings, args.format, since, args.line, out))
+            else:
+                asyncio.run(_leads_export(settings, args.format, since, args.line, sys.stdout))
         else:
             asyncio.run(_run_worker(settings, queues))
     finally:
@@ -113,6 +133,39 @@ def _add_consent_commands(commands: argparse._SubParsersAction[argparse.Argument
     export.add_argument("--since", help="only entries from this date (2026-11-01, UTC) on")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", help="write to this file instead of stdout")
+
+
+def _add_leads_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    leads = commands.add_parser("leads", help="the leads")
+    actions = leads.add_subparsers(dest="leads_command", required=True)
+    export = actions.add_parser("export", help="write one row per lead (for a spreadsheet or CRM)")
+    export.add_argument("--since", help="only leads opened from this date (2026-11-01, UTC) on")
+    export.add_argument("--line", help="only this line's leads")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", help="write to this file instead of stdout")
+
+
+async def _leads_export(
+    settings: Settings,
+    fmt: leads_export.Format,
+    since: float | None,
+    line: str | None,
+    out: TextIO,
+) -> None:
+    async with open_services(settings) as services:
+        records = await leads_export.read(services, since=since, line=line)
+        # Names and links from Slack (cached for a day); without Slack, ids and no links.
+        names = await webhook_work.slack_names(services, leads_export.people(records))
+        workspace = await webhook_work.workspace_url(services) if records else None
+        if records and workspace is None:
+            print("leads export: Slack did not answer: no thread links", file=sys.stderr)
+        leads_export.write(services, records, out, fmt=fmt, names=names, workspace_url=workspace)
+
+
+def _add_webhook_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    webhook = commands.add_parser("webhook", help="outbound webhooks")
+    actions = webhook.add_subparsers(dest="webhook_command", required=True)
+    actions.add_parser("secret", help="print a fresh WEBHOOK_SECRET (whsec_...)")
 
 
 async def _export(
