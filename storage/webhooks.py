@@ -55,8 +55,13 @@ class Webhooks:
         key = self.keys.webhook(webhooks.url_key(url))
         return bool(await self.redis.hexists(key, "disabled_at"))
 
-    async def was_delivered(self, job_id: str) -> bool:
-        return await self.redis.get(self.keys.job(job_id)) == "done"
+    async def before_delivery(self, url: str, job_id: str) -> tuple[bool, bool]:
+        """(delivered already, URL disabled), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.keys.job(job_id))
+        pipe.hexists(self.keys.webhook(webhooks.url_key(url)), "disabled_at")
+        marker, disabled = await pipe.execute()
+        return marker == "done", bool(disabled)
 
     async def delivered(self, url: str, job_id: str, now: float) -> None:
         """A 2xx: the delivery is done (a duplicate of its job sends nothing) and the URL well."""

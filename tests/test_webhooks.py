@@ -357,7 +357,14 @@ async def test_webhook_test_command_sends_a_test_event(
     assert "Sent a `webhook.test` event to 1 webhook" in await response.text()
     (item,) = await arrived(receiver, "webhook.test")
     assert item.data["by"] == {"slack_id": CREW_USER, "display_name": "ann"}
-    assert "lead" not in item.data
+    assert item.data["test"] is True
+    # Every field a real event has, so a tool that learns fields from the first event (Make)
+    # learns them all.
+    await hooked.caller_text("Hello")
+    (real,) = await arrived(receiver, "message.received")
+    await hooked.drained()
+    assert set(item.data["lead"]) == set(real.data["lead"])
+    assert set(item.data["message"]) == set(real.data["message"])
 
 
 async def test_no_webhook_urls_queue_nothing_and_keep_nothing(harness: Harness) -> None:

@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from bot.domain.leads import LeadRecord
+from bot.domain.leads import LeadRecord, LeadState
 
 EventType = Literal[
     "lead.created",
@@ -337,3 +337,43 @@ def media_url(key: bytes, token: str, now: float) -> str | None:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sample(line_id: str, line_name: str, channel: str) -> dict[str, Any]:
+    """A webhook.test event's data: every field a real event has, with example values, so a
+    tool that learns a webhook's fields from its first event (Make) learns them all."""
+    at = 1_796_400_000.0
+    lead = LeadState(
+        phone="+12025550123", line=line_id, channel=channel, state="claimed", claimer="U0EXAMPLE"
+    )
+    record = LeadRecord(
+        lead_id="example",
+        state=lead,
+        business_number="+12125550100",
+        caller_name="Dana Reyes",
+        called_at=at,
+        texted_at=at + 2,
+        auto_text="sent",
+        first_reply_at=at + 120,
+        first_answer_at=at + 300,
+        first_answer_by="U0EXAMPLE",
+        texts_in=1,
+        texts_out=2,
+    )
+    names = {"U0EXAMPLE": "example"}
+    return {
+        "test": True,
+        "note": "A test event from textback: the lead and the message are examples.",
+        "lead": lead_data(
+            record, line_id=line_id, line_name=line_name, names=names, workspace_url=None
+        ),
+        "message": {
+            "direction": "inbound",
+            "sid": "SM0example",
+            "text": "Hi, can someone come look at my panel today?",
+            "keyword": None,
+            "media": [
+                {"url": "https://example.invalid/media/example", "content_type": "image/jpeg"}
+            ],
+        },
+    }

@@ -127,11 +127,16 @@ async def send_test(services: Services, urls: list[str], user_id: str) -> int:
     jobs = []
     for url in urls:
         lines = services.lines.using_webhook(url)
-        line = lines[0].id if lines else services.lines.default.id
+        line = lines[0] if lines else services.lines.default
         event_id = webhooks.fresh_event_id()
-        facts = {"message": "A test event from textback.", "by": user_id}
+        facts = webhooks.sample(line.id, line.business_name, line.channel_id) | {"by": user_id}
         payload = WebhookEvent(
-            id=event_id, type="webhook.test", at=services.clock(), line=line, facts=facts, only=url
+            id=event_id,
+            type="webhook.test",
+            at=services.clock(),
+            line=line.id,
+            facts=facts,
+            only=url,
         )
         jobs.append(Job(f"webhook:{event_id}", payload))
     await services.outbox.enqueue(jobs)

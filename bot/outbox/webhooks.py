@@ -135,9 +135,10 @@ async def workspace_url(services: Services) -> str | None:
 async def deliver(services: Services, job: Job, delivery: WebhookDelivery) -> None:
     store = services.webhooks
     url = delivery.url
-    if await store.was_delivered(job.id):
+    delivered, disabled = await store.before_delivery(url, job.id)
+    if delivered:
         return  # a second copy of a delivered job (its worker died before acknowledging)
-    if await store.is_disabled(url):
+    if disabled:
         await store.keep_failed(url, job, services.clock())  # sent by a retry once enabled
         return
     key = services.settings.webhook_key

@@ -100,6 +100,12 @@ async def webhook(invocation: Invocation) -> str:
         more = f" {failed} events it missed are kept: `/textback webhook retry`." if failed else ""
         return f"`{shown}` is on again: new events go to it.{more}"
     if verb == "retry":
+        for number, url in enumerate(configured, start=1):
+            if url in urls and await services.webhooks.is_disabled(url):
+                return (
+                    f"Webhook {number} is disabled (it answered 410 Gone): "
+                    f"`/textback webhook enable {number}` first, then retry."
+                )
         count = await webhook_flows.retry_failed(services, urls)
         if not count:
             return "No failed events to send again."
