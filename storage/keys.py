@@ -95,6 +95,11 @@ class Keys:
         """Sorted set of deliveries to one URL that gave up (score: when), for a retry."""
         return f"{self.prefix}:webhook:{url_key}:failed"
 
+    def webhook_event_sent(self, event_job_id: str) -> str:
+        """Set when an event is first sent: its timer and its release by the card both run it,
+        and only one may send (a takeover sends all the same: at least once)."""
+        return f"{self.prefix}:webhook-event:{event_job_id}"
+
     def slack_user_name(self, user_id: str) -> str:
         """Cached display name of a Slack user (users.info), for webhook bodies and exports."""
         return f"{self.prefix}:slack-user:{user_id}"
@@ -145,10 +150,6 @@ class Keys:
 
     def dead(self) -> str:
         return f"{self.prefix}:{{outbox}}:dead"
-
-    def queued_once(self, name: str) -> str:
-        """Set once jobs named `name` were queued (in the outbox's slot: set in the same step)."""
-        return f"{self.prefix}:{{outbox}}:once:{name}"
 
     def job(self, job_id: str) -> str:
         """Idempotency marker: a redelivered job sees it and sends nothing twice."""

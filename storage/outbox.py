@@ -35,16 +35,6 @@ return #due
 """
 
 
-# KEYS: once-marker, stream. ARGV: marker ttl, then job JSONs. Queues the jobs unless the
-# marker says they were queued already; marker and jobs in one step, so a crash leaves both or
-# neither.
-_ENQUEUE_ONCE = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-for i = 2, #ARGV do redis.call('XADD', KEYS[2], '*', 'job', ARGV[i]) end
-return 1
-"""
-
-
 @dataclass(frozen=True)
 class Delivery:
     """A job as read from the stream; ack it with its message id."""
@@ -61,7 +51,6 @@ class Outbox:
         self.redis = redis
         self.keys = keys
         self._promote = redis.register_script(_PROMOTE_DUE)
-        self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
 
     async def ensure_groups(self) -> None:
         for queue in QUEUES:
@@ -79,13 +68,6 @@ class Outbox:
         pipe = self.redis.pipeline(transaction=False)
         self.add(pipe, jobs, claim_key)
         await pipe.execute()
-
-    async def enqueue_once(self, name: str, queue: Queue, jobs: list[Job], ttl: int) -> bool:
-        """Queue `jobs` (all on `queue`) unless jobs named `name` were queued in the last `ttl`
-        seconds; False when they were. A re-run (a redelivery, a takeover) queues nothing twice."""
-        keys = [self.keys.queued_once(name), self.keys.stream(queue)]
-        args: list[str | int] = [ttl, *(job.to_json() for job in jobs)]
-        return bool(await self._enqueue_once(keys=keys, args=args))
 
     def add(self, pipe: Pipeline, jobs: Iterable[Job], claim_key: str | None = None) -> None:
         """enqueue() as commands on the caller's pipeline, sent with whatever else it holds."""

@@ -7,9 +7,10 @@ receiver's only secret.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.domain import webhooks
 from bot.domain.jobs import Job
@@ -35,6 +36,13 @@ return all
 """
 
 
+@dataclass(frozen=True)
+class Started:
+    first: bool  # this run is the event's first (or a takeover's): it sends
+    disabled: frozenset[str]  # the URLs a 410 disabled
+    workspace_url: str | None  # cached, for the thread's link
+
+
 class Webhooks:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
@@ -54,6 +62,22 @@ class Webhooks:
     async def is_disabled(self, url: str) -> bool:
         key = self.keys.webhook(webhooks.url_key(url))
         return bool(await self.redis.hexists(key, "disabled_at"))
+
+    async def start_event(self, event_job_id: str, urls: list[str], again: bool) -> Started:
+        """One round trip before an event is sent: is this its first run (again: send all the
+        same), which URLs are disabled, and the cached workspace URL."""
+        pipe = self.redis.pipeline(transaction=False)
+        marker = self.keys.webhook_event_sent(event_job_id)
+        pipe.set(marker, "1", nx=not again, ex=JOB_DONE_TTL)
+        for url in urls:
+            pipe.hexists(self.keys.webhook(webhooks.url_key(url)), "disabled_at")
+        pipe.get(self.keys.slack_workspace())
+        first, *disabled, workspace = await pipe.execute()
+        return Started(
+            first=bool(first),
+            disabled=frozenset(url for url, off in zip(urls, disabled, strict=True) if off),
+            workspace_url=str(workspace) if workspace else None,
+        )
 
     async def before_delivery(self, url: str, job_id: str) -> tuple[bool, bool]:
         """(delivered already, URL disabled), in one round trip."""
@@ -111,12 +135,13 @@ class Webhooks:
         return bool(was)
 
     # --- a lead's events waiting for its card ----------------------------------------------------
-    async def wait_for_card(self, phone: str, lead_id: str, event_id: str, job: Job) -> None:
+    def wait_for_card(
+        self, pipe: Pipeline, phone: str, lead_id: str, event_id: str, job: Job
+    ) -> None:
+        """Park an event (its timer job) on the lead until the card is posted, on `pipe`."""
         key = self.keys.lead_webhooks_waiting(phone, lead_id)
-        pipe = self.redis.pipeline(transaction=False)
         pipe.hset(key, event_id, job.to_json())
         pipe.expire(key, WAIT_TTL)
-        await pipe.execute()
 
     async def waiting_for_card(self, phone: str, lead_id: str) -> list[Job]:
         """Takes the lead's waiting events (each exactly once, whoever else asks)."""

@@ -62,8 +62,12 @@ async def inbound_text(services: Services, text: InboundText) -> None:
         # After the message and its photos: a place at the end of the thread's order.
         seq = await services.callers.next_seq(text.caller, line.id)
         planned.append(consent.opt_out_flag(thread.at(seq), text.message_sid, phrase))
-    planned += _events(services, text, claim, line.id, first_reply)
-    await services.outbox.enqueue(planned, claim_key=claim.key)
+    # One round trip: the events (a new lead's wait for its card, planned here), the jobs.
+    pipe = services.redis.pipeline(transaction=False)
+    events = _events(services, text, claim, line.id, first_reply)
+    webhook_flows.add(services, pipe, events, card_on_its_way=claim.new_lead)
+    services.outbox.add(pipe, planned, claim_key=claim.key)
+    await pipe.execute()
     log.info("text in sid=%s from=%s action=%s", text.message_sid, masked(text.caller), text.action)
 
 

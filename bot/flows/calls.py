@@ -79,7 +79,9 @@ async def missed_call(services: Services, call: MissedCall) -> str:
             at=call.at.timestamp(),
             source="missed_call",
         )
-    outbox.add(pipe, [*planned, *webhook_flows.some(created)], claim_key=claim.key)
+    # A new lead's card is planned here: its events wait for it (to carry the thread's link).
+    webhook_flows.add(services, pipe, webhook_flows.some(created), card_on_its_way=True)
+    outbox.add(pipe, planned, claim_key=claim.key)
     for job in planned:
         card = getattr(job.payload, "then", None)
         if card is not None:  # the SMS worker queues it; this timer, if that never happens

@@ -9,7 +9,10 @@ webhook URLs (bot/lines.py decides) costs nothing: no job is made.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
+
+from redis.asyncio.client import Pipeline
 
 from bot.domain import webhooks
 from bot.domain.jobs import Job, WebhookEvent
@@ -72,6 +75,28 @@ def media_links(services: Services, media: tuple[tuple[str, str], ...]) -> list[
         }
         for url, content_type in media
     ]
+
+
+def add(services: Services, pipe: Pipeline, jobs: list[Job], *, card_on_its_way: bool) -> None:
+    """Queue events on the caller's pipeline. card_on_its_way: the lead's card is planned but
+    not posted (a new lead), so they wait for it at once, parked on the lead with a timer,
+    rather than run, find no card and park themselves (a stream read and four round trips
+    more per event)."""
+    for job in jobs:
+        event = job.payload
+        if card_on_its_way and isinstance(event, WebhookEvent) and event.phone and event.lead_id:
+            wait_for_card(services, pipe, job, event)
+        else:
+            services.outbox.add(pipe, [job])
+
+
+def wait_for_card(services: Services, pipe: Pipeline, job: Job, event: WebhookEvent) -> None:
+    """The event waits for its lead's card (so it carries the thread's link) and goes anyway
+    when its timer comes. The timer first: a card posted in between then finds both."""
+    assert event.phone is not None and event.lead_id is not None
+    timer = replace(job, payload=replace(event, waited=True))
+    services.outbox.add_later(pipe, timer, event.at + CARD_WAIT_SECONDS)
+    services.webhooks.wait_for_card(pipe, event.phone, event.lead_id, event.id, timer)
 
 
 async def queue(services: Services, *jobs: Job | None) -> None:

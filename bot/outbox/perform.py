@@ -50,7 +50,7 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
         case Unpark():
             await posts.unpark(services, payload)
         case WebhookEvent():
-            await webhooks.fan_out(services, job, payload)
+            await webhooks.fan_out(services, job, payload, reclaimed=reclaimed)
         case WebhookDelivery():
             await webhooks.deliver(services, job, payload)
 

@@ -3,11 +3,12 @@ and no Slack post.
 
 An event (WebhookEvent) is rendered once, when it runs: the lead read as it is then, with a
 version that grows with every reading (storage/leads.py's snapshot), the Slack names and the
-thread's link added. Its one body goes to each URL as a delivery of its own (WebhookDelivery),
-signed afresh on each attempt (Standard Webhooks v1: the same webhook-id, a new
-webhook-timestamp). A 2xx ends a delivery; a 410 disables the URL; anything else is tried
-again on the specification's schedule, no sooner than a 429's or 503's Retry-After, and after
-the last attempt the delivery is kept as failed for `/textback webhook retry`.
+thread's link added. That one body goes to each URL, signed afresh on each attempt (Standard
+Webhooks v1: the same webhook-id, a new webhook-timestamp). The first attempt is made by the
+event's own job; a URL that needs another goes on as a job of its own (WebhookDelivery). A 2xx
+ends a delivery; a 410 disables the URL; anything else is tried again on the specification's
+schedule, no sooner than a 429's or 503's Retry-After, and after the last attempt the delivery
+is kept as failed for `/textback webhook retry`.
 
 At least once: a job is acknowledged only once it is delivered, scheduled again, or kept as
 failed; a worker that dies mid-request leaves it to be reclaimed and sent again (same id: the
@@ -18,17 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import webhooks
 from bot.domain.jobs import Job, Notice, WebhookDelivery, WebhookEvent
-from bot.flows.webhooks import CARD_WAIT_SECONDS, card_posted
+from bot.flows.webhooks import CARD_WAIT_SECONDS, card_posted, wait_for_card
 from bot.outbox.errors import Retry
 from bot.services import Services
-from storage.markers import JOB_DONE_TTL
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +36,16 @@ USER_AGENT = "textback-webhooks/1"
 ANSWER_SNIPPET = 200  # bytes of a receiver's error answer kept as its last error
 
 
-async def fan_out(services: Services, job: Job, event: WebhookEvent) -> None:
+async def fan_out(
+    services: Services, job: Job, event: WebhookEvent, *, reclaimed: bool = False
+) -> None:
+    """Render the event once and make each URL's first attempt from here (a URL that fails
+    goes on as a WebhookDelivery job, on the retry schedule): the common case costs one job."""
     urls = [event.only] if event.only else list(services.lines.webhook_urls(event.line))
     if not urls:
         return
     facts = event.facts or {}
-    lead = None
-    names: dict[str, str] = {}
+    record = None
     if event.phone and event.lead_id:
         record = await services.leads.snapshot(event.phone, event.lead_id)
         if record is not None:
@@ -52,37 +54,58 @@ async def fan_out(services: Services, job: Job, event: WebhookEvent) -> None:
             if not (state.ts or state.card_failed or event.waited) and young:
                 await _wait_for_card(services, job, event)
                 return
-            ids = [state.claimer, record.first_answer_by, *webhooks.people_in(facts)]
-            names = await slack_names(services, ids)
-            line = services.lines.by_id(event.line)
-            lead = webhooks.lead_data(
-                record,
-                line_id=line.id,
-                line_name=line.business_name,
-                names=names,
-                workspace_url=await workspace_url(services) if state.ts else None,
-            )
-    if lead is None and facts:
-        names = await slack_names(services, list(webhooks.people_in(facts)))
-    body = webhooks.body(event.type, event.at, webhooks.event_data(lead, facts, names))
-    deliveries = [
-        Job(
-            f"webhook:{event.id}:{webhooks.url_key(url)}",
-            WebhookDelivery(event_id=event.id, url=url, body=body, line=event.line),
+    # Once per event, whoever runs it again (its timer and the card's release both); a
+    # takeover runs it all the same: its worker may have died before any answer came.
+    started = await services.webhooks.start_event(job.id, urls, again=reclaimed)
+    if not started.first:
+        return
+    ids = list(webhooks.people_in(facts))
+    if record is not None:
+        ids += [record.state.claimer, record.first_answer_by]
+    names = await slack_names(services, ids)
+    lead = None
+    if record is not None:
+        line = services.lines.by_id(event.line)
+        workspace = None
+        if record.state.ts:
+            workspace = started.workspace_url or await workspace_url(services)
+        lead = webhooks.lead_data(
+            record,
+            line_id=line.id,
+            line_name=line.business_name,
+            names=names,
+            workspace_url=workspace,
         )
-        for url in urls
-    ]
-    # The event's deliveries are queued once, whoever runs it again (a takeover, its timer).
-    await services.outbox.enqueue_once(job.id, "webhooks", deliveries, JOB_DONE_TTL)
+    body = webhooks.body(event.type, event.at, webhooks.event_data(lead, facts, names))
+    await asyncio.gather(
+        *(_first_attempt(services, event, url, body, url in started.disabled) for url in urls)
+    )
+
+
+async def _first_attempt(
+    services: Services, event: WebhookEvent, url: str, body: str, disabled: bool
+) -> None:
+    delivery = WebhookDelivery(event_id=event.id, url=url, body=body, line=event.line)
+    job = Job(f"webhook:{event.id}:{webhooks.url_key(url)}", delivery)
+    if disabled:
+        await services.webhooks.keep_failed(url, job, services.clock())
+        return
+    try:
+        await _attempt(services, job, delivery)
+    except Retry as exc:
+        # From here the URL's delivery is a job of its own, with its own retries.
+        log.warning("webhook retry job=%s in %.1fs reason=%s", job.id, exc.after or 0, exc)
+        await services.outbox.retry_later(job.retried(), services.clock() + (exc.after or 0))
 
 
 async def _wait_for_card(services: Services, job: Job, event: WebhookEvent) -> None:
-    """The lead card is on its way (a new lead's waits for its auto-text): the event waits for
-    it, so it carries the thread's link, and goes anyway when its timer comes."""
-    timer = replace(job, payload=replace(event, waited=True))
+    """The lead card is on its way: the event waits for it, so it carries the thread's link,
+    and goes anyway when its timer comes (flows park a new lead's events at once; this is for
+    the others that find the card not posted yet)."""
     assert event.phone is not None and event.lead_id is not None
-    await services.webhooks.wait_for_card(event.phone, event.lead_id, event.id, timer)
-    await services.outbox.retry_later(timer, event.at + CARD_WAIT_SECONDS)
+    pipe = services.redis.pipeline(transaction=False)
+    wait_for_card(services, pipe, job, event)
+    await pipe.execute()
     # The card may have been posted between the reading and the parking: then nobody else
     # would release it before its timer.
     state = await services.leads.get(event.phone, event.lead_id)
@@ -133,6 +156,7 @@ async def workspace_url(services: Services) -> str | None:
 
 
 async def deliver(services: Services, job: Job, delivery: WebhookDelivery) -> None:
+    """A retry (or `/textback webhook retry`) of one event to one URL."""
     store = services.webhooks
     url = delivery.url
     delivered, disabled = await store.before_delivery(url, job.id)
@@ -141,6 +165,13 @@ async def deliver(services: Services, job: Job, delivery: WebhookDelivery) -> No
     if disabled:
         await store.keep_failed(url, job, services.clock())  # sent by a retry once enabled
         return
+    await _attempt(services, job, delivery)
+
+
+async def _attempt(services: Services, job: Job, delivery: WebhookDelivery) -> None:
+    """One signed POST; raises Retry when it should be tried again later."""
+    store = services.webhooks
+    url = delivery.url
     key = services.settings.webhook_key
     if key is None:  # settings refuse URLs without a secret; a URL kept from before, perhaps
         log.error("webhook not sent: WEBHOOK_SECRET is not set url=%s", webhooks.shown_url(url))

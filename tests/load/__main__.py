@@ -1,4 +1,5 @@
-"""`python -m tests.load --rate 200 --seconds 60 [--replies] [--latency 0.15] [--json FILE]`."""
+"""`python -m tests.load --rate 200 --seconds 60 [--replies] [--webhooks] [--latency 0.15]
+[--json FILE]`."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def main() -> int:
         help="split: an sms and a slack worker (default); one: one worker for both queues;"
         " inline: serve runs the worker itself",
     )
+    parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="turn outbound webhooks on, to a loopback receiver adding --latency",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0:
@@ -50,6 +56,7 @@ def main() -> int:
         redis_url=args.redis_url,
         own_redis=args.own_redis,
         workers=args.workers,
+        webhooks=args.webhooks,
     )
     figures = asyncio.run(run(config, progress=lambda line: print(line, file=sys.stderr)))
     print(table(figures, config))
