@@ -5,8 +5,9 @@ calls.py (a missed call's one atomic decision), callers.py (a caller's texts, op
 exclusion, place in a lead), threads.py (a lead's Slack thread and the order of its posts),
 markers.py (idempotency of jobs), pacing.py (Slack pace shared by every worker), leads.py (lead
 state and reminders), stats.py, ledger.py (consent history), intake.py, line_config.py
-(settings changed from Slack), outbox.py (the durable job queues), health.py (last error, Slack
-event dedupe), connection.py (the client: one server or a cluster).
+(settings changed from Slack), outbox.py (the durable job queues), webhooks.py (each webhook
+URL's state, failed deliveries, events waiting for a card, Slack names cached), health.py (last
+error, Slack event dedupe), connection.py (the client: one server or a cluster).
 
 May import: storage and bot.domain (the plain types the store reads and writes).
 """

@@ -5,7 +5,8 @@ worker.py reads jobs from the Redis streams (storage/outbox.py), runs them throu
 the jobs of dead workers. texts.py sends a text at most once; posts.py posts in a caller's
 thread in order, at least once, and notices; cards.py keeps a lead card up to date; media.py
 carries a caller's photo into the thread; pacing.py and slack_api.py keep every worker within
-Slack's limits together.
+Slack's limits together; webhooks.py renders an event and delivers it to each webhook URL
+(signed, retried on its own queue).
 
 May import: bot.domain, storage, bot.flows (what a finished job leads to: a lead texted, a card
 to update, a reminder due), and the top level's services and settings. Never handlers.

@@ -204,6 +204,7 @@ async def _attempt(services: Services, job: Job, delivery: WebhookDelivery) -> N
         return
     match webhooks.verdict(status):
         case "delivered":
+            services.metrics.webhook_deliveries.labels("delivered").inc()
             await store.delivered(url, job.id, services.clock())
             log.info(
                 "webhook delivered id=%s url=%s attempt=%d",
@@ -227,9 +228,11 @@ async def _failed(
     shown = webhooks.shown_url(delivery.url)
     await store.attempt_failed(delivery.url, now, error)
     if job.attempt + 1 >= webhooks.ATTEMPTS:
+        services.metrics.webhook_deliveries.labels("failed").inc()
         log.error("webhook given up id=%s url=%s error=%s", delivery.event_id, shown, error)
         await store.keep_failed(delivery.url, job, now)
         return
+    services.metrics.webhook_deliveries.labels("retry").inc()
     raise Retry(f"webhook {shown}: {error}", after=webhooks.retry_delay(job.attempt, after))
 
 
@@ -238,6 +241,7 @@ async def _gone(services: Services, job: Job, delivery: WebhookDelivery) -> None
     are kept, for a retry once it is enabled again) and each line that uses it is told."""
     store = services.webhooks
     now = services.clock()
+    services.metrics.webhook_deliveries.labels("gone").inc()
     newly = await store.disable(delivery.url, now, "HTTP 410 Gone")
     await store.keep_failed(delivery.url, job, now)
     if not newly:
