@@ -19,6 +19,7 @@ from storage.keys import DAY, Keys
 from storage.markers import JOB_DONE_TTL
 
 MAX_FAILED = 10_000  # deliveries kept per URL; the oldest go first
+FAILED_TTL = 30 * DAY  # kept deliveries go a month after the last one failed (a URL removed)
 NAME_TTL = DAY  # a display name or the workspace URL is asked again after a day
 WAIT_TTL = DAY  # a lead's waiting events outlive any wait for its card
 
@@ -110,6 +111,7 @@ class Webhooks:
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(key, {replace(job, attempt=0, turn=None).to_json(): now})
         pipe.zremrangebyrank(key, 0, -(MAX_FAILED + 1))
+        pipe.expire(key, FAILED_TTL)
         await pipe.execute()
 
     async def take_failed(self, url: str) -> list[Job]:

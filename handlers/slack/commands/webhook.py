@@ -46,7 +46,7 @@ def describe_endpoint(services: Services, number: int, endpoint: Endpoint) -> st
         # The receiver's own words: shown as text, never as Slack markup.
         error = f"{escape(endpoint.last_error[:120])} ({_when(services, endpoint.last_error_at)})"
     return (
-        f"{number}. `{webhooks.shown_url(endpoint.url)}` — {state}\n"
+        f"{number}. `{escape(webhooks.shown_url(endpoint.url))}` — {state}\n"
         f"    last success: {_when(services, endpoint.last_success_at)} · "
         f"delivered: {endpoint.delivered} · failed events kept: {endpoint.failed} · "
         f"last error: {error}"
@@ -93,19 +93,19 @@ async def webhook(invocation: Invocation) -> str:
         denied = await refusal(services, invocation.user_id)
         if denied:
             return denied
-        shown = webhooks.shown_url(urls[0])
+        shown = escape(webhooks.shown_url(urls[0]))
         if not await webhook_flows.enable(services, urls[0]):
             return f"`{shown}` was not disabled: its events are being sent."
         failed = (await services.webhooks.endpoint(urls[0])).failed
         more = f" {failed} events it missed are kept: `/textback webhook retry`." if failed else ""
         return f"`{shown}` is on again: new events go to it.{more}"
+    for number, url in enumerate(configured, start=1):
+        if url in urls and await services.webhooks.is_disabled(url):
+            return (
+                f"Webhook {number} is disabled (it answered 410 Gone): "
+                f"`/textback webhook enable {number}` first, then {verb}."
+            )
     if verb == "retry":
-        for number, url in enumerate(configured, start=1):
-            if url in urls and await services.webhooks.is_disabled(url):
-                return (
-                    f"Webhook {number} is disabled (it answered 410 Gone): "
-                    f"`/textback webhook enable {number}` first, then retry."
-                )
         count = await webhook_flows.retry_failed(services, urls)
         if not count:
             return "No failed events to send again."
