@@ -95,9 +95,12 @@ class Keys:
         """Sorted set of deliveries to one URL that gave up (score: when), for a retry."""
         return f"{self.prefix}:webhook:{url_key}:failed"
 
-    def webhook_event_sent(self, event_job_id: str) -> str:
+    def webhook_event_sent(self, event_job_id: str, phone: str | None = None) -> str:
         """Set when an event is first sent: its timer and its release by the card both run it,
-        and only one may send (a takeover sends all the same: at least once)."""
+        and only one may send (a takeover sends all the same: at least once). An event about a
+        caller's lead keeps it in the caller's slot, read in one script with the lead."""
+        if phone:
+            return f"{self.prefix}:{{{phone}}}:webhook-event:{event_job_id}"
         return f"{self.prefix}:webhook-event:{event_job_id}"
 
     def slack_user_name(self, user_id: str) -> str:

@@ -44,22 +44,12 @@ return {version, redis.call('HGET', KEYS[1], 'ts') or ''}
 """
 
 
-# KEYS: lead hash. The lead as a webhook shows it, with a version taken in the same step, so a
-# reading with a higher version never shows an older state. Empty when the lead is gone.
-_SNAPSHOT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-redis.call('HINCRBY', KEYS[1], 'event_version', 1)
-return redis.call('HGETALL', KEYS[1])
-"""
-
-
 class LeadStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
         self._stop_waiting = redis.register_script(_STOP_WAITING)
         self._change_if_version = redis.register_script(_CHANGE_IF_VERSION)
-        self._snapshot = redis.register_script(_SNAPSHOT)
 
     async def get(self, phone: str, lead_id: str) -> LeadState:
         raw = await self.redis.hgetall(self.keys.lead(phone, lead_id))
@@ -166,14 +156,6 @@ class LeadStore:
     async def intake_name(self, phone: str, lead_id: str, name: str) -> None:
         """The name the caller typed in the intake form (preferred to Twilio's CallerName)."""
         await self.redis.hset(self.keys.lead(phone, lead_id), "intake_name", name)
-
-    async def snapshot(self, phone: str, lead_id: str) -> LeadRecord | None:
-        """The lead for a webhook, its event_version grown in the same step; None if gone."""
-        raw = await self._snapshot(keys=[self.keys.lead(phone, lead_id)])
-        if not raw:
-            return None
-        found = dict(raw) if isinstance(raw, dict) else dict(zip(raw[::2], raw[1::2], strict=True))
-        return LeadRecord.from_hash(lead_id, _strs(found))
 
     async def every_lead(self) -> AsyncIterator[tuple[str, str]]:
         """(phone, lead id) of every lead kept (SCAN, never KEYS: Redis stays responsive)."""

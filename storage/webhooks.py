@@ -7,13 +7,17 @@ receiver's only secret.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Literal
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.domain import webhooks
 from bot.domain.jobs import Job
+from bot.domain.leads import LeadRecord
 from bot.domain.webhooks import Endpoint
 from storage.keys import DAY, Keys
 from storage.markers import JOB_DONE_TTL
@@ -22,6 +26,32 @@ MAX_FAILED = 10_000  # deliveries kept per URL; the oldest go first
 FAILED_TTL = 30 * DAY  # kept deliveries go a month after the last one failed (a URL removed)
 NAME_TTL = DAY  # a display name or the workspace URL is asked again after a day
 WAIT_TTL = DAY  # a lead's waiting events outlive any wait for its card
+# Kept in the process too, so an event costs no round trip for them: a URL's disabled state
+# (another process's enable is seen this much later), names and the workspace URL.
+DISABLED_MEMO = 2.0
+NAME_MEMO = 300.0
+
+# KEYS: lead hash, the event's sent-marker (both in the caller's slot).
+# ARGV: again (1: a takeover, send whatever the marker says), may wait (1: an event that waits
+# for the lead card, if it is not posted), marker ttl.
+# Returns {'dup'} (sent already), {'wait'} (the card is on its way: nothing written),
+# {'gone'} (no such lead any more), or {'go', the lead's fields}: the marker set and the lead
+# read with its event_version grown, in one step, so a reading with a higher version never
+# shows an older state.
+_START_LEAD_EVENT = """
+if ARGV[1] ~= '1' and redis.call('EXISTS', KEYS[2]) == 1 then return {'dup'} end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+  return {'gone'}
+end
+if ARGV[2] == '1' then
+  local card = redis.call('HMGET', KEYS[1], 'ts', 'card_failed')
+  if (not card[1] or card[1] == '') and card[2] ~= '1' then return {'wait'} end
+end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'event_version', 1)
+return {'go', redis.call('HGETALL', KEYS[1])}
+"""
 
 # KEYS: one key. Takes everything a hash or a sorted set holds and deletes it, in one step:
 # two takers never both get the same entries.
@@ -37,19 +67,48 @@ return all
 """
 
 
-@dataclass(frozen=True)
-class Started:
-    first: bool  # this run is the event's first (or a takeover's): it sends
-    disabled: frozenset[str]  # the URLs a 410 disabled
-    workspace_url: str | None  # cached, for the thread's link
+Start = Literal["dup", "wait", "gone", "go"]
 
 
 class Webhooks:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.redis = redis
         self.keys = keys
         self._take_hash = redis.register_script(_TAKE_HASH)
         self._take_zset = redis.register_script(_TAKE_ZSET)
+        self._start_lead_event = redis.register_script(_START_LEAD_EVENT)
+        self._monotonic = monotonic
+        self._disabled: dict[str, tuple[float, bool]] = {}  # url -> (until, disabled)
+        self._names: dict[str, tuple[float, str]] = {}  # user id -> (until, name)
+        self._workspace: tuple[float, str] | None = None
+
+    # --- an event ------------------------------------------------------------------------------
+    async def start_lead_event(
+        self,
+        phone: str,
+        lead_id: str,
+        event_job_id: str,
+        *,
+        again: bool,
+        may_wait: bool,
+    ) -> tuple[Start, LeadRecord | None]:
+        """One round trip before an event about a lead is sent (see _START_LEAD_EVENT)."""
+        keys = [self.keys.lead(phone, lead_id), self.keys.webhook_event_sent(event_job_id, phone)]
+        reply = await self._start_lead_event(keys=keys, args=[int(again), int(may_wait), DAY])
+        outcome = str(reply[0])
+        if outcome != "go":
+            return outcome, None  # type: ignore[return-value]
+        raw = reply[1]
+        found = dict(raw) if isinstance(raw, dict) else dict(zip(raw[::2], raw[1::2], strict=True))
+        fields = {str(k): str(v) for k, v in found.items()}
+        return "go", LeadRecord.from_hash(lead_id, fields)
+
+    async def start_event(self, event_job_id: str, *, again: bool) -> bool:
+        """An event about no lead: True when this run sends it."""
+        marker = self.keys.webhook_event_sent(event_job_id)
+        return bool(await self.redis.set(marker, "1", nx=not again, ex=DAY))
 
     # --- a receiver URL ------------------------------------------------------------------------
     async def endpoint(self, url: str) -> Endpoint:
@@ -62,23 +121,21 @@ class Webhooks:
 
     async def is_disabled(self, url: str) -> bool:
         key = self.keys.webhook(webhooks.url_key(url))
-        return bool(await self.redis.hexists(key, "disabled_at"))
+        disabled = bool(await self.redis.hexists(key, "disabled_at"))
+        self._disabled[url] = (self._monotonic() + DISABLED_MEMO, disabled)
+        return disabled
 
-    async def start_event(self, event_job_id: str, urls: list[str], again: bool) -> Started:
-        """One round trip before an event is sent: is this its first run (again: send all the
-        same), which URLs are disabled, and the cached workspace URL."""
-        pipe = self.redis.pipeline(transaction=False)
-        marker = self.keys.webhook_event_sent(event_job_id)
-        pipe.set(marker, "1", nx=not again, ex=JOB_DONE_TTL)
-        for url in urls:
-            pipe.hexists(self.keys.webhook(webhooks.url_key(url)), "disabled_at")
-        pipe.get(self.keys.slack_workspace())
-        first, *disabled, workspace = await pipe.execute()
-        return Started(
-            first=bool(first),
-            disabled=frozenset(url for url, off in zip(urls, disabled, strict=True) if off),
-            workspace_url=str(workspace) if workspace else None,
-        )
+    async def disabled(self, urls: list[str]) -> frozenset[str]:
+        """The URLs a 410 disabled (as read within DISABLED_MEMO seconds)."""
+        now = self._monotonic()
+        stale = [url for url in urls if self._disabled.get(url, (0.0, False))[0] <= now]
+        if stale:
+            pipe = self.redis.pipeline(transaction=False)
+            for url in stale:
+                pipe.hexists(self.keys.webhook(webhooks.url_key(url)), "disabled_at")
+            for url, off in zip(stale, await pipe.execute(), strict=True):
+                self._disabled[url] = (now + DISABLED_MEMO, bool(off))
+        return frozenset(url for url in urls if self._disabled[url][1])
 
     async def before_delivery(self, url: str, job_id: str) -> tuple[bool, bool]:
         """(delivered already, URL disabled), in one round trip."""
@@ -125,6 +182,7 @@ class Webhooks:
         pipe.hsetnx(key, "disabled_at", now)
         pipe.hset(key, mapping={"url": url, "last_error": reason, "last_error_at": now})
         newly, _ = await pipe.execute()
+        self._disabled[url] = (self._monotonic() + DISABLED_MEMO, True)
         return bool(newly)
 
     async def enable(self, url: str) -> bool:
@@ -134,6 +192,7 @@ class Webhooks:
         pipe.hdel(key, "disabled_at")
         pipe.hset(key, "failing", 0)
         was, _ = await pipe.execute()
+        self._disabled.pop(url, None)
         return bool(was)
 
     # --- a lead's events waiting for its card ----------------------------------------------------
@@ -152,20 +211,34 @@ class Webhooks:
 
     # --- from Slack, cached ----------------------------------------------------------------------
     async def user_names(self, user_ids: list[str]) -> dict[str, str]:
-        if not user_ids:
-            return {}
+        now = self._monotonic()
+        names = {u: memo[1] for u in user_ids if (memo := self._names.get(u)) and memo[0] > now}
+        wanted = [u for u in user_ids if u not in names]
+        if not wanted:
+            return names
         pipe = self.redis.pipeline(transaction=False)  # one GET each: keys in many slots
-        for user_id in user_ids:
+        for user_id in wanted:
             pipe.get(self.keys.slack_user_name(user_id))
-        found = await pipe.execute()
-        return {u: str(name) for u, name in zip(user_ids, found, strict=True) if name is not None}
+        for user_id, name in zip(wanted, await pipe.execute(), strict=True):
+            if name is not None:
+                names[user_id] = str(name)
+                self._names[user_id] = (now + NAME_MEMO, str(name))
+        return names
 
     async def remember_user_name(self, user_id: str, name: str) -> None:
+        self._names[user_id] = (self._monotonic() + NAME_MEMO, name)
         await self.redis.set(self.keys.slack_user_name(user_id), name, ex=NAME_TTL)
 
     async def workspace_url(self) -> str | None:
+        now = self._monotonic()
+        if self._workspace is not None and self._workspace[0] > now:
+            return self._workspace[1]
         value = await self.redis.get(self.keys.slack_workspace())
-        return str(value) if value else None
+        if not value:
+            return None
+        self._workspace = (now + NAME_MEMO, str(value))
+        return str(value)
 
     async def remember_workspace_url(self, url: str) -> None:
+        self._workspace = (self._monotonic() + NAME_MEMO, url)
         await self.redis.set(self.keys.slack_workspace(), url, ex=NAME_TTL)

@@ -496,8 +496,7 @@ async def test_an_event_whose_worker_died_mid_request_is_delivered_by_another(
     # A worker took the event, marked it sent, and died before any answer was recorded.
     (taken,) = await outbox.read("webhooks", "dead-worker", count=10, block_ms=50)
     assert taken.job is not None and isinstance(taken.job.payload, WebhookEvent)
-    started = await hooked.services.webhooks.start_event(taken.job.id, [hook_url(hooked)], False)
-    assert started.first
+    assert await hooked.services.webhooks.start_event(taken.job.id, again=False)
 
     survivor = Worker(hooked.services, reclaim_idle_ms=100)
     task = asyncio.create_task(survivor.run())
@@ -507,6 +506,33 @@ async def test_an_event_whose_worker_died_mid_request_is_delivered_by_another(
     finally:
         await survivor.shutdown(task)
     assert [r.msg_id for r in receiver.received] == [taken.job.payload.id]
+
+
+@pytest.mark.settings(run_worker=False)
+async def test_a_lead_event_whose_worker_died_mid_request_is_delivered_by_another(
+    hooked: Harness, receiver: WebhookReceiver
+) -> None:
+    services = hooked.services
+    await services.outbox.ensure_groups()
+    lead = {"phone": CALLER, "line": "default", "channel": CHANNEL, "ts": "1.000100"}
+    await services.redis.hset(services.keys.lead(CALLER, "lead1"), mapping=lead)
+    event = WebhookEvent("msg_lead1", "lead.claimed", hooked.clock(), "default", CALLER, "lead1")
+    await services.outbox.enqueue([Job("webhook:msg_lead1", event)])
+    (_,) = await services.outbox.read("webhooks", "dead-worker", count=10, block_ms=50)
+    start, _ = await services.webhooks.start_lead_event(
+        CALLER, "lead1", "webhook:msg_lead1", again=False, may_wait=True
+    )
+    assert start == "go"  # the dead worker had begun sending it
+
+    survivor = Worker(services, reclaim_idle_ms=100)
+    task = asyncio.create_task(survivor.run())
+    try:
+        (item,) = await arrived(receiver, "lead.claimed")
+        await hooked.drained()
+    finally:
+        await survivor.shutdown(task)
+    assert item.msg_id == "msg_lead1"
+    assert item.data["lead"]["version"] == 2  # the takeover read the lead again
 
 
 @pytest.mark.settings(run_worker=False)

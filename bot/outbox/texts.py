@@ -144,11 +144,13 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
     if lead is not None and lead_texted:
         await leads.auto_texted(services, lead.phone, lead.lead_id)
         # After the lead moved to Texted, so the event shows it. A new lead's card rides on
-        # this text (sms.then, queued after this): the event waits for it at once.
+        # this text (sms.then, queued right after a first attempt; a retry's went already):
+        # the event waits for it at once.
         told = _event(services, "lead.texted", job, sms, message.sid, status="sent")
         if told is not None:
+            card_on_its_way = sms.then is not None and job.attempt == 0
             pipe = services.redis.pipeline(transaction=False)
-            webhook_flows.add(services, pipe, [told], card_on_its_way=sms.then is not None)
+            webhook_flows.add(services, pipe, [told], card_on_its_way=card_on_its_way)
             await pipe.execute()
 
 

@@ -40,24 +40,31 @@ async def fan_out(
     services: Services, job: Job, event: WebhookEvent, *, reclaimed: bool = False
 ) -> None:
     """Render the event once and make each URL's first attempt from here (a URL that fails
-    goes on as a WebhookDelivery job, on the retry schedule): the common case costs one job."""
+    goes on as a WebhookDelivery job, on the retry schedule): the common case costs one job and
+    one round trip before the requests."""
     urls = [event.only] if event.only else list(services.lines.webhook_urls(event.line))
     if not urls:
         return
+    store = services.webhooks
     facts = event.facts or {}
+    # Once per event, whoever runs it again (its timer and the card's release both); a
+    # takeover sends it all the same: its worker may have died before any answer came.
     record = None
     if event.phone and event.lead_id:
-        record = await services.leads.snapshot(event.phone, event.lead_id)
-        if record is not None:
-            state = record.state
-            young = services.clock() - event.at < CARD_WAIT_SECONDS
-            if not (state.ts or state.card_failed or event.waited) and young:
-                await _wait_for_card(services, job, event)
-                return
-    # Once per event, whoever runs it again (its timer and the card's release both); a
-    # takeover runs it all the same: its worker may have died before any answer came.
-    started = await services.webhooks.start_event(job.id, urls, again=reclaimed)
-    if not started.first:
+        young = services.clock() - event.at < CARD_WAIT_SECONDS
+        start, record = await store.start_lead_event(
+            event.phone,
+            event.lead_id,
+            job.id,
+            again=reclaimed,
+            may_wait=young and not event.waited,
+        )
+        if start == "wait":
+            await _wait_for_card(services, job, event)
+            return
+        if start == "dup":
+            return
+    elif not await store.start_event(job.id, again=reclaimed):
         return
     ids = list(webhooks.people_in(facts))
     if record is not None:
@@ -66,19 +73,17 @@ async def fan_out(
     lead = None
     if record is not None:
         line = services.lines.by_id(event.line)
-        workspace = None
-        if record.state.ts:
-            workspace = started.workspace_url or await workspace_url(services)
         lead = webhooks.lead_data(
             record,
             line_id=line.id,
             line_name=line.business_name,
             names=names,
-            workspace_url=workspace,
+            workspace_url=await workspace_url(services) if record.state.ts else None,
         )
     body = webhooks.body(event.type, event.at, webhooks.event_data(lead, facts, names))
+    disabled = await store.disabled(urls)
     await asyncio.gather(
-        *(_first_attempt(services, event, url, body, url in started.disabled) for url in urls)
+        *(_first_attempt(services, event, url, body, url in disabled) for url in urls)
     )
 
 
