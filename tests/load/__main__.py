@@ -42,6 +42,12 @@ def main() -> int:
         action="store_true",
         help="turn outbound webhooks on, to a loopback receiver adding --latency",
     )
+    parser.add_argument(
+        "--webhooks-nice",
+        type=int,
+        default=0,
+        help="run the webhooks worker at this lower CPU priority (nice), --workers split only",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0:
@@ -57,6 +63,7 @@ def main() -> int:
         own_redis=args.own_redis,
         workers=args.workers,
         webhooks=args.webhooks,
+        webhooks_nice=args.webhooks_nice,
     )
     figures = asyncio.run(run(config, progress=lambda line: print(line, file=sys.stderr)))
     print(table(figures, config))

@@ -68,6 +68,7 @@ class LoadConfig:
     # Outbound webhooks on, to a loopback receiver that adds `latency` to each answer (split:
     # a worker of their own, --queues webhooks).
     webhooks: bool = False
+    webhooks_nice: int = 0  # split: run the webhooks worker at this lower CPU priority
 
 
 @dataclass
@@ -204,8 +205,18 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             procs.append(spawn("worker-slack", "worker", env, log_dir, "--queues", "slack"))
             if config.webhooks:  # nor with webhook receivers
                 procs.append(
-                    spawn("worker-webhooks", "worker", env, log_dir, "--queues", "webhooks")
+                    spawn(
+                        "worker-webhooks",
+                        "worker",
+                        env,
+                        log_dir,
+                        "--queues",
+                        "webhooks",
+                        nice=config.webhooks_nice,
+                    )
                 )
+                if config.webhooks_nice:
+                    progress(f"  (worker-webhooks runs at nice {config.webhooks_nice})")
         elif config.workers == "one":
             procs.append(spawn("worker", "worker", env, log_dir))
         base = f"http://127.0.0.1:{port}"
@@ -698,6 +709,7 @@ def table(figures: Figures, config: LoadConfig) -> str:
         f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
         f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}, "
         f"workers {config.workers}, webhooks {'on' if config.webhooks else 'off'}"
+        + (f" (their worker at nice {config.webhooks_nice})" if config.webhooks_nice else "")
     )
     settings = describe_settings(figures.settings_changed)
     table_rows = [f"{name:<{width}}  {value}" for name, value in rows]
