@@ -1,5 +1,5 @@
-"""`python -m bot serve | worker | consent export | leads export | webhook secret` (also the
-`textback` console script)."""
+"""`python -m bot serve | worker | doctor | setup twilio | consent export | leads export |
+exclude import | outbox dead | webhook secret | demo` (also the `textback` console script)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,19 @@ from typing import TextIO
 
 from aiohttp import web
 
-from bot import local_redis
-from bot.domain import webhooks
+from bot import lines, local_redis
+from bot.doctor import command
+from bot.domain import contacts, webhooks
 from bot.domain.jobs import QUEUES, Queue
-from bot.flows import consent_export, leads_export
-from bot.lines import Lines, default_line
+from bot.flows import consent_export, dead_jobs, exclusions_import, leads_export
 from bot.outbox import webhooks as webhook_work
 from bot.outbox.worker import Worker
 from bot.services import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
 from storage import connection as redis_client
+from storage.callers import Callers
 from storage.keys import Keys
+from storage.outbox import Outbox
 
 log = logging.getLogger("bot")
 
@@ -43,12 +45,27 @@ def main(argv: list[str] | None = None) -> int:
     _add_consent_commands(commands)
     _add_leads_commands(commands)
     _add_webhook_commands(commands)
+    _add_exclude_commands(commands)
+    _add_setup_commands(commands)
+    _add_outbox_commands(commands)
+    demo = commands.add_parser(
+        "demo",
+        help="try it with no accounts: the real server against simulated Twilio and Slack, "
+        "both ends in a browser page (needs no settings, ignores .env and REDIS_URL)",
+    )
+    demo.add_argument("--port", type=_port, default=3000, help="where the page is (default 3000)")
     args = parser.parse_args(argv)
     if args.command == "webhook":
         # Needs no settings: a secret to put in WEBHOOK_SECRET (and give the receivers).
         print(webhooks.new_secret())
         return 0
+    if args.command == "demo":
+        from bot.demo import run as demo_run  # the simulators: only the demo needs them
+
+        return demo_run.main(args.port)
     queues = _queues(parser, getattr(args, "queues", ",".join(QUEUES)))
+    if args.command == "outbox" and args.limit < 1:
+        parser.error("--limit takes a number of jobs, 1 or more")
     since = None
     if args.command in ("consent", "leads"):
         try:
@@ -58,21 +75,40 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-    except SettingsError as exc:
+        lines.load(settings)  # a bad LINES_FILE stops every command here, before anything runs
+    except (SettingsError, lines.LinesError) as exc:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if args.command in ("doctor", "setup"):
+        return _check(settings, args)
+    if args.command == "leads":
+        try:
+            leads_export.check_line(lines.Lines.from_settings(settings), args.line)
+        except leads_export.UnknownLine as exc:
+            parser.error(str(exc))
     redis_process = _ensure_redis(settings)
     try:
         if args.command == "serve":
-            from bot.app import create_app  # Bolt and the handlers: a worker never needs them
+            # Bolt and the handlers: a worker never needs them.
+            from bot.app import ACCESS_LOGGER, create_app
 
             app = create_app(settings)
             _freeze_startup()
-            web.run_app(app, host=settings.host, port=settings.port, print=None)
+            web.run_app(
+                app,
+                host=settings.host,
+                port=settings.port,
+                print=None,
+                access_log_class=ACCESS_LOGGER,
+            )
+        elif args.command == "outbox":
+            asyncio.run(_dead_jobs(settings, args.retry, args.limit))
+        elif args.command == "exclude":
+            return _import_exclusions(settings, Path(args.file))
         elif args.command == "consent":
             if args.output:
                 with open(args.output, "w", newline="", encoding="utf-8") as out:
@@ -80,10 +116,6 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 asyncio.run(_export(settings, args.format, since, sys.stdout))
         elif args.command == "leads":
-            try:
-                leads_export.check_line(Lines(default_line(settings)), args.line)
-            except leads_export.UnknownLine as exc:
-                parser.error(str(exc))
             if args.output:
                 with open(args.output, "w", newline="", encoding="utf-8") as out:
                     asyncio.run(_leads_export(settings, args.format, since, args.line, out))
@@ -124,6 +156,48 @@ def _ensure_redis(settings: Settings) -> local_redis.subprocess.Popen[bytes] | N
         data_dir,
     )
     return process
+
+
+def _add_setup_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="check the settings against Slack, Twilio, Redis and PUBLIC_URL"
+    )
+    doctor.add_argument(
+        "--timeout",
+        type=float,
+        default=command.DEFAULT_TIMEOUT,
+        help="seconds each service may take to answer (default: %(default)g)",
+    )
+    setup = commands.add_parser("setup", help="configure a service for this deployment")
+    services = setup.add_subparsers(dest="service", required=True)
+    twilio = services.add_parser(
+        "twilio", help="point every line's Twilio numbers at PUBLIC_URL (dry run by default)"
+    )
+    twilio.add_argument("--apply", action="store_true", help="make the changes shown")
+    twilio.add_argument(
+        "--messaging-service",
+        action="store_true",
+        help="also set a Messaging Service that takes a number's texts to defer to the "
+        "number's own webhook (it shows the service's other numbers first)",
+    )
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    """doctor and setup twilio: they never start a Redis of their own."""
+    if args.command == "doctor":
+        redis_url = settings.redis_url
+        if redis_url is None and local_redis.answers("127.0.0.1", 6379):
+            redis_url = DEFAULT_REDIS_URL
+        return asyncio.run(
+            command.doctor(
+                settings, redis_url, seconds=args.timeout, out=sys.stdout, progress=sys.stderr
+            )
+        )
+    return asyncio.run(
+        command.setup_twilio(
+            settings, apply=args.apply, messaging_service=args.messaging_service, out=sys.stdout
+        )
+    )
 
 
 def _add_consent_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,6 +242,84 @@ def _add_webhook_commands(commands: argparse._SubParsersAction[argparse.Argument
     actions.add_parser("secret", help="print a fresh WEBHOOK_SECRET (whsec_...)")
 
 
+def _add_exclude_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    exclude = commands.add_parser("exclude", help="the exclusion list (numbers never auto-texted)")
+    actions = exclude.add_subparsers(dest="exclude_command", required=True)
+    bulk = actions.add_parser(
+        "import",
+        help="add every number of a contact list: a CSV (a column of numbers, optionally a "
+        "header row and a note or name column) or a vCard file (.vcf) a phone exports",
+    )
+    bulk.add_argument("file", help="the CSV or .vcf file")
+
+
+def _import_exclusions(settings: Settings, path: Path) -> int:
+    """Reads the file, saves its numbers (progress on stderr), prints the report on stdout."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        print(f"exclude import: cannot read {path} ({exc.strerror})", file=sys.stderr)
+        return 2
+    try:
+        found = contacts.read(_decode(raw, path), path.name)
+    except contacts.ContactsError as exc:
+        print(f"exclude import: {path}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"exclude import: read {len(found.contacts)} numbers from {found.rows} "
+        f"{'contacts' if found.kind == 'vCard' else 'rows'} of {path.name}",
+        file=sys.stderr,
+    )
+    report = asyncio.run(_save_exclusions(settings, found))
+    print(exclusions_import.render(report, path.name))
+    return 0
+
+
+async def _save_exclusions(
+    settings: Settings, found: contacts.ContactList
+) -> exclusions_import.ImportReport:
+    redis = redis_client.connect(settings.redis_url or DEFAULT_REDIS_URL)
+    try:
+        callers = Callers(redis, Keys(settings.redis_key_prefix))
+        return await exclusions_import.import_contacts(
+            callers, found, lambda text: print(text, file=sys.stderr)
+        )
+    finally:
+        await redis.aclose()
+
+
+def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = commands.add_parser("outbox", help="the outbox's jobs")
+    actions = outbox.add_subparsers(dest="outbox_command", required=True)
+    dead = actions.add_parser("dead", help="list the jobs it buried (numbers masked)")
+    dead.add_argument("--retry", action="store_true", help="put them back on their queues")
+    dead.add_argument("--limit", type=int, default=100, help="the newest this many (100)")
+
+
+async def _dead_jobs(settings: Settings, requeue: bool, limit: int) -> None:
+    redis = redis_client.connect(settings.redis_url or DEFAULT_REDIS_URL)
+    outbox = Outbox(redis, Keys(settings.redis_key_prefix))
+    try:
+        if requeue:
+            await dead_jobs.retry(outbox, sys.stdout, sys.stderr, limit)
+        else:
+            await dead_jobs.show(outbox, sys.stdout, limit)
+    finally:
+        await redis.aclose()
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    """UTF-8 (with or without a BOM), UTF-16 with a BOM (Excel's "Unicode text"), else
+    Windows-1252 (Excel's CSV on Windows), which reads any byte."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        print(f"exclude import: {path.name} is not UTF-8; read as Windows-1252", file=sys.stderr)
+        return raw.decode("cp1252", errors="replace")
+
+
 async def _export(
     settings: Settings, fmt: consent_export.Format, since: float | None, out: TextIO
 ) -> None:
@@ -177,6 +329,16 @@ async def _export(
         await consent_export.export(redis, keys, out, fmt=fmt, since=since)
     finally:
         await redis.aclose()
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is 1 to 65535")
+    return port
 
 
 def _queues(parser: argparse.ArgumentParser, text: str) -> tuple[Queue, ...]:

@@ -45,6 +45,11 @@ def twilio_client(settings: Settings) -> tuple[TwilioClient, AsyncTwilioHttpClie
         settings.twilio_auth_token.get_secret_value(),
         http_client=http,
     )
-    # Undocumented but stable: the Api domain's base URL (shared/PLATFORM.md).
-    client.api.base_url = settings.twilio_api_url.rstrip("/")
+    # Undocumented but stable: each domain's base URL (shared/PLATFORM.md). Messaging Services
+    # and Lookup are domains of their own; TWILIO_API_URL (a proxy, the simulator) serves all.
+    base = settings.twilio_api_url.rstrip("/")
+    if base != Settings.model_fields["twilio_api_url"].default:
+        client.api.base_url = base
+        client.messaging.base_url = base
+        client.lookups.base_url = base
     return client, http

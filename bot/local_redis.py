@@ -6,10 +6,13 @@ so `pip install` is all a new machine needs.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +35,16 @@ def server_binary() -> str:
     )
 
 
+def _stop_with_parent() -> None:
+    """In the child, before exec: Linux's PR_SET_PDEATHSIG, SIGTERM when our process dies.
+    Best effort: without it (no prctl here) the server still stops with a clean shutdown."""
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+
+
 def answers(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
@@ -47,15 +60,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(port: int, data_dir: Path | None, *, persist: bool = True) -> subprocess.Popen[bytes]:
-    """Start a server on 127.0.0.1:port and wait until it answers. Persists (AOF) under data_dir."""
+def start(
+    port: int, data_dir: Path | None, *, persist: bool = True, own_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start a server on 127.0.0.1:port and wait until it answers. Persists (AOF) under data_dir;
+    with persist=False it keeps nothing, and any file it writes still lands in data_dir.
+
+    own_session: the server leaves the terminal's process group, so a Ctrl-C reaches only us
+    and we stop it after everything that uses it has closed (the caller must stop it). On
+    Linux it also gets SIGTERM if we die without stopping it (a SIGKILL, an OOM kill)."""
     args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    if persist and data_dir is not None:
+    if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        args += ["--dir", str(data_dir.resolve()), "--appendonly", "yes"]
-    else:
-        args += ["--appendonly", "no"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args += ["--dir", str(data_dir.resolve())]
+    args += ["--appendonly", "yes" if persist and data_dir is not None else "no"]
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=own_session,
+        preexec_fn=_stop_with_parent if own_session and sys.platform == "linux" else None,
+    )
     deadline = time.monotonic() + 10
     while not answers("127.0.0.1", port):
         if process.poll() is not None:

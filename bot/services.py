@@ -6,10 +6,13 @@ open; it never imports Bolt or the handlers, so a worker process doesn't either.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from redis.asyncio import Redis
@@ -17,13 +20,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from twilio.rest import Client as TwilioClient
 
 from bot.clients import slack_client, twilio_client
-from bot.lines import Lines, default_line
+from bot.lines import Lines
 from bot.metrics import Metrics
 from bot.settings import Settings
 from storage import connection
+from storage.call_backs import CallBacks
 from storage.callers import Callers
 from storage.calls import Calls
+from storage.crew import CrewPhones
 from storage.health import ServiceRecords
+from storage.holds import Holds
 from storage.intake import IntakeStore
 from storage.keys import Keys
 from storage.leads import LeadStore
@@ -34,9 +40,39 @@ from storage.outbox import Outbox
 from storage.pacing import Pacing
 from storage.stats import Stats
 from storage.threads import Threads
+from storage.voicemail import Voicemails
 from storage.webhooks import Webhooks
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+log = logging.getLogger(__name__)
+
+
+class Background:
+    """Work started after an answer went out (Slack waits 3 s for it, and no Slack call may
+    sit before it): kept hold of, its failures logged, waited for on shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._logged(work, name), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _logged(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("background work failed: %s", name)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let what is running finish (a modal to open, an answer to send), then cancel."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 @dataclass
@@ -58,6 +94,10 @@ class Services:
     records: ServiceRecords
     webhooks: Webhooks
     outbox: Outbox
+    crew: CrewPhones  # the crew's own phones, for call backs
+    call_backs: CallBacks
+    voicemails: Voicemails
+    holds: Holds  # jobs waiting while Slack's wiring is broken
     lines: Lines
     metrics: Metrics
     slack: AsyncWebClient
@@ -66,6 +106,7 @@ class Services:
     # For webhook receivers: no cookie jar (a receiver's cookies are not ours to send back).
     webhook_http: aiohttp.ClientSession
     clock: Callable[[], float] = field(default=time.time)
+    background: Background = field(default_factory=Background)  # after Slack's ack
 
 
 @asynccontextmanager
@@ -101,7 +142,11 @@ async def open_services(
         records=ServiceRecords(redis, keys),
         webhooks=Webhooks(redis, keys),
         outbox=Outbox(redis, keys),
-        lines=Lines(default_line(settings), line_config),
+        crew=CrewPhones(redis, keys),
+        call_backs=CallBacks(redis, keys),
+        voicemails=Voicemails(redis, keys),
+        holds=Holds(redis, keys),
+        lines=Lines.from_settings(settings, line_config),
         metrics=Metrics(),
         slack=slack,
         twilio=twilio,
@@ -114,6 +159,7 @@ async def open_services(
         # (503) and recovers by itself; the worker creates the consumer groups when it can.
         yield services
     finally:
+        await services.background.close()
         await http.close()
         await webhook_http.close()
         await slack_session.close()

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from bot.domain import consent, intake
+from bot.domain.client_address import client_address
 from bot.domain.intake import IntakeForm, Problems
 from bot.flows import intake as intake_flow
 from bot.flows.intake import Visitor
@@ -48,7 +49,7 @@ def _form_page(
     form: IntakeForm | None = None,
     problems: Problems | None = None,
 ) -> str:
-    line = services.lines.by_id(link.line)
+    line = services.lines.known(link.line)
     nonce = intake.new_nonce()
     csrf = intake.csrf_field(intake_flow.form_key(services), link.token, nonce)
     return intake_page.form_page(
@@ -60,16 +61,16 @@ async def show(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     link = await _link(request, services)
     if link is None:
-        return _html(intake_page.not_found_page(services.lines.default.business_name), 404)
+        return _html(intake_page.not_found_page(services.lines.any_name), 404)
     return _html(_form_page(services, link))
 
 
 async def submit(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    business = services.lines.default.business_name
     link = await _link(request, services)
     if link is None:
-        return _html(intake_page.not_found_page(business), 404)
+        return _html(intake_page.not_found_page(services.lines.any_name), 404)
+    business = services.lines.known(link.line).business_name
     if request.content_type not in ("application/x-www-form-urlencoded", ""):
         return _html(
             intake_page.bad_request_page(business, "Please send the form from the page."), 400
@@ -97,19 +98,19 @@ async def submit(request: web.Request) -> web.Response:
     problems = intake.validate(form)
     if problems:
         return _html(_form_page(services, link, form, problems), 400)
+    forwarded_for = request.headers.get("X-Forwarded-For", "")[:200]
     visitor = Visitor(
-        ip=request.remote or "",
-        forwarded_for=request.headers.get("X-Forwarded-For", "")[:200],
+        ip=client_address(request.remote or "", forwarded_for, services.settings.trusted_proxies),
+        forwarded_for=forwarded_for,
         user_agent=request.headers.get("User-Agent", ""),
     )
     outcome = await intake_flow.submit(services, link, nonce, form, visitor)
     if outcome == "limit":
         return _html(intake_page.limit_page(business), 429)
+    if outcome == "busy":
+        page = _html(intake_page.busy_page(business), 429)
+        page.headers["Retry-After"] = "3600"
+        return page
     if outcome == "missing":
         return _html(intake_page.not_found_page(business), 404)
     return _html(intake_page.thanks_page(business))  # "ok", or "dup": posted once already
-
-
-def register(app: web.Application) -> None:
-    app.router.add_get("/i/{token}", show)
-    app.router.add_post("/i/{token}", submit)

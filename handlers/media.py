@@ -75,7 +75,3 @@ async def media(request: web.Request) -> web.StreamResponse:
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("media fetch failed error=%s", type(exc).__name__)
         raise web.HTTPBadGateway(text="Twilio did not answer; try again later") from None
-
-
-def register(app: web.Application) -> None:
-    app.router.add_get("/media/{token}", media)

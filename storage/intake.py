@@ -71,6 +71,15 @@ class IntakeStore:
             submissions=int(values.get("submissions", 0)),
         )
 
+    async def from_address(self, address: str, now: float) -> int:
+        """Count one more form from `address` this hour; returns the hour's count so far."""
+        key = self.keys.intake_address(address, int(now // 3600))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 2 * 3600)
+        count, _ = await pipe.execute()
+        return int(count)
+
     async def claim_submission(self, token: str, nonce: str, now: float, limit: int) -> str:
         keys = [self.keys.intake(token), self.keys.intake_nonce(token, nonce)]
         return str(await self._submit(keys=keys, args=[now, limit, 30 * DAY]))

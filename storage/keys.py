@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.line import DEFAULT_LINE
+
 DAY = 86_400  # seconds, for expiry times
 HIDDEN = "hidden"  # tag for calls without a usable caller ID
 
@@ -21,6 +23,13 @@ class Keys:
     def caller(self, phone: str, line: str) -> str:
         """Hash: opt-out, exclusion, last auto-text, current lead, Slack post sequence."""
         return f"{self.prefix}:{{{phone}}}:line:{line}"
+
+    def number(self, phone: str) -> str:
+        """Hash: what holds for this number on every line: `opted_out` (when it last opted out,
+        on any line), `in:<line>` (when it opted back in on that line), `excluded` (the note).
+        Before several lines these lived in the default line's caller hash, which is still read
+        (storage/callers.py's EVERY_LINE)."""
+        return f"{self.prefix}:{{{phone}}}:number"
 
     def parked(self, phone: str, line: str) -> str:
         """Hash seq -> Slack job waiting for its turn, so a thread's posts keep their order."""
@@ -51,6 +60,19 @@ class Keys:
     def inbound_sms(self, phone: str | None, message_sid: str) -> str:
         return f"{self.prefix}:{{{phone or HIDDEN}}}:sms:{message_sid}"
 
+    def line_type(self, phone: str) -> str:
+        """String: Twilio Lookup's line type of the number (landline, mobile, ...), or "pending"
+        while a lookup runs; "landline" too after a text to it failed with 30006."""
+        return f"{self.prefix}:{{{phone}}}:line-type"
+
+    def call_back_hold(self, phone: str) -> str:
+        """String: the Slack user whose call back to this caller is under way."""
+        return f"{self.prefix}:{{{phone}}}:call-back-hold"
+
+    def voicemail(self, phone: str, recording_sid: str) -> str:
+        """Hash: a recording's lead and what of it is planned (audio, transcript), by its Sid."""
+        return f"{self.prefix}:{{{phone}}}:voicemail:{recording_sid}"
+
     def ledger(self, phone: str) -> str:
         """Stream: the number's consent history (calls, texts sent, consents, opt-outs). Append
         only and never expires: it is the record a lawyer or an audit asks for."""
@@ -69,21 +91,53 @@ class Keys:
         """Set once a form (one page load) was submitted, so a double submit posts once."""
         return f"{self.prefix}:intake:{{{token}}}:nonce:{nonce}"
 
+    def intake_address(self, address: str, hour: int) -> str:
+        """Counter of forms from one client address in one hour (epoch hours)."""
+        return f"{self.prefix}:intake-address:{address}:{hour}"
+
     def screened(self, call_sid: str) -> str:
         """Set when someone pressed a key on the screening prompt of this parent call."""
         return f"{self.prefix}:{{{call_sid}}}:screened"
+
+    def answered_legs(self, call_sid: str) -> str:
+        """Set: the crew phones whose screening prompt ran for this parent call (the ones that
+        answered; a key press then marks `screened`)."""
+        return f"{self.prefix}:{{{call_sid}}}:answered-legs"
+
+    def rung_again(self, call_sid: str) -> str:
+        """String: how many silent answers the last extra round of ringing was for."""
+        return f"{self.prefix}:{{{call_sid}}}:rung-again"
+
+    def voicemail_call(self, call_sid: str) -> str:
+        """Hash: the caller and line of a call offered voicemail, for its recording callbacks
+        (a recording status callback carries the CallSid but not the caller's number)."""
+        return f"{self.prefix}:{{{call_sid}}}:voicemail-call"
+
+    def call_back(self, call_back_id: str) -> str:
+        """Hash: one tap of Call back: who calls whom about which lead (domain CallBack)."""
+        return f"{self.prefix}:call-back:{{{call_back_id}}}"
+
+    def crew_phone(self, user_id: str) -> str:
+        """String: the phone a Slack user registered for call backs (/textback me phone)."""
+        return f"{self.prefix}:crew:{user_id}:phone"
 
     # --- one line's settings changed from Slack ------------------------------------------------
     def line_config(self, line: str) -> str:
         """Hash: overrides of the environment's defaults (templates, hours, window, pause)."""
         return f"{self.prefix}:line:{line}:config"
 
-    def excluded(self, line: str) -> str:
-        """Hash phone -> note: the exclusion list, for listing (the caller hash decides)."""
-        return f"{self.prefix}:line:{line}:excluded"
+    def excluded(self) -> str:
+        """Hash phone -> JSON {note, line}: the exclusion list, for listing (the number hash
+        decides). One for every line: a supplier calling another location is still a supplier."""
+        return f"{self.prefix}:excluded"
+
+    def excluded_before_lines(self) -> str:
+        """Hash phone -> note: the default line's list, from before exclusions covered every
+        line. Still listed, and emptied as numbers are removed."""
+        return f"{self.prefix}:line:default:excluded"
 
     def slack_admin(self, user_id: str) -> str:
-        """Cached answer of users.info: is this Slack user a workspace admin or owner."""
+        """A Slack user's role as Slack last said (admin, member, guest), fetched ahead."""
         return f"{self.prefix}:slack-admin:{user_id}"
 
     # --- outbound webhooks ----------------------------------------------------------------------
@@ -111,6 +165,14 @@ class Keys:
         """Cached workspace URL (auth.test), which lead card links are built from."""
         return f"{self.prefix}:slack-workspace"
 
+    def roles_sweep(self) -> str:
+        """SET NX by the one web process that lists the workspace's members this round."""
+        return f"{self.prefix}:slack-roles-sweep"
+
+    def roles_swept(self) -> str:
+        """How the latest list of the workspace's members went."""
+        return f"{self.prefix}:slack-roles-swept"
+
     # --- Slack ----------------------------------------------------------------------------------
     def thread(self, channel: str, ts: str) -> str:
         """A lead card's Slack ts -> the caller it belongs to."""
@@ -131,17 +193,21 @@ class Keys:
         """Sorted set of the day's leads (member phone|line|lead_id, score: opened at)."""
         return f"{self.prefix}:leads:{day}"
 
-    def stats_day(self, day: str) -> str:
-        """Hash of counters for one day in the business's time zone (YYYY-MM-DD)."""
-        return f"{self.prefix}:stats:{day}"
+    def _of_line(self, line: str) -> str:
+        # The default line keeps the names from before several lines, so its history counts.
+        return "" if line == DEFAULT_LINE else f"line:{line}:"
 
-    def stats_times(self, day: str) -> str:
+    def stats_day(self, line: str, day: str) -> str:
+        """Hash of a line's counters for one day in its time zone (YYYY-MM-DD)."""
+        return f"{self.prefix}:stats:{self._of_line(line)}{day}"
+
+    def stats_times(self, line: str, day: str) -> str:
         """List of seconds from a caller's reply to the first human answer, that day."""
-        return f"{self.prefix}:stats:{day}:response"
+        return f"{self.prefix}:stats:{self._of_line(line)}{day}:response"
 
-    def digest(self, week: str) -> str:
-        """SET NX once per ISO week: exactly one process posts the weekly digest."""
-        return f"{self.prefix}:digest:{week}"
+    def digest(self, line: str, week: str) -> str:
+        """SET NX once per line and ISO week: exactly one process posts its weekly digest."""
+        return f"{self.prefix}:digest:{self._of_line(line)}{week}"
 
     # --- outbox ---------------------------------------------------------------------------------
     def stream(self, queue: str) -> str:
@@ -151,8 +217,44 @@ class Keys:
         """Sorted set of jobs waiting for their retry time (score: due epoch seconds)."""
         return f"{self.prefix}:{{outbox}}:{queue}:retry"
 
+    def held(self, channel: str, ts: str) -> str:
+        """A crew reply waiting out its undo window: the job as it waits in the sms retry set
+        (or "cancelled"). In the outbox's slot, so an edit or a deletion and the worker's
+        promotion of the job are one atomic step each."""
+        return f"{self.prefix}:{{outbox}}:held:{channel}:{ts}"
+
     def dead(self) -> str:
+        """List of buried jobs (JSON: at, queue, kind, reason, job), newest first."""
         return f"{self.prefix}:{{outbox}}:dead"
+
+    def dead_counts(self) -> str:
+        """Hash kind -> buried jobs of that kind still in the dead list."""
+        return f"{self.prefix}:{{outbox}}:dead-counts"
+
+    def given_up(self) -> str:
+        """Hash kind -> jobs given up on after their last retry, ever (a counter)."""
+        return f"{self.prefix}:{{outbox}}:given-up"
+
+    def broken(self) -> str:
+        """Hash scope ("token", "channel:<id>") -> JSON {error, since}: what Slack's wiring
+        refuses now (storage/holds.py)."""
+        return f"{self.prefix}:{{outbox}}:slack-broken"
+
+    def held_jobs(self, scope: str) -> str:
+        """List of jobs (JSON) held while `scope` is broken, in the order they were held."""
+        return f"{self.prefix}:{{outbox}}:held:{scope}"
+
+    def held_counts(self) -> str:
+        """Hash kind -> jobs held, over every scope."""
+        return f"{self.prefix}:{{outbox}}:held-counts"
+
+    def wiring_check(self) -> str:
+        """When (clock seconds) the next check of a broken wiring is due, for every worker."""
+        return f"{self.prefix}:{{outbox}}:wiring-check"
+
+    def wiring_alert(self) -> str:
+        """Hash: when the owner was last told Slack refuses posts (down_at), and which outage."""
+        return f"{self.prefix}:{{outbox}}:wiring-alert"
 
     def job(self, job_id: str) -> str:
         """Idempotency marker: a redelivered job sees it and sends nothing twice."""
@@ -161,6 +263,15 @@ class Keys:
     def sent_sms(self, message_sid: str) -> str:
         """What an SMS we sent was for, so its delivery-status callback can report in the thread."""
         return f"{self.prefix}:sent:{message_sid}"
+
+    def unlisted_numbers(self) -> str:
+        """Sorted set: business numbers Twilio sent us that no line lists (score: last seen)."""
+        return f"{self.prefix}:unlisted-numbers"
+
+    def wiring_report(self) -> str:
+        """Hash: the doctor's last Slack and Twilio wiring report (at, report) for /textback
+        status, shared by every process."""
+        return f"{self.prefix}:wiring-report"
 
     def last_error(self) -> str:
         return f"{self.prefix}:last-error"

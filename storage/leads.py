@@ -64,14 +64,18 @@ class LeadStore:
         day: str,
         now: float,
         *counts: str,
+        caller_name: str | None = None,
     ) -> None:
-        """Note the lead (and count `counts` for the day) on the caller's pipeline."""
+        """Note the lead (and count `counts` for the day) on the caller's pipeline; caller_name:
+        Twilio's, for whoever calls them back to hear."""
         key = self.keys.lead(phone, lead_id)
         for name in counts:
-            pipe.hincrby(self.keys.stats_day(day), name, 1)
+            pipe.hincrby(self.keys.stats_day(line, day), name, 1)
         if counts:
-            pipe.expire(self.keys.stats_day(day), STATS_TTL)
+            pipe.expire(self.keys.stats_day(line, day), STATS_TTL)
         pipe.hset(key, mapping={"phone": phone, "line": line})
+        if caller_name:
+            pipe.hset(key, "caller_name", caller_name[:60])
         pipe.hsetnx(key, "opened_at", now)
         pipe.expire(key, THREAD_TTL)
         pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
@@ -84,17 +88,14 @@ class LeadStore:
         lead_id: str,
         now: float,
         business_number: str,
-        caller_name: str | None,
         outcome: str,
     ) -> None:
         """A missed call of the lead, on the caller's pipeline: the first call's time, the
-        number called, the caller's name (Twilio's CallerName), and why no auto-text went out
-        when none did (a text that goes out records its own outcome)."""
+        number called, and why no auto-text went out when none did (a text that goes out
+        records its own outcome). The caller's name is open_lead's (Twilio's CallerName)."""
         key = self.keys.lead(phone, lead_id)
         pipe.hsetnx(key, "called_at", now)
         pipe.hsetnx(key, "business_number", business_number)
-        if caller_name:
-            pipe.hsetnx(key, "caller_name", caller_name)
         if outcome != "send":
             pipe.hsetnx(key, "auto_text", "not_sent")
             pipe.hsetnx(key, "auto_text_error", outcome)
@@ -147,6 +148,10 @@ class LeadStore:
         if author:
             # One field, so the time and the author always come from the same reply.
             pipe.hsetnx(key, "first_answer", f"{now}|{author}")
+
+    async def called_back(self, phone: str, lead_id: str, now: float, user: str) -> None:
+        """`user`'s call back reached the caller: the first answer, unless a reply was."""
+        await self.redis.hsetnx(self.keys.lead(phone, lead_id), "first_answer", f"{now}|{user}")
 
     async def text_failed(self, phone: str, lead_id: str, outcome: str, reason: str) -> None:
         """The auto-text did not go out (failed, not_sent) or did not arrive (undelivered)."""

@@ -2,16 +2,22 @@
 
 The hash only holds what someone changed; everything else stays the environment's default.
 Fields: template:<kind> and template:<kind>:version, hours, timezone, window_hours,
-paused_until (epoch seconds; "inf" until resumed).
+paused_until (epoch seconds; "inf" until resumed), oncall (a Slack user id per weekday,
+comma-separated, Monday first), closed:<date or range> (its note, possibly empty).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from redis.asyncio import Redis
 
+from bot.domain.overrides import CLOSED
 from storage.keys import Keys
 
-ADMIN_CACHE_SECONDS = 300  # how long a users.info answer about admin rights is trusted
+# How long a role Slack gave (users.list ahead, or users.info) is trusted: the web process lists
+# the members every 10 minutes (handlers/slack/roles.py), so this outlives a few failed rounds.
+ROLE_CACHE_SECONDS = 3600
 
 # KEYS: config hash. ARGV: kind, text, "set" or "reset" (back to the default). Returns the
 # template's new version: text and version change in one step, so the version a ledger entry
@@ -60,12 +66,50 @@ class LineConfig:
     async def resume(self, line: str) -> bool:
         return bool(await self.redis.hdel(self.keys.line_config(line), "paused_until"))
 
-    # --- who may change settings ------------------------------------------------------------
-    async def cached_admin(self, user_id: str) -> bool | None:
-        value = await self.redis.get(self.keys.slack_admin(user_id))
-        return None if value is None else value == "1"
+    # --- on call, closed days --------------------------------------------------------------
+    async def set_on_call(self, line: str, rota: str) -> None:
+        await self.redis.hset(self.keys.line_config(line), "oncall", rota)
 
-    async def remember_admin(self, user_id: str, is_admin: bool) -> None:
-        await self.redis.set(
-            self.keys.slack_admin(user_id), "1" if is_admin else "0", ex=ADMIN_CACHE_SECONDS
-        )
+    async def clear_on_call(self, line: str) -> bool:
+        return bool(await self.redis.hdel(self.keys.line_config(line), "oncall"))
+
+    async def add_closed(self, line: str, days: str, note: str) -> bool:
+        """False when these days were already closed (their note is replaced)."""
+        return bool(await self.redis.hset(self.keys.line_config(line), f"{CLOSED}{days}", note))
+
+    async def remove_closed(self, line: str, days: list[str]) -> int:
+        if not days:
+            return 0
+        fields = [f"{CLOSED}{each}" for each in days]
+        return int(await self.redis.hdel(self.keys.line_config(line), *fields))
+
+    # --- who may use /textback, and change settings -------------------------------------------
+    async def cached_role(self, user_id: str) -> str | None:
+        """admin, member or guest, as Slack said within ROLE_CACHE_SECONDS; None if unknown."""
+        value = await self.redis.get(self.keys.slack_admin(user_id))
+        if value is None:
+            return None
+        return {"1": "admin", "0": "member"}.get(str(value), str(value))  # "1"/"0": before roles
+
+    async def remember_roles(self, roles: Mapping[str, str]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id, role in roles.items():
+            pipe.set(self.keys.slack_admin(user_id), role, ex=ROLE_CACHE_SECONDS)
+        await pipe.execute()
+
+    async def claim_sweep(self, every: float) -> bool:
+        """True for the one process that lists the workspace's members this round."""
+        ttl = max(1, int(every) - 5)
+        return bool(await self.redis.set(self.keys.roles_sweep(), "1", nx=True, ex=ttl))
+
+    async def forget_sweep(self) -> None:
+        """The round's list failed: the next try may come from any process."""
+        await self.redis.delete(self.keys.roles_sweep())
+
+    async def swept(self, outcome: str) -> None:
+        """How the latest list of members went ("ok", or "failed: ..."): /textback status."""
+        await self.redis.set(self.keys.roles_swept(), outcome, ex=ROLE_CACHE_SECONDS)
+
+    async def last_sweep(self) -> str | None:
+        value = await self.redis.get(self.keys.roles_swept())
+        return str(value) if value is not None else None

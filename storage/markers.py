@@ -11,21 +11,26 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.domain.jobs import SentText
-from storage.callers import RECORD_TTL
+from bot.domain.line import DEFAULT_LINE
+from storage.callers import EVERY_LINE, RECORD_TTL
 from storage.keys import DAY, Keys
 
 JOB_DONE_TTL = 7 * DAY
 
-# KEYS: caller hash, job marker. ARGV: respect_opt_out (1/0), marker ttl.
-# One round trip before an SMS goes out: the opt-out check and the at-most-once marker.
-# Returns "opted_out", "go", or the marker another delivery left ("done", "running", "failed").
-_SMS_START = """
-if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[1], 'opted_out') == 1 then return 'opted_out' end
-local previous = redis.call('GET', KEYS[2])
+# KEYS: number hash, default line's caller hash, job marker. ARGV: respect_opt_out (1/0),
+# marker ttl, line. One round trip before an SMS goes out: the opt-out check and the at-most-once
+# marker. Returns "opted_out", "go", or the marker another delivery left ("done", "running",
+# "failed").
+_SMS_START = (
+    EVERY_LINE
+    + """
+if ARGV[1] == '1' and every_line(KEYS[1], KEYS[2], ARGV[3]) then return 'opted_out' end
+local previous = redis.call('GET', KEYS[3])
 if previous then return previous end
-redis.call('SET', KEYS[2], 'running', 'EX', ARGV[2])
+redis.call('SET', KEYS[3], 'running', 'EX', ARGV[2])
 return 'go'
 """
+)
 
 # KEYS: job marker. A reclaimed Slack post whose worker died holding the lease: free the lease
 # (only a 'running' one: a 'done' marker means it was recorded, and stays).
@@ -45,8 +50,18 @@ class Markers:
     # --- a text about a caller: at most once ------------------------------------------------
     async def start_sms(self, phone: str, line: str, job_id: str, respect_opt_out: bool) -> str:
         """'go' when this delivery may send; 'opted_out'; or the marker a delivery left."""
-        keys = [self.keys.caller(phone, line), self.keys.caller_job(phone, job_id)]
-        return str(await self._sms_start(keys=keys, args=[int(respect_opt_out), JOB_DONE_TTL]))
+        keys = [
+            self.keys.number(phone),
+            self.keys.caller(phone, DEFAULT_LINE),
+            self.keys.caller_job(phone, job_id),
+        ]
+        args = [int(respect_opt_out), JOB_DONE_TTL, line]
+        return str(await self._sms_start(keys=keys, args=args))  # type: ignore[arg-type]
+
+    async def start_once(self, phone: str, line: str, job_id: str) -> str:
+        """start_sms without the opt-out check, for other work at most once about a caller (a
+        call back: STOP is about texts, and a caller who opted out may still be called)."""
+        return await self.start_sms(phone, line, job_id, respect_opt_out=False)
 
     def finish_sms(
         self, pipe: Pipeline, phone: str, job_id: str, state: str, sent: tuple[str, SentText] | None
@@ -64,6 +79,11 @@ class Markers:
     async def release_caller_job(self, phone: str, job_id: str) -> None:
         """A retryable failure: nothing went out, so a later attempt may run it."""
         await self.redis.delete(self.keys.caller_job(phone, job_id))
+
+    async def sms_state(self, phone: str, job_id: str) -> str | None:
+        """The marker a text's delivery left ("running", "done", "failed"); None: never tried."""
+        value = await self.redis.get(self.keys.caller_job(phone, job_id))
+        return value if isinstance(value, str) else None
 
     async def sent_text(self, message_sid: str) -> SentText | None:
         raw = await self.redis.get(self.keys.sent_sms(message_sid))

@@ -3,9 +3,12 @@
 Every post in a caller's thread carries a sequence number (reserved when it is planned, in the
 caller hash's `seq`). A post runs when the one before it is done (`done` in the caller hash);
 one that comes early parks in the caller's parked hash and is handed on by the post before it,
-or released by a timer (outbox Unpark) if that one never comes. Each post holds a lease (its
-marker, 'running') while it talks to Slack, so a second delivery of it waits rather than
-posting twice; a worker that died holding one has it taken over (storage/markers.py).
+or released by a timer (outbox Unpark) if that one never comes. A post that has started
+(`started` in the caller hash) is coming: it is retrying, or held while Slack's wiring is
+broken, and it finishes one way or another, so the timer never skips it (a post that skipped
+ahead would find its place taken and be dropped). Each post holds a lease (its marker,
+'running') while it talks to Slack, so a second delivery of it waits rather than posting twice;
+a worker that died holding one has it taken over (storage/markers.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ local previous = redis.call('GET', KEYS[3])
 if previous == 'done' or previous == 'failed' then return {'finished', '', was_parked, 0} end
 if previous then return {'busy', '', was_parked, redis.call('PTTL', KEYS[3])} end
 redis.call('SET', KEYS[3], 'running', 'EX', ARGV[3])
+redis.call('HSET', KEYS[1], 'started', seq)
 return {'run', redis.call('HGET', KEYS[4], 'ts') or '', was_parked, 0}
 """
 
@@ -58,22 +62,30 @@ if ARGV[5] ~= '' then
     stale = 1
   end
 end
+if ARGV[5] ~= '' then redis.call('HDEL', KEYS[4], 'card_failed') end
 local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
 local seq = tonumber(ARGV[1])
 if seq > done then redis.call('HSET', KEYS[1], 'done', seq) end
+if tonumber(redis.call('HGET', KEYS[1], 'started') or '0') <= seq then
+  redis.call('HDEL', KEYS[1], 'started')
+end
 return {redis.call('HGET', KEYS[2], tostring(seq + 1)) or '', stale}
 """
 
 # KEYS: caller hash, parked hash. ARGV: seq. A post parked too long: the one before it is not
-# coming (lost before it was queued), so skip ahead rather than hold the thread forever.
+# coming (lost before it was queued), so skip ahead rather than hold the thread forever; unless
+# the thread's next post has started (retrying, or held): then {'wait'}, and the timer is set
+# again. Returns {'go', job} or {'none'} when nothing is parked there any more.
 _UNPARK = """
 local job = redis.call('HGET', KEYS[2], ARGV[1])
-if not job then return nil end
+if not job then return {'none'} end
 local seq = tonumber(ARGV[1])
 local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local started = tonumber(redis.call('HGET', KEYS[1], 'started') or '0')
+if started == done + 1 and started < seq then return {'wait'} end
 if seq - 1 > done then redis.call('HSET', KEYS[1], 'done', seq - 1) end
 redis.call('HDEL', KEYS[2], ARGV[1])
-return job
+return {'go', job}
 """
 
 
@@ -178,7 +190,31 @@ class Threads:
         raw = await self.redis.hget(self.keys.parked(lead.phone, lead.line), str(place.seq + 1))
         return Job.from_json(str(raw)) if raw else None
 
-    async def unpark(self, phone: str, line: str, seq: int) -> Job | None:
+    async def parked_jobs(self, phone: str, line: str) -> list[Job]:
+        """Every post parked in the caller's thread on the line."""
+        raw = await self.redis.hvals(self.keys.parked(phone, line))
+        return [Job.from_json(str(job)) for job in raw]
+
+    async def unpark(self, phone: str, line: str, seq: int) -> tuple[Job | None, bool]:
+        """The post parked at `seq`, freed to run; or (None, True) when the post before it has
+        started and will come (wait more); (None, False) when nothing is parked there."""
         keys = [self.keys.caller(phone, line), self.keys.parked(phone, line)]
-        raw = await self._unpark(keys=keys, args=[seq])
-        return Job.from_json(raw) if raw else None
+        found = await self._unpark(keys=keys, args=[seq])
+        state = str(found[0])
+        if state == "go":
+            return Job.from_json(str(found[1])), False
+        return None, state == "wait"
+
+    async def record_card(self, lead: LeadThread, card: PostedCard) -> None:
+        """A lead card posted again, outside its own place (the first one could not be):
+        the thread's parent from now on."""
+        owner = {"phone": lead.phone, "line": lead.line, "lead_id": lead.lead_id}
+        pipe = self.redis.pipeline(transaction=False)
+        key = self.keys.lead(lead.phone, lead.lead_id)
+        pipe.hset(key, mapping={"channel": card.channel, "ts": card.ts, "rendered": card.rendered})
+        pipe.hdel(key, "card_failed")
+        pipe.expire(key, THREAD_TTL)
+        await pipe.execute()
+        await self.redis.set(
+            self.keys.thread(card.channel, card.ts), json.dumps(owner), ex=THREAD_TTL
+        )

@@ -138,7 +138,8 @@ async def redis(redis_url: str, key_prefix: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as standin:
+    # The crew member the tests act as: a member of the workspace (not an admin, not a guest).
+    async with SlackStandIn(users={CREW_USER: "Casey Crew"}) as standin:
         yield standin
 
 
@@ -196,6 +197,8 @@ def make_settings(
         "slack_posts_per_second": 50,
         "slack_updates_per_second": 50,
         "weekly_digest": False,  # a test that wants Monday's digest turns it on
+        # Crew replies go out at once; the undo window's tests set REPLY_UNDO_SECONDS.
+        "reply_undo_seconds": 0,
         # Each test's app stops at teardown; a short read keeps that stop (and the suite) quick.
         "worker_read_block_ms": 50,
     }
@@ -216,6 +219,15 @@ class Harness:
     @property
     def services(self) -> Services:
         return self.client.server.app[SERVICES]
+
+    def deliveries_on(self) -> Harness:
+        """Slack and Twilio call the app as the real services do: signed webhooks for what
+        people do (`slack.people.send_message/edit_message/delete_message`,
+        `twilio.text_in`), with Twilio's own keyword handling in front of ours."""
+        app_url = str(self.client.make_url("")).rstrip("/")
+        self.slack.deliver_to(app_url, SIGNING_SECRET)
+        self.twilio.deliver_to(app_url, PUBLIC_URL)
+        return self
 
     async def drained(self, timeout: float = 10.0) -> None:
         """Wait until the outbox is empty: every job performed and acknowledged, no retry due."""
@@ -364,7 +376,16 @@ async def start_harness(
     app: web.Application = create_app(settings, clock=clock)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    return Harness(client=client, settings=settings, slack=slack, twilio=twilio, clock=clock)
+    harness = Harness(client=client, settings=settings, slack=slack, twilio=twilio, clock=clock)
+    # Ready once the app has listed the workspace's members (who may use /textback), as a
+    # server is by the time anyone types a command.
+    await wait_until(
+        harness.services.line_config.last_sweep, timeout=10, message="members never listed"
+    )
+    # Tests count what the app asks Slack from here on: the start's list is not theirs.
+    slack.calls.clear()
+    slack.finished.clear()
+    return harness
 
 
 @pytest.fixture
@@ -384,6 +405,12 @@ async def harness(
     h = await start_harness(redis_url, key_prefix, slack, twilio, clock, **overrides)
     yield h
     await h.client.close()
+
+
+@pytest.fixture
+def live(harness: Harness) -> Harness:
+    """The harness with the simulators delivering to it (Harness.deliveries_on)."""
+    return harness.deliveries_on()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,6 +26,13 @@ TWILIO_ROUTES = (
     "/twilio/voice/screen-accept",
     "/twilio/voice/dial-status",
     "/twilio/voice/status",
+    "/twilio/voice/recording",
+    "/twilio/voice/transcription",
+    "/twilio/voice/recorded",
+    "/twilio/call-back/answer",
+    "/twilio/call-back/connect",
+    "/twilio/call-back/dialled",
+    "/twilio/call-back/status",
     "/twilio/sms",
     "/twilio/sms/status",
 )

@@ -173,7 +173,7 @@ async def memory(redis: Redis, prefix: str) -> tuple[Counter[str], int]:
     return sizes, count
 
 
-async def run(count: int, cluster: bool) -> None:
+async def run(count: int, cluster: bool, undo: float) -> None:
     numbers = callers(count)
     prefix = f"tbcost-{uuid.uuid4().hex[:8]}"
     if cluster:
@@ -186,7 +186,15 @@ async def run(count: int, cluster: bool) -> None:
     counters = Counters(ports)
     try:
         async with SlackStandIn() as slack, TwilioStandIn() as twilio:
-            h = await start_harness(url, prefix, slack, twilio, Clock(), worker_read_block_ms=500)
+            h = await start_harness(
+                url,
+                prefix,
+                slack,
+                twilio,
+                Clock(),
+                worker_read_block_ms=500,
+                reply_undo_seconds=undo,
+            )
             try:
                 idle = await idle_rate(counters)
                 # The first half warms up (scripts loaded, connections open, groups made); the
@@ -205,8 +213,8 @@ async def run(count: int, cluster: bool) -> None:
     where = "a 3-master cluster" if cluster else "one private redis-server"
     n, measured = len(numbers), len(numbers) - half
     print(
-        f"{n} callers on {where}, each: a missed call, a caller reply, a crew reply; "
-        f"the last {measured} measured"
+        f"{n} callers on {where}, each: a missed call, a caller reply, a crew reply "
+        f"(REPLY_UNDO_SECONDS={undo:g}); the last {measured} measured"
     )
     for phase in phases:
         top = ", ".join(
@@ -229,9 +237,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--callers", type=int, default=100, choices=range(2, 201), metavar="2..200")
     parser.add_argument("--cluster", action="store_true", help="on a private 3-master cluster")
+    parser.add_argument(
+        "--undo-seconds", type=float, default=10.0, help="REPLY_UNDO_SECONDS (0: replies at once)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # retries while a card is posted are expected
-    asyncio.run(run(args.callers, args.cluster))
+    asyncio.run(run(args.callers, args.cluster, args.undo_seconds))
 
 
 if __name__ == "__main__":

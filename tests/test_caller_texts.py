@@ -7,11 +7,16 @@ the Slack and Twilio stand-ins after the outbox has drained.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.simulators.twilio_messages import DEFAULT_REPLIES
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, cards, new_sid, thread
+from tests.lead_helpers import state_line
+from tests.waiting import wait_until
 
 DAY = 86_400
 OPT_OUT_NOTE = "Caller opted out"
@@ -122,6 +127,15 @@ async def test_an_overlong_text_is_cut_in_slack(harness: Harness) -> None:
     assert "…(truncated)" in message
 
 
+async def test_a_large_photo_reaches_the_thread_whole(harness: Harness) -> None:
+    photo = b"\xff\xd8" + bytes(range(256)) * 2_000  # half a megabyte: many network reads
+    url = harness.twilio.add_media("big", photo, "image/jpeg")
+    await harness.caller_text("panel", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
+    await only_card(harness)
+    (upload,) = harness.slack.uploads
+    assert upload.data == photo
+
+
 async def test_photo_from_caller_is_uploaded_into_the_thread(harness: Harness) -> None:
     photo = b"\xff\xd8jpegbytes"
     url = harness.twilio.add_media("p1", photo, "image/jpeg")
@@ -211,41 +225,88 @@ async def test_forged_stop_is_refused_and_the_caller_still_gets_texted(
 
 
 # --- STOP and friends ---------------------------------------------------------------------------
+# Through the Twilio simulator's text_in: Twilio's default keyword handling on a long code answers
+# STOP/START/HELP itself (its replies land in `twilio.auto_replies`, by="twilio") and sends the
+# text on to us without OptOutType. Our own sends are `twilio.messages`.
+
+
+def replies_to_caller(harness: Harness) -> list[str]:
+    """Every text the caller got after texting in: Twilio's own answers, then ours."""
+    twilio_own = [r["Body"] for r in harness.twilio.auto_replies if r["To"] == CALLER]
+    return twilio_own + [m["Body"] for m in harness.twilio.messages_to(CALLER)]
+
+
+async def lead_of(harness: Harness) -> tuple[str, str]:
+    """(lead id, card state line) of the caller's current lead."""
+    record = await harness.services.callers.caller(CALLER, "default")
+    card = await only_card(harness)
+    return record["lead_id"], state_line(harness, card["ts"])
 
 
 @pytest.mark.parametrize("body", ["STOP", " stop. ", "Opt out", "unsubscribe", "QUIT!"])
-async def test_stop_words_opt_the_caller_out(harness: Harness, body: str) -> None:
-    await harness.caller_text(body)
-    card = await only_card(harness)
-    (message,) = thread(harness, card["ts"])
+async def test_stop_words_opt_the_caller_out(live: Harness, body: str) -> None:
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, body)
+    card = await only_card(live)
+    (message,) = thread(live, card["ts"])
     assert OPT_OUT_NOTE in message
     # Twilio's own opt-out handling confirms on long codes: no second confirmation from us.
-    assert harness.twilio.messages == []
+    assert live.twilio.messages == []
 
-    await harness.missed_call()
-    assert await texts_to_caller(harness) == []
-    assert (await only_card(harness))["ts"] == card["ts"]
-    note = thread(harness, card["ts"])[-1]
+    await live.missed_call()
+    assert await texts_to_caller(live) == []
+    assert (await only_card(live))["ts"] == card["ts"]
+    note = thread(live, card["ts"])[-1]
     assert "Called again" in note
     assert "opted out" in note
 
 
-async def test_stop_after_a_text_back_blocks_the_next_one(harness: Harness) -> None:
-    await harness.missed_call()
-    assert len(await texts_to_caller(harness)) == 1
-    await harness.caller_text("STOP")
-    await harness.drained()
-    harness.clock.advance(2 * DAY)
-    await harness.missed_call()
-    assert len(await texts_to_caller(harness)) == 1
-    card = await only_card(harness)
-    assert "opted out" in thread(harness, card["ts"])[-1]
+async def test_stop_after_a_text_back_blocks_the_next_one(live: Harness) -> None:
+    await live.missed_call()
+    assert len(await texts_to_caller(live)) == 1
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, "STOP")
+    await live.drained()
+    live.clock.advance(2 * DAY)
+    await live.missed_call()
+    assert len(await texts_to_caller(live)) == 1
+    card = await only_card(live)
+    assert "opted out" in thread(live, card["ts"])[-1]
+
+
+async def test_stop_shows_opted_out_on_the_card_not_replied(live: Harness) -> None:
+    await live.missed_call()
+    await live.drained()
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, "STOP")
+    card = await only_card(live)
+    shown = await wait_until(
+        lambda: "Opted out" in state_line(live, card["ts"]) and state_line(live, card["ts"]),
+        message="the card never showed Opted out",
+    )
+    assert "Replied" not in shown
+    lead_id, _ = await lead_of(live)
+    assert await live.services.leads.waiting_since(CALLER, lead_id) is None
+    (day,) = await live.services.stats.days("default", [today(live)])
+    assert day[0].get("replied", 0) == 0
+
+
+async def test_start_after_stop_puts_the_card_back_where_it_was(live: Harness) -> None:
+    await live.missed_call()
+    await live.drained()
+    card = await only_card(live)
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, "STOP")
+    await wait_until(lambda: "Opted out" in state_line(live, card["ts"]), message="no Opted out")
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, "START")
+    await wait_until(
+        lambda: "Texted" in state_line(live, card["ts"]), message="card not back to Texted"
+    )
+    assert not await live.services.callers.is_opted_out(CALLER, "default")
 
 
 @pytest.mark.settings(OPT_OUT_CONFIRMATION="app")
 async def test_in_app_confirmation_mode_stop_gets_exactly_one_confirmation(
     harness: Harness,
 ) -> None:
+    # A number whose keyword handling Twilio does not do (the app confirms): the webhook as
+    # Twilio would send it, with no auto-reply in front.
     await harness.caller_text("STOP")
     (confirmation,) = await texts_to_caller(harness)
     assert confirmation["From"] == BUSINESS_NUMBER
@@ -256,46 +317,68 @@ async def test_in_app_confirmation_mode_stop_gets_exactly_one_confirmation(
 
 
 @pytest.mark.settings(OPT_OUT_CONFIRMATION="app")
-async def test_when_twilio_already_answered_stop_we_never_reply(harness: Harness) -> None:
-    await harness.caller_text("STOP", OptOutType="STOP")
-    card = await only_card(harness)
-    assert OPT_OUT_NOTE in thread(harness, card["ts"])[0]
-    assert harness.twilio.messages == []
-    await harness.missed_call()
-    assert await texts_to_caller(harness) == []
+async def test_when_twilio_already_answered_stop_we_never_reply(live: Harness) -> None:
+    live.twilio.numbers.use_advanced_opt_out(BUSINESS_NUMBER)  # Twilio then sends OptOutType
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, "STOP")
+    card = await only_card(live)
+    assert OPT_OUT_NOTE in thread(live, card["ts"])[0]
+    assert live.twilio.messages == []
+    assert len(replies_to_caller(live)) == 1  # Twilio's
+    await live.missed_call()
+    assert await texts_to_caller(live) == []
 
 
-async def test_please_stop_texting_me_is_relayed_not_an_opt_out(harness: Harness) -> None:
-    await harness.caller_text("please stop texting me")
-    card = await only_card(harness)
+async def test_please_stop_texting_me_is_relayed_not_an_opt_out(live: Harness) -> None:
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, "please stop texting me")
+    card = await only_card(live)
     # Relayed, then flagged for the crew (tests/test_consent.py covers the flag's button).
-    message, flag = thread(harness, card["ts"])
+    message, flag = thread(live, card["ts"])
     assert ">please stop texting me" in message
     assert OPT_OUT_NOTE not in message
     assert "reads like an opt-out" in flag
-    assert harness.twilio.messages == []
-    await harness.missed_call()
-    assert len(await texts_to_caller(harness)) == 1
+    assert replies_to_caller(live) == []
+    await live.missed_call()
+    assert len(await texts_to_caller(live)) == 1
 
 
 @pytest.mark.parametrize("body", ["START", "unstop", "Yes"])
-async def test_start_words_opt_the_caller_back_in(harness: Harness, body: str) -> None:
-    await harness.missed_call()
-    await harness.drained()
-    await harness.caller_text("STOP")
-    await harness.drained()
-    await harness.caller_text(body)
-    await harness.drained()
-    assert len(harness.twilio.messages_to(CALLER)) == 1  # Twilio confirms START itself
-    harness.clock.advance(25 * 3600)
-    await harness.missed_call()
-    sent = await texts_to_caller(harness)
+async def test_start_words_opt_the_caller_back_in(live: Harness, body: str) -> None:
+    await live.missed_call()
+    await live.drained()
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, "STOP")
+    await live.drained()
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, body)
+    await live.drained()
+    assert len(live.twilio.messages_to(CALLER)) == 1  # Twilio confirms START itself
+    assert [r["keyword"] for r in live.twilio.auto_replies] == ["STOP", "START"]
+    live.clock.advance(25 * 3600)
+    await live.missed_call()
+    sent = await texts_to_caller(live)
     assert len(sent) == 2
     assert sent[1]["Body"].startswith("Hi again")
-    card = await only_card(harness)
-    replies = thread(harness, card["ts"])
+    card = await only_card(live)
+    replies = thread(live, card["ts"])
     assert any("opted back in" in r for r in replies)
     assert "Auto-text sent" in replies[-1]
+
+
+@pytest.mark.parametrize("body", ["START", "unstop", "Yes", "yes!"])
+async def test_start_words_from_a_caller_who_never_opted_out_are_an_ordinary_reply(
+    live: Harness, body: str
+) -> None:
+    await live.missed_call()
+    await live.drained()
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, body)
+    card = await only_card(live)
+    (message,) = thread(live, card["ts"])
+    assert ">" + body in message
+    assert "opted back in" not in message
+    await wait_until(lambda: "Replied" in state_line(live, card["ts"]), message="not Replied")
+    lead_id, _ = await lead_of(live)
+    assert await live.services.leads.waiting_since(CALLER, lead_id) is not None  # the clock runs
+    (day,) = await live.services.stats.days("default", [today(live)])
+    assert day[0]["replied"] == 1
+    assert len(live.twilio.messages_to(CALLER)) == 1  # the auto-text: we never answer it
 
 
 @pytest.mark.settings(OPT_OUT_CONFIRMATION="app")
@@ -309,7 +392,19 @@ async def test_in_app_confirmation_mode_start_gets_one_confirmation(harness: Har
 
 
 @pytest.mark.parametrize("body", ["HELP", "info", " Help? "])
-async def test_help_gets_one_reply_naming_the_business_and_stop(
+async def test_help_gets_exactly_one_reply_twilios(live: Harness, body: str) -> None:
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, body)
+    card = await only_card(live)
+    (message,) = thread(live, card["ts"])
+    assert ">" + body in message
+    assert "asked for HELP" in message
+    assert "Twilio's help reply" in message
+    assert replies_to_caller(live) == [DEFAULT_REPLIES["HELP"]]
+
+
+@pytest.mark.settings(OPT_OUT_CONFIRMATION="app")
+@pytest.mark.parametrize("body", ["HELP", "info", " Help? "])
+async def test_in_app_confirmation_mode_help_gets_our_reply_naming_the_business_and_stop(
     harness: Harness, body: str
 ) -> None:
     await harness.caller_text(body)
@@ -319,35 +414,29 @@ async def test_help_gets_one_reply_naming_the_business_and_stop(
     assert "STOP" in reply["Body"]
     card = await only_card(harness)
     (message,) = thread(harness, card["ts"])
-    assert ">" + body in message
-    assert "asked for HELP" in message
+    assert "our help reply" in message
 
 
-async def test_help_already_answered_by_twilio_gets_no_second_reply(harness: Harness) -> None:
-    await harness.caller_text("HELP", OptOutType="HELP")
-    assert await texts_to_caller(harness) == []
-    card = await only_card(harness)
-    assert ">HELP" in thread(harness, card["ts"])[0]
+@pytest.mark.settings(OPT_OUT_CONFIRMATION="app")
+async def test_help_already_answered_by_twilio_gets_no_second_reply(live: Harness) -> None:
+    live.twilio.numbers.use_advanced_opt_out(BUSINESS_NUMBER)
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, "HELP")
+    card = await only_card(live)
+    assert ">HELP" in thread(live, card["ts"])[0]
+    assert replies_to_caller(live) == [DEFAULT_REPLIES["HELP"]]
 
 
 @pytest.mark.parametrize(
     "body", ["hi, can you come tuesday?", "thanks!", "yes please", "stop by at 3?"]
 )
-async def test_ordinary_text_gets_no_automatic_answer(harness: Harness, body: str) -> None:
-    await harness.caller_text(body)
-    assert await texts_to_caller(harness) == []
-    card = await only_card(harness)
-    assert ">" + body in thread(harness, card["ts"])[0]
+async def test_ordinary_text_gets_no_automatic_answer(live: Harness, body: str) -> None:
+    await live.twilio.text_in(CALLER, BUSINESS_NUMBER, body)
+    card = await only_card(live)
+    assert ">" + body in thread(live, card["ts"])[0]
+    assert replies_to_caller(live) == []
 
 
-@pytest.mark.settings(OPT_OUT_CONFIRMATION="app")
-async def test_yes_from_a_caller_who_never_opted_out_is_just_a_reply(harness: Harness) -> None:
-    await harness.missed_call()
-    await harness.drained()
-    await harness.caller_text("Yes")
-    sent = await texts_to_caller(harness)
-    assert len(sent) == 1  # the auto-text only: no "you are resubscribed" for answering "Yes"
-    card = await only_card(harness)
-    (message,) = thread(harness, card["ts"])
-    assert ">Yes" in message
-    assert "opted back in" not in message
+def today(harness: Harness) -> str:
+    return datetime.fromtimestamp(harness.clock(), ZoneInfo("America/New_York")).strftime(
+        "%Y-%m-%d"
+    )

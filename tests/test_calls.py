@@ -29,8 +29,7 @@ from tests.conftest import (
     thread,
 )
 from tests.signing import twilio_signature
-from tests.standins import SlackStandIn, TwilioStandIn
-from tests.standins.twilio import DEFAULT_AUTH_TOKEN
+from tests.standins import DEFAULT_AUTH_TOKEN, SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
 
 CREW_PHONE = "+12025550188"  # the harness's FORWARD_TO
@@ -64,12 +63,13 @@ async def texts_after_drain(harness: Harness, number: str = CALLER) -> list[dict
 
 
 async def redis_keys(harness: Harness) -> set[str]:
-    """Every key the app wrote under its prefix, except the empty outbox streams it starts with."""
+    """Every key the app wrote under its prefix, except what it starts with: the empty outbox
+    streams, and the workspace members' roles it lists ahead of their commands."""
     redis: Redis = harness.services.redis
     keys = harness.services.keys
-    streams = {keys.stream(queue) for queue in QUEUES}
+    started = {keys.stream(queue) for queue in QUEUES} | {keys.roles_sweep(), keys.roles_swept()}
     found = {key async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=1000)}
-    return found - streams
+    return {key for key in found - started if not key.startswith(keys.slack_admin(""))}
 
 
 # --- POST /twilio/voice: ringing the crew ----------------------------------------------------
@@ -91,7 +91,10 @@ async def test_incoming_call_rings_the_crew_for_18_seconds_with_screening(
     assert dial.get("action") == f"{PUBLIC_URL}/twilio/voice/dial-status"
     numbers = dial.findall("Number")
     assert [n.text for n in numbers] == [CREW_PHONE]
-    assert numbers[0].get("url") == f"{PUBLIC_URL}/twilio/voice/screen?parent={call_sid}"
+    # On the crew's leg To is the crew's phone: the line travels in the URL.
+    assert (
+        numbers[0].get("url") == f"{PUBLIC_URL}/twilio/voice/screen?parent={call_sid}&line=default"
+    )
     # Ringing is not missing: nothing is texted or posted yet.
     await harness.drained()
     assert harness.twilio.messages == []

@@ -12,7 +12,9 @@ from redis.asyncio import Redis
 from bot.domain import templates
 from bot.flows import reports
 from tests.conftest import (
+    BUSINESS_NUMBER,
     CALLER,
+    CHANNEL,
     CREW_USER,
     PUBLIC_URL,
     Clock,
@@ -22,6 +24,7 @@ from tests.conftest import (
     start_harness,
     thread,
 )
+from tests.slack_typed import typed
 from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
 
@@ -71,6 +74,7 @@ async def test_unknown_subcommand_answers_with_help(harness: Harness) -> None:
 # --- exclude ----------------------------------------------------------------------------------
 
 
+@admins
 async def test_number_excluded_by_command_gets_no_text(harness: Harness) -> None:
     answer = await say(harness, "exclude add (202) 555-0123 my brother")
     assert answer.startswith("Excluded (202) 555-0123 (my brother).")
@@ -79,6 +83,7 @@ async def test_number_excluded_by_command_gets_no_text(harness: Harness) -> None
     assert "exclusion list" in cards(harness)[0]["text"]
 
 
+@admins
 @pytest.mark.parametrize("written", ["+12125550142", "212.555.0142", "(212) 555-0142"])
 async def test_exclude_accepts_common_number_forms_and_lists_them(
     harness: Harness, written: str
@@ -88,6 +93,7 @@ async def test_exclude_accepts_common_number_forms_and_lists_them(
     assert "(212) 555-0142 — plumbing supplier" in listed
 
 
+@admins
 async def test_removed_exclusion_texts_again(harness: Harness) -> None:
     await say(harness, "exclude add 202.555.0123")
     answer = await say(harness, "exclude remove +1 202 555 0123")
@@ -99,14 +105,16 @@ async def test_removed_exclusion_texts_again(harness: Harness) -> None:
     assert len(await texts_to(harness)) == 1
 
 
+@admins
 async def test_exclude_with_a_bad_number_shows_usage(harness: Harness) -> None:
     answer = await say(harness, "exclude add 555-0199")
     assert "is not a valid phone number" in answer or "is not a phone number" in answer
-    assert "Usage: `/textback exclude add <number> [note]`" in answer
+    assert "Usage: `/textback exclude add <number>[, <number>…] [note]`" in answer
     assert "Usage" in await say(harness, "exclude")
     assert (await say(harness, "exclude list")).startswith("No numbers are excluded")
 
 
+@admins
 async def test_an_opted_out_number_stays_opted_out_after_exclude_remove(harness: Harness) -> None:
     await harness.caller_text("STOP")
     await harness.drained()
@@ -202,21 +210,25 @@ async def test_refusal_names_the_configured_admins(harness: Harness) -> None:
     assert "per 24 h" in await say(harness, "window")
 
 
-async def test_workspace_admin_may_change_settings_even_with_slack_slow(harness: Harness) -> None:
-    harness.slack.add_user(BOSS, "Pat Boss")
-    harness.slack.users[BOSS]["is_admin"] = True
-    harness.slack.latency = 1.0  # users.info takes a second; the command still answers
-    answer = await say(harness, "window 48", user_id=BOSS)
-    assert answer == "Saved: one auto-text per caller per 48 h (was 24 h)."
-    assert (await say(harness, "window 12", user_id=BOSS)).startswith("Saved")
-    # The admin answer is cached: one users.info for two commands.
+async def test_a_workspace_admin_not_known_yet_is_answered_after_slack_says_so(
+    harness: Harness,
+) -> None:
+    harness.slack.add_user(BOSS, "Pat Boss", is_admin=True)  # joined after the app listed members
+    harness.slack.latency = 1.0  # users.info takes a second: after the ack, not before
+
+    first = await typed(harness, BOSS, "window 48")
+
+    assert first.delivery.ok and first.ack.startswith("One moment")
+    assert await first.response("Saved") == "Saved: one auto-text per caller per 48 h (was 24 h)."
+    second = await typed(harness, BOSS, "window 12")  # known now: answered in the ack
+    assert second.ack.startswith("Saved")
     assert len(harness.slack.calls_to("users.info")) == 1
 
 
 async def test_a_member_who_is_not_an_admin_is_refused(harness: Harness) -> None:
     harness.slack.add_user("U0MEMBER", "Sam Member")
-    answer = await say(harness, "pause", user_id="U0MEMBER")
-    assert answer.startswith("Only admins can change this")
+    command = await typed(harness, "U0MEMBER", "pause")
+    assert (await command.response()).startswith("Only admins can change this")
     await harness.missed_call(CALLER)
     assert len(await texts_to(harness)) == 1
 
@@ -332,7 +344,7 @@ async def test_settings_changed_in_one_process_apply_in_another(
         assert (await say(other, "pause")).startswith("Auto-texts: *paused*")
 
         async def paused_here() -> bool:
-            line = await harness.services.lines.current_by_id("default")
+            line = await harness.services.lines.current("default")
             return line.paused_at(harness.clock())
 
         await wait_until(paused_here, timeout=10, message="the pause never reached this process")
@@ -365,6 +377,79 @@ async def test_status_says_when_twilio_refuses_the_credentials(harness: Harness)
     text = await say(harness, "status")
     assert "Twilio: credentials refused" in text
     assert "Redis: ok" in text
+
+
+wired = pytest.mark.settings(TWILIO_NUMBERS=BUSINESS_NUMBER)
+
+
+def wire_number(harness: Harness) -> None:
+    harness.twilio.numbers.add(
+        BUSINESS_NUMBER,
+        voice_url=f"{PUBLIC_URL}/twilio/voice",
+        sms_url=f"{PUBLIC_URL}/twilio/sms",
+        status_callback=f"{PUBLIC_URL}/twilio/voice/status",
+    )
+
+
+@wired
+async def test_status_shows_the_wiring_and_asks_again_at_most_every_5_minutes(
+    harness: Harness,
+) -> None:
+    wire_number(harness)
+    harness.slack.add_channel(CHANNEL, "leads")
+    first = await typed(harness, CREW_USER, "status")  # nothing kept yet: checked after the ack
+    checked = await first.response("*Wiring* (checked just now;")
+    asked = len(harness.slack.calls_to("auth.test"))  # Bolt's own auth.test, and the wiring's
+    second = await typed(harness, CREW_USER, "status")  # kept and fresh: in the ack itself
+    asked_again_within_5_minutes = len(harness.slack.calls_to("auth.test")) - asked
+    harness.clock.advance(301)
+    third = await typed(harness, CREW_USER, "status")
+    await third.response("*Wiring* (checked just now;")
+
+    assert "*Wiring*: checking Slack and Twilio now" in first.ack
+    assert "✓ Slack token: works: bot @textback in workspace" in checked
+    assert "✓ Slack #leads: the bot is in this channel" in checked
+    assert f"✓ Twilio {BUSINESS_NUMBER} calls: → {PUBLIC_URL}/twilio/voice (POST)" in checked
+    assert f"✓ Twilio {BUSINESS_NUMBER} texts: → {PUBLIC_URL}/twilio/sms (POST)" in checked
+    assert "signing secret" not in checked
+    assert "*Wiring* (checked just now;" in second.ack
+    assert second.responses() == []
+    assert asked_again_within_5_minutes == 0
+    assert "checking again now, the result follows" in third.ack  # the kept one, 5 min old
+    assert len(harness.slack.calls_to("auth.test")) == asked + 1
+
+
+@wired
+async def test_status_shows_a_broken_wiring_with_its_fix(harness: Harness) -> None:
+    harness.twilio.numbers.add(BUSINESS_NUMBER, voice_url="https://demo.twilio.com/welcome/voice/")
+    harness.slack.add_channel(CHANNEL, "leads", member=False)
+    text = await (await typed(harness, CREW_USER, "status")).response("*Wiring*")
+    assert "✗ Slack #leads: the bot is not in it" in text
+    assert "_fix:_ type /invite @textback in #leads" in text
+    assert f"✗ Twilio {BUSINESS_NUMBER} calls: calls go to https://demo.twilio.com" in text
+
+
+@wired
+async def test_status_answers_in_time_while_twilio_hangs_and_asks_again_30_s_later(
+    harness: Harness,
+) -> None:
+    wire_number(harness)
+    harness.twilio.latency = 10.0
+    hung = await typed(harness, CREW_USER, "status")
+    assert hung.delivery.ok  # Slack got its answer in time, Twilio hanging or not
+    checked = await hung.response("*Wiring*", timeout=20)
+    asked = len(harness.slack.calls_to("auth.test"))
+    again = await typed(harness, CREW_USER, "status")
+    asked_again_at_once = len(harness.slack.calls_to("auth.test")) - asked
+    harness.twilio.latency = 0.0
+    harness.clock.advance(31)
+    recovered = await (await typed(harness, CREW_USER, "status")).response("checked just now")
+
+    assert "✗ Twilio no answer: nothing within 8 s" in checked
+    assert "✓ Slack token" in checked
+    assert "*Wiring* (checked just now;" in again.ack
+    assert asked_again_at_once == 0
+    assert f"✓ Twilio {BUSINESS_NUMBER} calls" in recovered
 
 
 @admins

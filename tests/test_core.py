@@ -7,8 +7,9 @@ import pytest
 
 from bot.domain import slack_text, templates
 from bot.domain.keywords import classify, normalise
-from bot.domain.phone import caller_number, masked, pretty, to_e164
+from bot.domain.phone import caller_number, masked, pretty, redact_numbers, to_e164
 from bot.domain.segments import count_segments
+from bot.domain.spreadsheet import safe_cell
 
 
 @pytest.mark.parametrize(
@@ -133,3 +134,36 @@ def test_other_numbers_read_in_international_format() -> None:
 def test_logs_see_masked_numbers() -> None:
     assert masked("+12025550123") == "+12…23"
     assert "5550123" not in masked("+12025550123")
+
+
+def test_numbers_in_free_text_are_masked_except_our_own() -> None:
+    text = "The 'To' number +12025550123 is not valid; sent from +12125550100"
+    shown = redact_numbers(text, keep={"+12125550100"})
+    assert "+12025550123" not in shown and "+12…23" in shown
+    assert "+12125550100" in shown
+    assert redact_numbers("reply:C0LEADS:1700000000.000100") == "reply:C0LEADS:1700000000.000100"
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        (
+            '=HYPERLINK("http://evil.example","click")',
+            '\'=HYPERLINK("http://evil.example","click")',
+        ),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("+12025550123", "+12025550123"),  # an E.164 number stays a number
+        ("+1 202 555 0123", "'+1 202 555 0123"),  # only E.164 itself
+        ("+12025550123=1", "'+12025550123=1"),
+        ("Mozilla/5.0", "Mozilla/5.0"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_cells_that_would_run_as_formulas_are_written_as_text(
+    cell: str, safe: str
+) -> None:
+    assert safe_cell(cell) == safe

@@ -107,7 +107,7 @@ async def test_crew_reply_is_texted_to_caller_as_plain_text_and_gets_a_check_mar
 
     response = await harness.crew_reply(
         thread,
-        "<@U123> Sure &amp; thanks, book at <https://x.example|our site>",
+        "<@U0TEXTBACK> Sure &amp; thanks, book at <https://x.example|our site>",
         ts=ts,
     )
     assert response.status == 200
@@ -123,10 +123,12 @@ async def test_crew_reply_is_texted_to_caller_as_plain_text_and_gets_a_check_mar
     assert reactions == [{"channel": CHANNEL, "timestamp": ts, "name": "white_check_mark"}]
 
 
-async def test_mention_inside_a_crew_reply_leaves_no_double_space(harness: Harness) -> None:
+async def test_mentioning_the_bot_inside_a_crew_reply_leaves_no_double_space(
+    harness: Harness,
+) -> None:
     thread = await open_lead(harness)
 
-    await harness.crew_reply(thread, "Thanks <@U123> will call you at 3")
+    await harness.crew_reply(thread, "Thanks <@U0TEXTBACK> will call you at 3")
 
     sent = await wait_until(lambda: reply_texts(harness), message="crew reply not texted")
     assert sent == ["Thanks will call you at 3"]

@@ -27,7 +27,7 @@ async def test_any_token_gets_a_page_never_a_500(harness: Harness, token: str) -
     assert posted.status in (404, 400, 405), posted.status
 
 
-@pytest.mark.settings(INTAKE_MAX_SUBMISSIONS=100)
+@pytest.mark.settings(INTAKE_MAX_SUBMISSIONS=100, INTAKE_MAX_PER_ADDRESS=1000)
 @given(
     fields=st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=10), odd_values),
     need=st.text(min_size=1, max_size=300).filter(str.strip),

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import BUSINESS_NUMBER, CALLER, PUBLIC_URL, Harness, new_sid
 from tests.hostile import FORM
 from tests.signing import twilio_signature
-from tests.standins.twilio import DEFAULT_AUTH_TOKEN
+from tests.standins import DEFAULT_AUTH_TOKEN
 
 PROXY_HEADERS = {
     "Host": "internal-lb.local:8080",

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from aiohttp import web
 
 from tests.conftest import (
     BUSINESS_NUMBER,
@@ -31,7 +32,7 @@ from tests.hostile import (
     stream_lengths,
 )
 from tests.signing import slack_headers, twilio_signature
-from tests.standins.twilio import DEFAULT_AUTH_TOKEN
+from tests.standins import DEFAULT_AUTH_TOKEN
 
 Headers = dict[str, str]
 
@@ -226,3 +227,83 @@ async def test_a_genuine_request_with_a_smuggled_duplicate_field_is_refused(
         "/twilio/sms", data=io.BytesIO(genuine.encode()), headers=headers
     )
     assert accepted.status == 200
+
+
+async def test_a_signature_over_the_path_without_its_twilio_prefix_is_refused(
+    harness: Harness,
+) -> None:
+    """Twilio signs the URL it requested, /twilio included. The Twilio routes live in a sub-app
+    mounted at /twilio: a check over the path below the mount point would accept this forgery
+    and refuse every genuine webhook."""
+    path = f"/twilio/voice/screen-accept?parent={new_sid('CA')}"
+    params = _twilio_params()
+    body = urlencode(params).encode()
+    below_the_mount = path.removeprefix("/twilio")
+
+    forged = await harness.client.post(
+        path,
+        data=io.BytesIO(body),
+        headers={"Content-Type": FORM, **_sign(PUBLIC_URL + below_the_mount, params)},
+    )
+    genuine = await harness.client.post(
+        path,
+        data=io.BytesIO(body),
+        headers={"Content-Type": FORM, **_sign(PUBLIC_URL + path, params)},
+    )
+
+    assert (forged.status, genuine.status) == (403, 200)
+
+
+def mounted_twilio_routes(app: web.Application) -> list[tuple[str, str]]:
+    """(method, full path) of every route in the sub-app mounted at /twilio, read from the
+    running app's router: whatever the sub-app holds, not a list kept by hand."""
+    for resource in app.router.resources():
+        info = resource.get_info()
+        if info.get("prefix") == "/twilio":
+            return [
+                (route.method, route.resource.canonical)
+                for route in info["app"].router.routes()
+                if route.resource is not None
+            ]
+    raise AssertionError("nothing is mounted at /twilio")
+
+
+async def test_every_twilio_route_refuses_an_unsigned_request(harness: Harness) -> None:
+    routes = mounted_twilio_routes(harness.client.server.app)
+    assert routes
+    params = _twilio_params()
+    before = await snapshot(harness)
+
+    statuses = {}
+    for method, path in routes:
+        response = await harness.client.request(
+            method,
+            f"{path}?parent={new_sid('CA')}",
+            data=io.BytesIO(urlencode(params).encode()),
+            headers={"Content-Type": FORM},
+        )
+        statuses[method, path] = response.status
+
+    assert statuses == {route: 403 for route in routes}
+    assert await snapshot(harness) == before
+    assert await stream_lengths(harness) == {"sms": 0, "slack": 0}
+    assert outside_requests(harness) == 0
+
+
+async def test_the_forgery_tests_cover_every_twilio_route(harness: Harness) -> None:
+    """TWILIO_ROUTES drives the forgery and hostile-input tests: a new route belongs in it."""
+    mounted = {path for _, path in mounted_twilio_routes(harness.client.server.app)}
+    assert mounted == set(TWILIO_ROUTES)
+
+
+async def test_a_twilio_path_or_method_without_a_route_answers_404_or_405_not_403(
+    harness: Harness,
+) -> None:
+    """A mistyped webhook URL in Twilio's console reads as a wrong URL, not as a bad token."""
+    body = urlencode(_twilio_params()).encode()
+    headers = {"Content-Type": FORM, **_sign(PUBLIC_URL + "/twilio/voice/nope", {})}
+
+    missing = await harness.client.post("/twilio/voice/nope", data=body, headers=headers)
+    wrong_method = await harness.client.get("/twilio/voice")
+
+    assert (missing.status, wrong_method.status) == (404, 405)

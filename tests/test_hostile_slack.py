@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.slack_text import to_plain
+from bot.domain.slack_text import for_caller, stays_inside, to_plain
 from tests.conftest import CALLER, CHANNEL, CREW_USER, Harness, new_sid
 from tests.hostile import FORM, event_body, interactive_body, post_slack
 from tests.lead_helpers import open_lead
@@ -230,8 +230,8 @@ async def test_any_crew_reply_in_a_real_thread_is_sent_as_plain_text_or_not_at_a
     assert response.status == 200
     await harness.drained()
     sent = _sms_to_caller(harness)[sent_before:]
-    expected = to_plain(text.strip())
-    if not expected or text.strip().startswith("//"):
+    expected = for_caller(text.strip())
+    if not to_plain(text.strip()) or stays_inside(text, "U0TEXTBACK"):
         assert sent == []
     else:
         assert sent == [expected] or sent == []  # [] only when that ts was already used
@@ -248,3 +248,25 @@ async def test_an_unknown_subcommand_is_echoed_inert_and_short(harness: Harness)
     answer = await response.text()
     assert answer.startswith("I don't know `&lt;!channel&gt;xxx")
     assert "<!channel>" not in answer and "x" * 100 not in answer
+
+
+async def test_a_click_from_a_workspace_outside_enterprise_grid_is_handled(
+    harness: Harness,
+) -> None:
+    """Slack sends "enterprise": null there: that is a click, not a malformed payload."""
+    ts = await open_lead(harness)
+    payload = {
+        "type": "block_actions",
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "user": {"id": CREW_USER, "team_id": "T0TEAM"},
+        "team": {"id": "T0TEAM", "domain": "textback-test"},
+        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL},
+        "channel": {"id": CHANNEL, "name": "leads"},
+        "message": {"type": "message", "ts": ts, "text": "card"},
+        "actions": [{"type": "button", "action_id": "lead_claim", "block_id": "lead"}],
+    }
+    response = await post_slack(harness, interactive_body(payload), FORM)
+    assert response.status == 200
+    await harness.drained()
+    assert "Claimed by" in str(harness.slack.messages[(CHANNEL, ts)]["blocks"])

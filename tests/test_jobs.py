@@ -9,11 +9,14 @@ import pytest
 
 from bot.domain.jobs import (
     CardUpdate,
+    Ephemeral,
     HeldTurn,
     Job,
     LeadThread,
+    LineTypeLookup,
     MediaUpload,
     Notice,
+    PlaceCall,
     Reaction,
     SendSms,
     SentText,
@@ -21,6 +24,7 @@ from bot.domain.jobs import (
     SlackThread,
     ThreadPost,
     Unpark,
+    VoicemailUpload,
 )
 
 LEAD = LeadThread("+12025550123", "default", "lead1", "C0LEADS")
@@ -60,6 +64,11 @@ EVERY_KIND = [
     Job("update:lead1:3:crew", CardUpdate("+12025550123", "lead1", crew=True)),
     Job("unpark:+12025550123:default:4", Unpark("+12025550123", "default", 4)),
     Job("update:lead1:4", CardUpdate("+12025550123", "lead1"), turn=HeldTurn(0, 1234.5)),
+    Job("call-back:cb1", PlaceCall("cb1", LEAD, "U0CREW", "+12025550188", "+12125550100")),
+    Job("lookup:CA3", LineTypeLookup("+12025550123")),
+    Job("voicemail:RE1", VoicemailUpload(LEAD.at(5), "RE1", "https://api.twilio.com/r", 23)),
+    Job("voicemail:RE2", VoicemailUpload(LEAD.at(6), "RE2", "https://x/r", claimer="U0CREW")),
+    Job("call-back:cb1:ringing", Ephemeral("C0LEADS", "U0CREW", "Calling your phone now")),
 ]
 
 
@@ -70,6 +79,8 @@ def test_every_kind_of_job_reads_back_as_it_was_queued(job: Job) -> None:
 
 def test_a_queue_follows_the_kind_of_work() -> None:
     assert [job.queue for job in EVERY_KIND[:3]] == ["sms", "sms", "slack"]
+    # Work against Twilio never waits behind Slack: a call back and a lookup go with the texts.
+    assert [job.queue for job in EVERY_KIND[-5:]] == ["sms", "sms", "slack", "slack", "slack"]
 
 
 def previous_release(

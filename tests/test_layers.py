@@ -6,13 +6,21 @@ Read from the source (ast), so a new module is checked the day it is added.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage")
-CONTEXT = ("bot.services", "bot.settings", "bot.lines", "bot.metrics", "bot.clients")
+CONTEXT = (
+    "bot.services",
+    "bot.settings",
+    "bot.lines",
+    "bot.metrics",
+    "bot.clients",
+    "bot.wiring",
+)
 
 # Layer (module prefix) -> the prefixes of our own modules it may import.
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
@@ -24,13 +32,32 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "bot.outbox": ("bot.outbox", "bot.flows", "bot.domain", "storage", *CONTEXT),
     "bot.pages": ("bot.pages", "bot.domain"),
     "bot.simulators": ("bot.simulators",),
-    "handlers": ("handlers", "bot.flows", "bot.domain", "bot.pages", *CONTEXT),
+    # Checks against the live services (python -m bot doctor, setup twilio): their I/O, never
+    # handlers'.
+    "bot.doctor": ("bot.doctor", "bot.domain", "storage", *CONTEXT),
+    # The demo assembles the product (the one factory) with the simulators; nothing in the
+    # product imports it (test_nothing_in_the_product_imports_the_demo).
+    "bot.demo": (
+        "bot.demo",
+        "bot.app",
+        "bot.settings",
+        "bot.local_redis",
+        "bot.simulators",
+        "bot.pages",
+        "bot.domain",
+    ),
+    "handlers": ("handlers", "bot.flows", "bot.domain", "bot.pages", "bot.doctor", *CONTEXT),
     "bot.settings": ("bot.domain",),
     "bot.lines": ("bot.domain", "bot.settings", "storage"),
     "bot.services": ("bot.domain", "storage", *CONTEXT),
 }
-# Pure rules: no I/O, no event loop. phonenumbers is a pure library (libphonenumber's data).
+# Pure rules: no I/O, no event loop.
 DOMAIN_MAY_NOT = ("asyncio", "aiohttp", "redis", "slack_sdk", "slack_bolt", "twilio", "socket")
+# The only libraries beyond the standard library the domain may use, and why each is pure.
+DOMAIN_LIBRARIES = {
+    "phonenumbers": "libphonenumber's data and rules: parsing and formatting numbers",
+    "emoji": "the Unicode emoji list: typed :shortcodes: as the characters a phone shows",
+}
 
 
 def modules() -> dict[str, Path]:
@@ -88,6 +115,16 @@ def test_domain_rules_do_no_io(module: str) -> None:
     assert sorted(n for n in found if n.split(".")[0] in DOMAIN_MAY_NOT) == []
 
 
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) == "bot.domain"))
+def test_domain_uses_only_the_standard_library_and_its_allowed_libraries(module: str) -> None:
+    outside = {
+        name.split(".")[0]
+        for name in imports(MODULES[module])
+        if not ours(name) and name.split(".")[0] not in sys.stdlib_module_names
+    }
+    assert sorted(outside - {"__future__", *DOMAIN_LIBRARIES}) == []
+
+
 def test_only_the_app_factory_imports_handlers() -> None:
     importers = sorted(
         module
@@ -106,3 +143,14 @@ def test_every_folder_says_what_lives_there_and_what_it_may_import() -> None:
         if "import" not in (ast.get_docstring(ast.parse(init.read_text())) or "")
     ]
     assert undocumented == []
+
+
+def test_nothing_in_the_product_imports_the_demo() -> None:
+    """Only the CLI starts the demo; the app, the handlers and every layer never see it."""
+    importers = sorted(
+        module
+        for module, path in MODULES.items()
+        if not module.startswith("bot.demo")
+        and any(name == "bot.demo" or name.startswith("bot.demo.") for name in imports(path))
+    )
+    assert importers == ["bot.cli"]

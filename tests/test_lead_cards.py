@@ -25,7 +25,7 @@ from tests.waiting import wait_until
 OTHER_USER = "U0OTHER"
 
 
-async def test_card_is_block_kit_with_state_buttons_confirm_and_call_link(
+async def test_card_is_block_kit_with_state_buttons_confirm_and_call_back_button(
     harness: Harness,
 ) -> None:
     ts = await open_lead(harness)
@@ -33,9 +33,17 @@ async def test_card_is_block_kit_with_state_buttons_confirm_and_call_link(
     message = harness.slack.messages[(CHANNEL, ts)]
     assert "Missed call" in message["text"]  # the plain fallback for notifications
     assert "Texted" in state_line(harness, ts)
-    assert f"<tel:{CALLER}|" in state_line(harness, ts)
+    # Calling back goes out from the business number (a button), not the crew's own mobile.
+    assert "tel:" not in state_line(harness, ts)
     found = buttons(harness, ts)
-    assert list(found) == ["lead_claim", "lead_book", "lead_close", "lead_exclude"]
+    assert list(found) == [
+        "lead_claim",
+        "lead_book",
+        "lead_close",
+        "lead_call_back",
+        "lead_exclude",
+    ]
+    assert found["lead_call_back"]["value"] == f"{CALLER}|default"
     assert found["lead_exclude"]["confirm"]["confirm"]["text"] == "Exclude"
     assert len([m for m in harness.slack.messages.values() if not m.get("thread_ts")]) == 1
 
@@ -137,6 +145,7 @@ async def test_mark_booked_then_close_buttons_update_the_card(harness: Harness) 
     assert await wait_state(harness, ts, "Closed by")
 
 
+@pytest.mark.settings(ADMIN_USER_IDS=CREW_USER)  # excluding a number is for admins
 async def test_exclude_button_excludes_the_number_so_later_calls_get_no_text(
     harness: Harness,
 ) -> None:

@@ -47,6 +47,38 @@ def test_card_shows_state_buttons_and_escapes_nothing_it_did_not_write() -> None
     blocks = cards.blocks(claimed)
     assert blocks[1]["elements"][0]["text"].startswith(":raising_hand: Claimed by <@U1>")
     ids = [b["action_id"] for b in blocks[2]["elements"]]
-    assert ids == ["lead_book", "lead_close", "lead_exclude"]
+    assert ids == ["lead_book", "lead_close", "lead_call_back", "lead_exclude"]
     assert cards.fallback_text(claimed) == "Missed call\n:raising_hand: Claimed by <@U1>"
     assert leads.mention(claimed) == "<@U1>" and leads.mention(TEXTED) == "<!here>"
+
+
+def test_a_call_back_that_connected_shows_who_called_and_a_later_text_reopens_it() -> None:
+    called = leads.called_back(TEXTED, "U2")
+    assert called is not None and (called.state, called.called_by) == ("called_back", "U2")
+    assert cards.state_label(called) == ":telephone_receiver: Called back by <@U2>"
+    assert leads.called_back(called, "U2") is None  # the same call told twice changes nothing
+    claimed = leads.apply(TEXTED, "claim", "U1")
+    assert claimed is not None
+    kept = leads.called_back(claimed, "U1")
+    assert kept is not None and kept.state == "claimed"  # a claim is not undone by calling
+    replied = leads.caller_replied(called)
+    assert replied is not None and replied.state == "replied"  # waiting on the crew again
+
+
+def test_a_landline_card_asks_for_a_call_with_the_button_first() -> None:
+    landline = leads.cannot_text(TEXTED)
+    assert landline is not None and landline.landline
+    assert leads.cannot_text(landline) is None
+    blocks = cards.blocks(landline)
+    assert blocks[1]["elements"][0]["text"] == ":phone: Landline: can't get texts. Call them back"
+    ids = [b["action_id"] for b in blocks[2]["elements"]]
+    assert ids == ["lead_call_back", "lead_claim", "lead_book", "lead_close", "lead_exclude"]
+    # Once the crew answered, the card says so.
+    called = leads.called_back(landline, "U2")
+    assert called is not None and "Called back by <@U2>" in cards.state_label(called)
+
+
+def test_a_lead_that_never_gets_called_back_or_a_landline_writes_neither_field() -> None:
+    assert "called_by" not in TEXTED.changes() and "landline" not in TEXTED.changes()
+    changed = leads.cannot_text(TEXTED)
+    assert changed is not None and changed.changes()["landline"] == "1"

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from bot.domain.jobs import Job, LeadThread, Notice, SendSms, SlackThread, ThreadPost, Unpark
+from bot.domain.jobs import Job, LeadThread, Notice, SendSms, SlackThread, ThreadPost
 from bot.outbox.errors import Retry
 from bot.outbox.perform import perform
+from bot.outbox.posts import release_timer
 from bot.outbox.worker import Worker
 from storage.threads import PostedCard
 from tests.conftest import BUSINESS_NUMBER, CALLER, CHANNEL, Harness, card_ts
@@ -100,10 +101,34 @@ async def test_slack_outage_keeps_caller_texts_in_order_after_the_card(harness: 
     assert [re.findall(r"^>(\w+)$", t, re.M)[0] for t in in_thread] == bodies
 
 
-async def test_permanent_slack_error_on_the_card_does_not_hold_the_callers_later_posts(
+async def test_a_card_slack_refused_is_posted_again_as_a_card_before_the_callers_next_post(
     harness: Harness,
 ) -> None:
-    harness.slack.fail("chat.postMessage", error="channel_not_found")
+    harness.slack.fail("chat.postMessage", error="invalid_blocks")  # refused for good, once
+    await harness.missed_call()
+    await wait_until(lambda: harness.slack.calls_to("chat.postMessage", failed=True))
+    await harness.drained()
+    assert harness.slack.posts == []
+
+    await harness.caller_text("are you there?")
+    await harness.drained()
+
+    card, reply = harness.slack.posts
+    assert "Missed call" in card["text"] and not card.get("thread_ts")
+    assert "are you there?" in reply["text"]
+    assert reply["thread_ts"] == card_ts(harness)  # in the card's thread, not the channel
+    assert len(harness.twilio.messages_to(CALLER)) == 1  # the auto-text went anyway
+    error = await harness.services.redis.get(harness.services.keys.last_error())
+    assert error is not None and "invalid_blocks" in error
+    # The card posted again is the thread's parent: the crew's reply there reaches the caller.
+    await harness.crew_reply(reply["thread_ts"], "Yes, we are")
+    await wait_until(lambda: len(harness.twilio.messages_to(CALLER)) == 2, message="not relayed")
+
+
+async def test_a_post_whose_card_slack_keeps_refusing_says_so_in_the_channel(
+    harness: Harness,
+) -> None:
+    harness.slack.fail("chat.postMessage", error="invalid_blocks", times=2)
     await harness.missed_call()
     await wait_until(lambda: harness.slack.calls_to("chat.postMessage", failed=True))
     await harness.drained()
@@ -111,14 +136,10 @@ async def test_permanent_slack_error_on_the_card_does_not_hold_the_callers_later
     await harness.caller_text("are you there?")
     await harness.drained()
 
-    posts = harness.slack.posts
-    assert len(posts) == 1
-    assert "are you there?" in posts[0]["text"]
-    assert not posts[0].get("thread_ts")  # no card to thread under
-    assert len(harness.twilio.messages_to(CALLER)) == 1  # the auto-text went anyway
-    error = await harness.services.redis.get(harness.services.keys.last_error())
-    assert error is not None
-    assert "channel_not_found" in error
+    (post,) = harness.slack.posts
+    assert not post.get("thread_ts")
+    assert post["text"].startswith(":warning: This caller's lead card could not be posted")
+    assert "are you there?" in post["text"]
 
 
 # --- Twilio failing ----------------------------------------------------------------------------
@@ -357,7 +378,7 @@ async def test_a_reclaimed_post_leaves_no_release_timer_its_dead_worker_did_not_
     reply = reply_job("test:t-reply", "lead-t", "Hi")
     first, second = lead("lead-t").at(1), lead("lead-t").at(2)
     assert (await store.start_post(second, reply, 60)).state == "parked"
-    release = Job(f"unpark:{OTHER_CALLER}:{LINE}:2", Unpark(OTHER_CALLER, LINE, 2))
+    release = release_timer(second)
     await outbox.retry_later(release, harness.clock() + 600)
     await store.start_post(first, card, 60)
     posted = PostedCard(channel=CHANNEL, ts="1.000200", rendered=0)
@@ -382,22 +403,24 @@ async def test_unreadable_stream_entry_is_buried_and_later_jobs_still_run(
     await wait_until(lambda: harness.slack.posts, message="card never posted")
     await harness.drained()
     assert len(harness.slack.posts) == 1
-    assert await harness.services.redis.lrange(keys.dead(), 0, -1) == ["not json"]
+    (dead,) = await harness.services.outbox.dead()
+    assert (dead.raw, dead.kind, dead.reason) == ("not json", "unreadable", "unreadable job")
 
 
 # --- operations --------------------------------------------------------------------------------
 
 
+@pytest.mark.settings(METRICS_TOKEN="scrape")
 async def test_metrics_count_missed_calls_and_texts_sent(harness: Harness) -> None:
     await harness.missed_call()
     await wait_until(lambda: harness.twilio.messages, message="text never sent")
     await harness.drained()
 
-    response = await harness.client.get("/metrics")
+    response = await harness.client.get("/metrics", headers={"Authorization": "Bearer scrape"})
 
     assert response.status == 200
     text = await response.text()
-    assert re.search(r"^textback_missed_calls_total 1\.0$", text, re.M)
+    assert re.search(r'^textback_missed_calls_total{line="default"} 1\.0$', text, re.M)
     assert re.search(r'^textback_sms_sent_total\{purpose="auto-text \(\w+\)"\} 1\.0$', text, re.M)
 
 

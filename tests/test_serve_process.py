@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -109,6 +110,10 @@ async def test_serve_process_texts_back_a_missed_call_and_stops_on_sigterm(
     assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
     assert "Johnson Electric" in sent[0]["Body"]
     await wait_until(lambda: slack.posts, timeout=10)
+    link = re.search(r"/i/([\w-]+)", sent[0]["Body"])
+    assert link is not None, sent[0]["Body"]
+    async with aiohttp.ClientSession() as http, http.get(f"{base}{link[0]}") as page:
+        assert page.status == 200  # the caller opens their intake page
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
@@ -116,6 +121,8 @@ async def test_serve_process_texts_back_a_missed_call_and_stops_on_sigterm(
     assert twilio.auth_token not in logs
     assert slack.token not in logs
     assert "5550123" not in logs  # phone numbers are masked in logs
+    assert '"GET /i/… HTTP/1.1" 200' in logs  # the access log line, without the intake token
+    assert link[1] not in logs
 
 
 def test_local_redis_persists_across_restart(tmp_path: Path) -> None:

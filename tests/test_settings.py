@@ -86,6 +86,15 @@ def test_forward_to_accepts_common_formats(clean_env: None) -> None:
     assert settings.forward_to == ["+12025550188", "+12125550199"]
 
 
+def test_twilio_numbers_are_read_like_forward_to_and_may_not_be_rung(clean_env: None) -> None:
+    settings = build(**REQUIRED, twilio_numbers="(212) 555-0100,+1 212 555 0101")
+    assert settings.twilio_numbers == ["+12125550100", "+12125550101"]
+    with pytest.raises(SettingsError) as error:
+        build(**REQUIRED, twilio_numbers="+12125550100", forward_to="(212) 555-0100")
+    assert "FORWARD_TO is invalid" in str(error.value)
+    assert "+12125550100 is also in TWILIO_NUMBERS (a call would loop)" in str(error.value)
+
+
 def test_settings_come_from_the_environment(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,3 +119,12 @@ def test_serve_without_settings_exits_with_the_list(tmp_path: object) -> None:
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is missing" in result.stderr
     assert "TWILIO_AUTH_TOKEN is missing" in result.stderr
+
+
+def test_trusted_proxies_take_addresses_and_networks_and_name_a_bad_one(clean_env: None) -> None:
+    settings = build(**REQUIRED, trusted_proxies="10.0.0.0/8, 192.0.2.7,::1")
+    assert settings.trusted_proxies == ["10.0.0.0/8", "192.0.2.7", "::1"]
+    with pytest.raises(SettingsError) as refused:
+        build(**REQUIRED, trusted_proxies="10.0.0.0/8, the-load-balancer")
+    assert "TRUSTED_PROXIES is invalid" in str(refused.value)
+    assert "'the-load-balancer' is not an IP address or network" in str(refused.value)

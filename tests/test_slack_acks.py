@@ -1,10 +1,11 @@
 """Every /textback subcommand answers Slack with Slack and Twilio both slowed to 1 s a call.
 
-Slack wants the ack within 3 s. Only the editor waits on Slack before answering (views.open must
-use the command's trigger within 3 s) and status on Twilio's health (bounded by its own 2 s
-timeout); everything else a subcommand causes happens after the ack. (A workspace admin's first
-change waits on one users.info, cached after: test_commands covers it.) The ack times are
-printed, not asserted: speed is a figure.
+Slack wants the ack within 3 s, and no Slack call sits before it but status's: the editor's
+views.open runs right after the ack (within the command's trigger's 3 s); status waits on Twilio's
+health and on the doctor's wiring lines (auth.test, conversations.info and Twilio's numbers; both
+bounded by 2 s and run at once, the wiring at most every 5 minutes). (Someone not known yet is
+asked about after the ack and answered through response_url: test_slack_three_seconds covers
+it.) The ack times are printed, not asserted: speed is a figure.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ SUBCOMMANDS = [
     ("template show", "segment"),
     ("template set repeat Hi, {business} again. Sorry we missed you! Reply STOP to opt out.", ""),
     ("template reset repeat", ""),
-    ("template edit", ""),
+    ("template edit", "Opening the template editor"),
     ("hours show", ""),
     ("hours set Mon-Fri 07:00-16:00", "07:00"),
     ("window", "24 h"),
@@ -86,7 +87,9 @@ async def test_every_subcommand_answers_with_slack_and_twilio_slowed(
     assert ack.status == 200
     assert ack.body.strip(), "an empty ack shows the user nothing"
     assert expected in ack.body
-    assert ack.awaited == (["views.open"] if text == "template edit" else [])
+    # status's wiring: as many of these as finish within its 2 s.
+    waits_on = {"status": {"auth.test", "conversations.info"}}
+    assert set(ack.awaited) <= waits_on.get(text, set())
 
 
 CARD_BUTTONS = [
@@ -97,6 +100,7 @@ CARD_BUTTONS = [
 ]
 
 
+@admins  # Exclude is for admins
 @pytest.mark.parametrize(("action_id", "state"), CARD_BUTTONS, ids=[b[0] for b in CARD_BUTTONS])
 async def test_every_card_button_answers_before_any_slowed_slack_call(
     harness: Harness, action_id: str, state: str | None, capsys: pytest.CaptureFixture[str]
@@ -111,7 +115,7 @@ async def test_every_card_button_answers_before_any_slowed_slack_call(
         return
 
     async def excluded() -> bool:
-        return CALLER in await harness.services.callers.excluded("default")
+        return CALLER in await harness.services.callers.excluded()
 
     await wait_until(excluded, timeout=10, message="the number was not excluded")
 

@@ -128,13 +128,15 @@ async def test_weekly_digest_posts_once_on_monday_morning_across_processes(
 @pytest.mark.settings(WEEKLY_DIGEST=True)
 async def test_no_digest_for_a_quiet_week_or_on_monday_afternoon(harness: Harness) -> None:
     set_time(harness, "2026-11-23 08:30")  # Monday morning, nothing happened last week
-    key = harness.services.keys.digest("2026-W48")
+    key = harness.services.keys.digest("default", "2026-W48")
     await wait_until(lambda: harness.services.redis.exists(key), timeout=15)
     set_time(harness, "2026-11-30 14:00")  # next Monday, afternoon: too late for a digest
     await open_lead(harness)
     await harness.drained()
     assert [p for p in harness.slack.posts if "last week" in str(p.get("text"))] == []
-    assert not await harness.services.redis.exists(harness.services.keys.digest("2026-W49"))
+    assert not await harness.services.redis.exists(
+        harness.services.keys.digest("default", "2026-W49")
+    )
 
 
 # --- pure ----------------------------------------------------------------------------------------

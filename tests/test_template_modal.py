@@ -12,6 +12,7 @@ import pytest
 from bot.domain import templates
 from tests.conftest import CALLER, CREW_USER, SIGNING_SECRET, Harness, slash_command
 from tests.signing import slack_headers
+from tests.waiting import wait_until
 
 admins = pytest.mark.settings(ADMIN_USER_IDS=CREW_USER)
 
@@ -55,8 +56,8 @@ async def submit(harness: Harness, values: dict[str, Any], user_id: str = CREW_U
 @admins
 async def test_template_edit_opens_the_editor_with_the_current_texts(harness: Harness) -> None:
     response = await slash_command(harness, "template edit")
-    assert await response.text() == "Opened the template editor."
-    (view,) = harness.slack.views
+    assert await response.text() == "Opening the template editor…"
+    (view,) = await wait_until(lambda: harness.slack.views, message="the editor never opened")
     assert view["callback_id"] == "textback_templates"
     fields = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert fields["template_business"]["element"]["initial_value"] == templates.LINKED["business"]
@@ -81,7 +82,7 @@ async def test_refused_text_shows_its_reasons_under_its_field(harness: Harness) 
     assert answer["response_action"] == "errors"
     assert list(answer["errors"]) == ["template_after_hours"]
     assert "(% off)" in answer["errors"]["template_after_hours"]
-    line = await harness.services.lines.current_by_id("default")
+    line = await harness.services.lines.current("default")
     assert line.templates == {}
 
 
@@ -104,4 +105,4 @@ async def test_a_non_admin_submitting_the_editor_changes_nothing(harness: Harnes
     text = "{business} here! Reply STOP to opt out."
     answer = await (await submit(harness, editor_values(business=text))).json()
     assert answer["errors"]["template_business"].startswith("Only admins can change this")
-    assert (await harness.services.lines.current_by_id("default")).templates == {}
+    assert (await harness.services.lines.current("default")).templates == {}

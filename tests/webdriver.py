@@ -1,8 +1,9 @@
 """A minimal W3C WebDriver client over aiohttp, for Debian's chromium + chromedriver.
 
-Why not selenium: the browser test needs seven endpoints (new session, navigate, find, type,
-click, read the page, screenshot). aiohttp is already here; selenium would add a large dependency
-(and its own driver manager that tries to download drivers) for what is ~80 lines of HTTP.
+Why not selenium: the browser tests need a few endpoints (new session, navigate, find, type,
+click, read the page or an element's text, screenshot). aiohttp is already here; selenium
+would add a large dependency (and its own driver manager that tries to download drivers) for
+what is ~80 lines of HTTP.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ class Session:
 
     async def selected(self, css: str) -> bool:
         return bool(await self._call("GET", f"/element/{await self.find(css)}/selected"))
+
+    async def text(self, css: str) -> str:
+        """The rendered text of the first element matching `css` (as a person sees it)."""
+        return str(await self._call("GET", f"/element/{await self.find(css)}/text"))
 
     async def source(self) -> str:
         return str(await self._call("GET", "/source"))

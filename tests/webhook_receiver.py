@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.standins._server import LoopbackServer
+from bot.simulators._server import LoopbackServer
 
 TOLERANCE = 300  # seconds of clock skew a receiver allows (the specification's suggestion)
 

@@ -10,15 +10,21 @@ from bot.domain.phone import pretty
 
 ACTION_IDS = {"claim": "lead_claim", "book": "lead_book", "close": "lead_close"}
 EXCLUDE_ACTION = "lead_exclude"
+CALL_BACK_ACTION = "lead_call_back"  # rings the tapper's phone, then the caller, from our number
+LANDLINE = ":phone: Landline: can't get texts. Call them back"
 
 
 def state_label(lead: LeadState) -> str:
     who = f"<@{lead.claimer}>" if lead.claimer else ""
     by = f"<@{lead.by}>" if lead.by else who
+    if lead.landline and lead.state in ("new", "texted"):
+        return (":rotating_light: *URGENT* · " if lead.urgent else "") + LANDLINE
     label = {
         "new": ":new: New",
         "texted": ":outbox_tray: Texted",
         "replied": ":speech_balloon: Replied",
+        "opted_out": ":no_entry_sign: Opted out",
+        "called_back": f":telephone_receiver: Called back by <@{lead.called_by}>",
         "claimed": f":raising_hand: Claimed by {who}",
         "booked": f":white_check_mark: Booked by {by}",
         "closed": f":heavy_multiplication_x: Closed by {by}",
@@ -49,7 +55,21 @@ def _section(text: str) -> str:
     return slack_text.fit(text, slack_text.MAX_SECTION_TEXT) if text else "Lead"
 
 
-def blocks(lead: LeadState) -> list[dict[str, Any]]:
+def how_to_reply(undo_seconds: float = 0) -> str:
+    """The card's last line: what a thread reply does, and what stays in Slack."""
+    line = (
+        "Reply in this thread to text the caller. A reply that starts with `//` or mentions a "
+        "teammate stays in Slack :lock:."
+    )
+    if undo_seconds > 0:
+        line += (
+            f" A reply waits {undo_seconds:g} s :hourglass_flowing_sand: before it goes: "
+            "delete it to cancel, edit it to change it."
+        )
+    return line
+
+
+def blocks(lead: LeadState, undo_seconds: float = 0) -> list[dict[str, Any]]:
     value = f"{lead.phone}|{lead.line}"
     buttons: list[dict[str, Any]] = []
     if lead.state not in ("claimed", "booked", "closed"):
@@ -71,17 +91,14 @@ def blocks(lead: LeadState) -> list[dict[str, Any]]:
         "style": "danger",
     }
     buttons.append(exclude)
-    call_back = f"<tel:{lead.phone}|:telephone_receiver: Call back>" if lead.phone else ""
+    if lead.phone:
+        # From the business number, never the crew member's own: the caller sees who is calling
+        # and the crew's numbers stay theirs. First when a call is the only way to reach them.
+        call_back = _button(":telephone_receiver: Call back", CALL_BACK_ACTION, value)
+        buttons.insert(0 if lead.landline else len(buttons) - 1, call_back)
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": _section(lead.summary)}},
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": " · ".join(p for p in (state_label(lead), call_back) if p),
-                }
-            ],
-        },
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": state_label(lead)}]},
         {"type": "actions", "block_id": "lead", "elements": buttons},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": how_to_reply(undo_seconds)}]},
     ]

@@ -40,12 +40,38 @@ class InboundText:
 
 @dataclass(frozen=True)
 class CrewReply:
+    """A crew member's message in a thread, as the caller would read it."""
+
     channel: str
     ts: str
     thread_ts: str
-    text: str  # already plain (see slack_text.to_plain); empty for a photo or file alone
+    text: str  # plain, typed emoji as characters (slack_text.for_caller); empty for a file alone
     files: int = 0  # photos and files attached: Slack's are private, so they cannot be texted
+    internal: bool = False  # for the crew (`//`, a teammate mentioned): it stays in Slack
+    typed: str = (
+        ""  # the plain text with emoji as typed (:+1:): what the emoji cost is told against
+    )
     user: str = ""  # who wrote it (Slack user id)
+
+
+@dataclass(frozen=True)
+class CrewEdit:
+    """A crew message edited in Slack (message_changed): how it reads now, and before."""
+
+    reply: CrewReply
+    was_internal: bool
+    changed: bool  # the words changed (Slack also sends message_changed when a link unfurls)
+    seconds_after: float  # how long after it was written (Slack's own clock)
+
+
+@dataclass(frozen=True)
+class CrewDeletion:
+    """A crew message deleted in Slack (message_deleted)."""
+
+    channel: str
+    ts: str
+    thread_ts: str
+    was_internal: bool
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Business hours: parse "Mon-Fri 08:00-17:00; Sat 09:00-12:00", ask if open, find the next opening.
 
 Everything works on wall-clock time in the business's own time zone, so "08:00" means 08:00 on
-the office clock whatever the UTC offset is that day.
+the office clock whatever the UTC offset is that day. Closed days (holidays, bot/domain/
+closed_days.py) close whole calendar days on that clock, whatever the weekly hours say.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class HoursError(ValueError):
 class BusinessHours:
     # Index 0 is Monday, matching datetime.weekday().
     days: tuple[Ranges, ...] = ((),) * 7
+    # Closed days: (first, last) calendar dates, both included, closed all day.
+    closed: tuple[tuple[date, date], ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> BusinessHours:
@@ -58,8 +61,16 @@ class BusinessHours:
         except _Unreadable as exc:
             raise HoursError(f'could not read "{text}": {exc}. Expected e.g. "{EXAMPLE}"') from None
 
+    def closed_on(self, day: date) -> bool:
+        return any(first <= day <= last for first, last in self.closed)
+
     def is_open(self, local: datetime) -> bool:
         """Whether open at `local`'s wall-clock day and time (already in the business's zone)."""
+        if self.closed and self.closed_on(local.date()):
+            return False
+        return self._weekly_open(local)
+
+    def _weekly_open(self, local: datetime) -> bool:
         minute = local.hour * 60 + local.minute
         weekday = local.weekday()
         if any(start <= minute < end for start, end in self.days[weekday]):
@@ -73,7 +84,21 @@ class BusinessHours:
         tz = local.tzinfo
         if tz is None:
             raise ValueError("next_open needs a timezone-aware datetime")
-        if self.is_open(local):
+        # Each pass skips one run of closed days: the weekly opening it finds is either on an
+        # open day or inside a closed run, and the search goes on from the day after that run.
+        for _ in range(len(self.closed) + 1):
+            found = self._next_weekly_open(local, tz)
+            if found is None or not self.closed_on(found.date()):
+                return found
+            day = found.date()
+            while self.closed_on(day):
+                day += timedelta(days=1)
+            local = datetime.combine(day, time(), tzinfo=tz)
+        return None  # unreachable: each pass leaves one closed run behind
+
+    def _next_weekly_open(self, local: datetime, tz: tzinfo) -> datetime | None:
+        """next_open by the weekly hours alone."""
+        if self._weekly_open(local):
             return local
         if not any(self.days):
             return None
@@ -84,7 +109,7 @@ class BusinessHours:
         hour = now.replace(minute=0, second=0, microsecond=0)
         for candidate in (*self._starts(local.date(), tz), *_clock_jumps(hour, tz, days=9)):
             if candidate >= now and (first is None or candidate < first):
-                if self.is_open(candidate.astimezone(tz)):
+                if self._weekly_open(candidate.astimezone(tz)):
                     first = candidate
         return None if first is None else first.astimezone(tz)
 
@@ -118,6 +143,19 @@ class BusinessHours:
 
 class _Unreadable(Exception):
     """Internal: the reason a piece of the text could not be read."""
+
+
+def parse_days(spec: str) -> list[int]:
+    """ "Mon-Fri", "sat,sun", "weekends" -> weekdays (0 is Monday), as the hours read them."""
+    try:
+        return _parse_days(spec)
+    except _Unreadable as exc:
+        raise HoursError(str(exc)) from None
+
+
+def describe_days(days: list[int]) -> str:
+    """[0, 1, 2, 3, 4] -> "Mon-Fri", as the hours show them."""
+    return _describe_days(days)
 
 
 def _parse(text: str) -> tuple[Ranges, ...]:

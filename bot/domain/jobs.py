@@ -75,7 +75,10 @@ class SendSms:
     """A text from a business number. report_to: where a failure is told (the lead's thread, in
     its order, or a known thread); react_on: the crew message that gets ✅ or ⚠️; template: which
     automated text this is (recorded in the consent ledger once sent); then: a job the sms worker
-    queues once Twilio has answered (a new lead's card, so it shows how the text went)."""
+    queues once Twilio has answered (a new lead's card, so it shows how the text went).
+    A crew reply also has answers (the lead whose reminder clock stops once it goes), held
+    (it waited out the undo window under a ⏳ on react_on, which goes when it is sent) and
+    sent_note (said in report_to's thread once it is sent: what the emoji cost)."""
 
     KIND: ClassVar[str] = "sms.send"
     to: str
@@ -89,14 +92,15 @@ class SendSms:
     template: str | None = None
     template_version: str | None = None
     then: Job | None = None
-    # A crew reply's: the lead it answers (report_to is then the reply's thread) and its author.
-    about: LeadThread | None = None
-    author: str | None = None
+    answers: LeadThread | None = None
+    held: bool = False
+    sent_note: str | None = None
+    author: str | None = None  # a crew reply's writer (Slack id): told to webhook receivers
 
     @property
     def lead(self) -> LeadThread | None:
         """The lead this text belongs to, if any (what its webhooks and counts are about)."""
-        return self.report_to if isinstance(self.report_to, LeadThread) else self.about
+        return self.report_to if isinstance(self.report_to, LeadThread) else self.answers
 
 
 @dataclass(frozen=True)
@@ -136,9 +140,12 @@ class Notice:
 
 @dataclass(frozen=True)
 class Reaction:
+    """The bot's reaction on a message: added, or (remove) taken off again."""
+
     KIND: ClassVar[str] = "slack.react"
     message: SlackMessage
     name: str
+    remove: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,52 @@ class CardUpdate:
     phone: str
     lead_id: str
     crew: bool = False
+
+
+@dataclass(frozen=True)
+class PlaceCall:
+    """A crew member's call back from the business number (Twilio's Calls API): their phone rings
+    first and only a key press dials the caller. At most once, like a text: a stranger is never
+    rung twice. call_back: the record its webhooks find it by (storage/call_backs.py)."""
+
+    KIND: ClassVar[str] = "call.place"
+    call_back: str
+    lead: LeadThread
+    crew_user: str
+    crew_phone: str
+    from_: str  # the business number: the caller ID both phones see
+
+
+@dataclass(frozen=True)
+class LineTypeLookup:
+    """Twilio Lookup's line type of a caller's number (paid per lookup), cached for 30 days."""
+
+    KIND: ClassVar[str] = "lookup.line_type"
+    phone: str
+
+
+@dataclass(frozen=True)
+class VoicemailUpload:
+    """A caller's voicemail, fetched from Twilio and uploaded at its place in the thread.
+    seconds: None when only the transcription named the recording (read from the audio then);
+    claimer: mentioned in the heading, as on the caller's texts."""
+
+    KIND: ClassVar[str] = "slack.voicemail"
+    place: Place
+    recording_sid: str
+    url: str
+    seconds: int | None = None
+    claimer: str | None = None
+
+
+@dataclass(frozen=True)
+class Ephemeral:
+    """A message only `user` sees, in the channel (chat.postEphemeral): an answer to a button."""
+
+    KIND: ClassVar[str] = "slack.ephemeral"
+    channel: str
+    user: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -203,6 +256,10 @@ Payload = (
     | Reaction
     | CardUpdate
     | Unpark
+    | PlaceCall
+    | LineTypeLookup
+    | VoicemailUpload
+    | Ephemeral
     | WebhookEvent
     | WebhookDelivery
 )
@@ -216,10 +273,18 @@ _BY_KIND: dict[str, type[Any]] = {
         Reaction,
         CardUpdate,
         Unpark,
+        PlaceCall,
+        LineTypeLookup,
+        VoicemailUpload,
+        Ephemeral,
         WebhookEvent,
         WebhookDelivery,
     )
 }
+# Work against Twilio goes on the "sms" queue, so it never waits behind a slow Slack; work
+# against webhook receivers on "webhooks", so a slow or dead receiver delays neither.
+_TWILIO_WORK = (SendSms, PlaceCall, LineTypeLookup)
+_WEBHOOK_WORK = (WebhookEvent, WebhookDelivery)
 
 
 @dataclass(frozen=True)
@@ -243,9 +308,9 @@ class Job:
 
     @property
     def queue(self) -> Queue:
-        if isinstance(self.payload, SendSms):
+        if isinstance(self.payload, _TWILIO_WORK):
             return "sms"
-        if isinstance(self.payload, WebhookEvent | WebhookDelivery):
+        if isinstance(self.payload, _WEBHOOK_WORK):
             return "webhooks"
         return "slack"
 
@@ -294,9 +359,9 @@ def _encode(value: Any) -> Any:
         return value.to_dict()
     if is_dataclass(value) and not isinstance(value, type):
         return {
-            _WIRE_NAMES.get(f.name, f.name): _encode(v)
-            for f in fields(value)
-            if (v := getattr(value, f.name)) is not None
+            wire: _encode(v)
+            for name, wire, _ in _shape(type(value))[0]
+            if (v := getattr(value, name)) is not None
         }
     return value
 
@@ -312,33 +377,33 @@ def _decode(kind: Any, raw: Any) -> Any:
             return _decode(options[0], raw)
         # Unions of dataclasses: the first whose required fields are all present.
         for option in options:
-            if is_dataclass(option) and _required(option) <= raw.keys():
+            if (
+                isinstance(option, type)
+                and is_dataclass(option)
+                and _shape(option)[1] <= raw.keys()
+            ):
                 return _decode(option, raw)
         raise ValueError(f"no type of {kind} fits {sorted(raw)}")
     if isinstance(kind, type) and is_dataclass(kind):
-        hints = _hints(kind)
-        return kind(
-            **{
-                f.name: _decode(hints[f.name], raw[_WIRE_NAMES.get(f.name, f.name)])
-                for f in fields(kind)
-                if _WIRE_NAMES.get(f.name, f.name) in raw
-            }
-        )
+        found = {
+            name: _decode(hint, raw[wire]) for name, wire, hint in _shape(kind)[0] if wire in raw
+        }
+        return kind(**found)
     return raw
 
 
 @cache
-def _hints(kind: type[Any]) -> dict[str, Any]:
-    """A payload type's field types, resolved once (get_type_hints costs ~0.1 ms a call)."""
-    return get_type_hints(kind)
-
-
-def _required(kind: Any) -> set[str]:
-    return {
+def _shape(kind: type) -> tuple[tuple[tuple[str, str, Any], ...], frozenset[str]]:
+    """A dataclass's fields as (name, wire name, type) and its required wire names: worked out
+    once per class (get_type_hints evaluates every annotation; jobs are read on the hot path)."""
+    hints = get_type_hints(kind)
+    named = tuple((f.name, _WIRE_NAMES.get(f.name, f.name), hints[f.name]) for f in fields(kind))
+    required = frozenset(
         _WIRE_NAMES.get(f.name, f.name)
         for f in fields(kind)
         if f.default is MISSING and f.default_factory is MISSING
-    }
+    )
+    return named, required
 
 
 def _previous_release(value: dict[str, Any], kind: type[Any]) -> Job:

@@ -26,6 +26,12 @@ def normalise(body: str) -> str:
     return _SPACES.sub(" ", _EDGES.sub("", body.strip())).upper()
 
 
+def effective(action: Action, was_opted_out: bool) -> Action:
+    """A START word opts back in only a caller who had opted out; from anyone else ("Yes" to
+    the crew's question) it is an ordinary reply, relayed and waiting for an answer."""
+    return "message" if action == "opt_in" and not was_opted_out else action
+
+
 def classify(body: str, twilio_opt_out_type: str | None = None) -> Action:
     if twilio_opt_out_type:
         known = _TWILIO_TYPES.get(twilio_opt_out_type.strip().upper())

@@ -1,14 +1,10 @@
 """The leads export's rows: one per lead, the same facts a webhook's data.lead carries, flat.
 
-And what keeps a CSV safe to open: a cell a spreadsheet would run as a formula (it starts
-with =, +, -, @, a tab or a carriage return) is shown as text with a leading apostrophe, the
-convention Excel, LibreOffice and Google Sheets share. An E.164 number (+ and digits only)
-stays as it is: it is data, and no spreadsheet runs it.
+A CSV's cells are made safe to open by spreadsheet.py, as the consent export's are.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from bot.domain.leads import LeadRecord
@@ -39,8 +35,6 @@ FIELDS = (
     "slack_permalink",
     "opened_at",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_E164 = re.compile(r"\+[0-9]{1,15}")
 
 
 def row(
@@ -75,12 +69,3 @@ def row(
         "slack_permalink": permalink(workspace_url, lead.channel, lead.ts) or "",
         "opened_at": iso(record.opened_at) or "",
     }
-
-
-def spreadsheet_safe(value: str | int) -> str | int:
-    """A cell as text a spreadsheet shows, never runs."""
-    if isinstance(value, int) or not value.startswith(FORMULA_STARTS):
-        return value
-    if _E164.fullmatch(value):
-        return value
-    return "'" + value

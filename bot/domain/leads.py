@@ -1,7 +1,10 @@
 """A lead's state and how the crew moves it: pure transitions, no I/O.
 
 New -> Texted -> Replied -> Claimed by @x -> Booked / Closed. Buttons and reactions call the same
-transitions; removing a reaction undoes its transition (back to the state before it).
+transitions; removing a reaction undoes its transition (back to the state before it). A caller's
+STOP puts an open lead in Opted out, and their START puts it back where it was. A crew
+member's call back that connects is the crew's answer ("Called back by @x"); a caller who can't
+get texts (a landline) is flagged so the card asks for a call.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class LeadState:
     version: int = 0
     card_failed: bool = False  # Slack refused the card for good: no update will find it
     rendered: int = -1  # the version the card in Slack shows
+    called_by: str = ""  # whose call back reached the caller
+    landline: bool = False  # the caller can't get texts: only a call reaches them
+    caller_name: str = ""  # Twilio's caller name, when the number has the lookup on
     booked_at: float | None = None  # when it entered booked / closed (cleared when undone)
     closed_at: float | None = None
 
@@ -51,13 +57,18 @@ class LeadState:
             version=int(h.get("version") or 0),
             card_failed=h.get("card_failed") == "1",
             rendered=int(h.get("rendered") or -1),
+            called_by=h.get("called_by", ""),
+            landline=h.get("landline") == "1",
+            caller_name=h.get("caller_name", ""),
             booked_at=_time(h.get("booked_at")),
             closed_at=_time(h.get("closed_at")),
         )
 
     def changes(self) -> dict[str, str]:
-        """The fields a transition writes (never channel/ts/summary: those belong to the post)."""
-        return {
+        """The fields a transition writes (never channel/ts/summary: those belong to the post).
+        called_by and landline only once set (no transition clears them): most leads never get
+        either, and two empty fields on every lead hash cost Redis memory for nothing."""
+        fields = {
             "state": self.state,
             "claimer": self.claimer,
             "by": self.by,
@@ -67,6 +78,11 @@ class LeadState:
             "booked_at": _stored(self.booked_at),
             "closed_at": _stored(self.closed_at),
         }
+        if self.called_by:
+            fields["called_by"] = self.called_by
+        if self.landline:
+            fields["landline"] = "1"
+        return fields
 
     @property
     def open(self) -> bool:
@@ -78,11 +94,41 @@ def auto_texted(lead: LeadState) -> LeadState | None:
 
 
 def caller_replied(lead: LeadState, urgent: bool = False) -> LeadState | None:
-    state = "replied" if lead.state in ("new", "texted") else lead.state
+    # After a call back the caller is waiting on the crew again.
+    state = "replied" if lead.state in ("new", "texted", "called_back") else lead.state
     flagged = lead.urgent or urgent
     if state == lead.state and flagged == lead.urgent:
         return None
     return replace(lead, state=state, urgent=flagged)
+
+
+def caller_opted_out(lead: LeadState) -> LeadState | None:
+    """STOP is no reply: the card shows Opted out (a booked or closed lead keeps its outcome)."""
+    if lead.state in DONE or lead.state == "opted_out":
+        return None
+    return replace(lead, state="opted_out", prev_state=lead.state)
+
+
+def caller_opted_in(lead: LeadState) -> LeadState | None:
+    """START after STOP: the lead is back where the opt-out found it."""
+    if lead.state != "opted_out":
+        return None
+    return replace(lead, state=lead.prev_state or "texted", prev_state="")
+
+
+def called_back(lead: LeadState, user: str) -> LeadState | None:
+    """`user`'s call back connected: the crew answered by phone. A claimed, booked or closed lead
+    keeps its state (the call is in its thread); any other shows "Called back by @user"."""
+    waiting = ("new", "texted", "replied", "called_back")
+    state = "called_back" if lead.state in waiting else lead.state
+    if state == lead.state and lead.called_by == user:
+        return None
+    return replace(lead, state=state, called_by=user)
+
+
+def cannot_text(lead: LeadState) -> LeadState | None:
+    """The caller can't get texts (a landline): the card asks for a call."""
+    return None if lead.landline else replace(lead, landline=True)
 
 
 def apply(lead: LeadState, action: Action, user: str) -> LeadState | None:
@@ -129,9 +175,11 @@ def stamped(before: LeadState, after: LeadState | None, now: float) -> LeadState
     )
 
 
-def mention(lead: LeadState) -> str:
-    """Who to ping about this lead: its claimer, or everyone in the channel."""
-    return f"<@{lead.claimer}>" if lead.claimer else "<!here>"
+def mention(lead: LeadState, on_call: str | None = None) -> str:
+    """Who to ping about this lead: its claimer, else the person on call (a push to their
+    phone), else whoever is active in the channel right now."""
+    person = lead.claimer or on_call
+    return f"<@{person}>" if person else "<!here>"
 
 
 @dataclass(frozen=True)
@@ -149,7 +197,8 @@ class LeadRecord:
     auto_text: str = ""  # sent | failed | undelivered | not_sent ("" while pending, or no call)
     auto_text_error: str = ""  # why not sent, failed or undelivered
     first_reply_at: float | None = None
-    first_answer_at: float | None = None  # the first crew reply that went out as a text
+    # The first crew reply that went out as a text, or call back that reached the caller.
+    first_answer_at: float | None = None
     first_answer_by: str = ""  # its author's Slack id
     texts_in: int = 0  # texts from the caller
     texts_out: int = 0  # texts to the caller that Twilio accepted

@@ -12,9 +12,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain import closed_days, oncall
+from bot.domain.closed_days import ClosedDays, ClosedDaysError
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.line import Line
 from bot.domain.templates import KINDS
+
+CLOSED = "closed:"  # a closed-days field: closed:<2026-12-24..2026-12-26> -> its note
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +55,20 @@ def apply(line: Line, raw: Mapping[str, str]) -> Line:
         window = hours_value * 3600
         changed.add("window")
     paused_until = _number(raw.get("paused_until"))
+    closed = line.closed + _closed(line, raw)
+    rota = line.on_call
+    if "oncall" in raw:
+        rota = oncall.load(raw["oncall"])
+        if rota:
+            changed.add("oncall")
+        else:
+            log.warning("ignoring unreadable on-call override line=%s", line.id)
+            rota = line.on_call
     return replace(
         line,
-        hours=hours,
+        hours=replace(hours, closed=closed_days.ranges(closed)),
+        closed=closed,
+        on_call=rota,
         timezone=timezone,
         window_seconds=window,
         templates=texts,
@@ -61,6 +76,20 @@ def apply(line: Line, raw: Mapping[str, str]) -> Line:
         paused_until=paused_until,
         overridden=frozenset(changed),
     )
+
+
+def _closed(line: Line, raw: Mapping[str, str]) -> tuple[ClosedDays, ...]:
+    found: list[ClosedDays] = []
+    for name, note in raw.items():
+        if not name.startswith(CLOSED):
+            continue
+        try:
+            first, last = closed_days.parse_range(name.removeprefix(CLOSED))
+        except ClosedDaysError:
+            log.warning("ignoring unreadable closed days line=%s", line.id)
+            continue
+        found.append(ClosedDays(first, last, note))
+    return tuple(sorted(found, key=lambda c: (c.first, c.last)))
 
 
 def _number(value: str | None) -> float | None:

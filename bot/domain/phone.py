@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from functools import lru_cache
 
 import phonenumbers
@@ -59,6 +61,16 @@ def masked(number: str | None) -> str:
     return f"{number[:3]}…{number[-2:]}" if len(number) > 6 else "…"
 
 
+_E164_IN_TEXT = re.compile(r"\+[0-9]{7,15}")
+
+
+def redact_numbers(text: str, keep: Collection[str] = ()) -> str:
+    """Free text (an error message, a job id, a reason) with every E.164 number in it masked,
+    except `keep` (our own business numbers, which may be shown). Our code and Twilio's errors
+    write numbers in E.164, so that is the form looked for."""
+    return _E164_IN_TEXT.sub(lambda m: m[0] if m[0] in keep else masked(m[0]), text)
+
+
 _NUMBERISH = set("0123456789+-.() ")
 
 
@@ -78,3 +90,28 @@ def number_and_rest(text: str, default_region: str = "US") -> tuple[str, str]:
             continue
     shown = words[0] if words else ""
     raise InvalidNumber(f"{shown!r} is not a phone number")
+
+
+def numbers_and_rest(text: str, default_region: str = "US") -> tuple[list[str], str]:
+    """'202-555-0101, (202) 555-0102 suppliers' -> (['+12025550101', '+12025550102'],
+    'suppliers'): numbers separated by commas, then whatever follows the last one (a note
+    may itself hold commas). InvalidNumber names the first piece that reads as no number."""
+    found: list[str] = []
+    pieces = text.split(",")
+    for index, piece in enumerate(pieces):
+        if found and not piece.strip():
+            continue  # "a, , b" or a trailing comma
+        number, rest = number_and_rest(piece, default_region)
+        if number not in found:
+            found.append(number)
+        if rest:
+            return found, ",".join([rest, *pieces[index + 1 :]]).strip()
+    return found, ""
+
+
+def spoken(e164: str) -> str:
+    """+12025550123 -> '2 0 2, 5 5 5, 0 1 2 3': digits a voice reads one by one, in groups."""
+    groups: tuple[str, ...] = (e164.lstrip("+"),)
+    if len(e164) == 12 and e164.startswith("+1") and e164[1:].isdigit():
+        groups = (e164[2:5], e164[5:8], e164[8:])
+    return ", ".join(" ".join(group) for group in groups)

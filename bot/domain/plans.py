@@ -23,6 +23,7 @@ from bot.domain.jobs import (
 )
 from bot.domain.line import Line
 from bot.domain.phone import pretty
+from bot.domain.segments import count_segments
 
 # Why no auto-text went out, in the words the crew sees on the lead card.
 SUPPRESSED = {
@@ -30,6 +31,7 @@ SUPPRESSED = {
     "opted_out": "No auto-text: this caller opted out (texted STOP)",
     "paused": "No auto-text: auto-texts are paused",
     "hidden": "No auto-text: caller ID hidden",
+    "landline": "No auto-text: this number is a landline (it can't get texts)",
 }
 
 
@@ -76,10 +78,13 @@ def plan_missed_call(
     line: Line,
     link: str | None = None,
     card_waits: bool = False,
+    on_call: str | None = None,
 ) -> list[Job]:
     """The auto-text (when the store allowed it) and the lead card or a note in its thread.
 
-    link: this lead's own intake page, used when the line has no INTAKE_URL.
+    link: this lead's own intake page (INTAKE_LINK=page); with `url` the line's INTAKE_URL,
+    with `off` none, and the texts without {link} go out.
+    on_call: the Slack user on call now; a new card mentions them (a push to their phone).
     card_waits: a new lead's card rides on its auto-text (the SMS job's `then`), so it is
     posted once Twilio has answered and shows the outcome as posted: no chat.update, whose
     budget (Tier 3) a burst of calls would use up for hours, holding back the crew's claims."""
@@ -91,7 +96,7 @@ def plan_missed_call(
         text = templates.render(
             kind,
             business=line.business_name,
-            link=link or line.intake_url,
+            link=link or line.fixed_link,
             template=line.templates.get(kind),
             caller_name=call.caller_name,
             local=call.at.astimezone(line.timezone),
@@ -112,10 +117,8 @@ def plan_missed_call(
         text = (
             f":telephone_receiver: *Missed call* from {caller_label(call.caller, call.caller_name)}"
         )
-        post = Job(
-            f"call:{call.call_sid}",
-            ThreadPost(lead.at(claim.seq), text + f"\n{when} · {status}", card=True),
-        )
+        text += f"\n{when} · {status}" + (f" · on call: <@{on_call}>" if on_call else "")
+        post = Job(f"call:{call.call_sid}", ThreadPost(lead.at(claim.seq), text, card=True))
         if sms is not None and card_waits:
             return [Job(f"textback:{call.call_sid}", replace(sms, then=post))]
     else:
@@ -145,7 +148,7 @@ _ACTION_NOTES = {
     "opt_out": ":octagonal_sign: Caller opted out. No more texts will be sent to this number "
     "until they text START.",
     "opt_in": ":arrow_forward: Caller opted back in (START).",
-    "help": ":information_source: Caller asked for HELP; the help reply went out.",
+    "help": ":information_source: Caller asked for HELP; {who} help reply went out.",
 }
 
 
@@ -155,10 +158,14 @@ def plan_inbound_text(
     line: Line,
     confirm_opt_out: bool,
     claimer: str | None = None,
+    on_call: str | None = None,
 ) -> list[Job]:
-    """Relay to the caller's thread; answer only STOP/START/HELP, and only when Twilio didn't."""
-    if text.action == "opt_in" and not (text.twilio_answered or claim.record.get("was_opted_out")):
-        text = replace(text, action="message")  # "Yes" answering the crew is not a re-subscribe
+    """Relay to the caller's thread; answer STOP/START/HELP only when we confirm them ourselves
+    (OPT_OUT_CONFIRMATION=app) and Twilio didn't say it answered. `text.action` is the one that
+    holds (keywords.effective: a "Yes" from a caller who never opted out is a message).
+
+    The relayed text mentions the claimer, or on an unclaimed lead the person on call: a push
+    to their phone (a new text-started card does not, the text right under it does)."""
     lead = LeadThread(text.caller, line.id, claim.lead_id, line.channel_id)
     seq = claim.seq
     planned: list[Job] = []
@@ -172,9 +179,12 @@ def plan_inbound_text(
     message = f":speech_balloon: *Caller:*\n{body}"
     if claimer:  # the claimer's phone buzzes on each new reply
         message = f":speech_balloon: *Caller* (for <@{claimer}>):\n{body}"
+    elif on_call:
+        message = f":speech_balloon: *Caller* (for <@{on_call}>, on call):\n{body}"
     note = _ACTION_NOTES.get(text.action)
     if note:
-        message += f"\n{note}"
+        ours = confirm_opt_out and not text.twilio_answered
+        message += "\n" + note.format(who="our" if ours else "Twilio's")
     planned.append(Job(f"in:{sid}", ThreadPost(lead.at(seq), message)))
     for index, (url, content_type) in enumerate(text.media, start=1):
         upload = MediaUpload(lead.at(seq + index), url, content_type)
@@ -186,13 +196,13 @@ def plan_inbound_text(
 def _keyword_reply(
     text: InboundText, line: Line, confirm_opt_out: bool, lead: LeadThread
 ) -> list[Job]:
-    if text.twilio_answered or text.action == "message":
+    if text.twilio_answered or text.action == "message" or not confirm_opt_out:
+        # Twilio's default handling on a long code answers STOP, START and HELP itself, and on
+        # a plain number says nothing of it (no OptOutType): a reply of ours would be a second.
         return []
     business = line.business_name
     if text.action == "help":
         body, purpose, template = templates.help_reply(business), "help reply", "help"
-    elif not confirm_opt_out:
-        return []  # Twilio's default handling on long codes already confirmed STOP/START
     elif text.action == "opt_out":
         body, purpose = templates.opt_out_confirmation(business), "opt-out confirmation"
         template = "opt_out_confirmation"
@@ -212,11 +222,23 @@ def _keyword_reply(
     return [Job(f"keyword:{text.message_sid}", sms)]
 
 
-def plan_crew_reply(reply: CrewReply, lead: LeadThread, caller: dict[str, str]) -> list[Job]:
-    """A crew member's thread reply goes out by SMS, unless the caller opted out."""
+# The bot's marks on a crew message: kept inside Slack, waiting out the undo window.
+STAYED_INSIDE = "lock"
+WAITING = "hourglass_flowing_sand"
+
+
+def plan_crew_reply(
+    reply: CrewReply, lead: LeadThread, caller: dict[str, str], held: bool = False
+) -> tuple[list[Job], Job | None]:
+    """A crew member's thread reply: (jobs to queue now, the text to the caller or None).
+
+    An internal note (`//`, a teammate mentioned) only gets a 🔒; a reply to a caller who
+    opted out a ⚠️ and a word in the thread. held: the text waits out the undo window (the
+    flow schedules it), so the message gets a ⏳ now."""
     written = SlackMessage(reply.channel, reply.ts)
-    thread = SlackThread(reply.channel, reply.thread_ts)
     key = f"{reply.channel}:{reply.ts}"
+    if reply.internal:
+        return [Job(f"react:{key}:{STAYED_INSIDE}", Reaction(written, STAYED_INSIDE))], None
     if "opted_out" in caller:
         note = (
             ":warning: Not sent: this caller opted out (texted STOP). They can text START "
@@ -225,29 +247,59 @@ def plan_crew_reply(reply: CrewReply, lead: LeadThread, caller: dict[str, str]) 
         return [
             Job(f"react:{key}:warning", Reaction(written, "warning")),
             Job(f"held:{key}", Notice(reply.channel, note, thread_ts=reply.thread_ts)),
-        ]
+        ], None
     business_number = caller.get("business_number")
     if not business_number:
-        return []
+        return [], None
     planned: list[Job] = []
-    if reply.text:
-        sms = SendSms(
-            to=lead.phone,
-            from_=business_number,
-            body=reply.text,
-            purpose="crew reply",
-            line=lead.line,
-            report_to=thread,
-            react_on=written,
-            about=lead,
-            author=reply.user or None,
-        )
-        planned.append(Job(f"reply:{key}", sms))
+    text = crew_text(reply, lead, business_number, held) if reply.text else None
+    if text is not None and held:
+        planned.append(Job(f"react:{key}:{WAITING}", Reaction(written, WAITING)))
     if reply.files:
-        what = "The words went out; the photo or file did not" if reply.text else "Not sent"
+        if not reply.text:
+            what = "Not sent"
+        elif held:
+            what = "The words will go out; the photo or file won't"
+        else:
+            what = "The words went out; the photo or file did not"
         note = (
             f":paperclip: {what}: photos and files in Slack can't be texted to the caller. "
             "Describe it in a reply, or send a link they can open."
         )
         planned.append(Job(f"files:{key}", Notice(reply.channel, note, thread_ts=reply.thread_ts)))
-    return planned
+    return planned, text
+
+
+def crew_text(reply: CrewReply, lead: LeadThread, business_number: str, held: bool) -> Job:
+    """The SMS a crew reply becomes (its id, from the Slack message, keeps it at most once)."""
+    sms = SendSms(
+        to=lead.phone,
+        from_=business_number,
+        body=reply.text,
+        purpose="crew reply",
+        line=lead.line,
+        report_to=SlackThread(reply.channel, reply.thread_ts),
+        react_on=SlackMessage(reply.channel, reply.ts),
+        answers=lead,
+        held=held,
+        sent_note=emoji_cost(reply.typed or reply.text, reply.text),
+        author=reply.user or None,
+    )
+    return Job(f"reply:{reply.channel}:{reply.ts}", sms)
+
+
+def emoji_cost(typed: str, sent: str) -> str | None:
+    """What the typed emoji, as characters, cost the text: said only when they made it UCS-2
+    (70 characters a segment instead of 160) or more segments."""
+    before, after = count_segments(typed), count_segments(sent)
+    if after.encoding == before.encoding and after.segments <= before.segments:
+        return None
+    shown = " ".join(slack_text.emoji_in(sent)) or "characters"
+    count = f"{after.segments} segment{'' if after.segments == 1 else 's'}"
+    if after.segments > before.segments:
+        count += f" instead of {before.segments}"
+    why = f"The emoji ({shown})" if slack_text.emoji_in(sent) else "Its characters"
+    return (
+        f":white_check_mark: Texted. {why} made it a Unicode text (UCS-2, 70 characters a "
+        f"segment instead of 160): {count}."
+    )

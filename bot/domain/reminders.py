@@ -32,10 +32,23 @@ def schedule(since: float, minutes: float, hours: BusinessHours, tz: ZoneInfo) -
     return [due_at(since, minutes * n, hours, tz) for n in range(1, REMINDERS + 1)]
 
 
-def text(n: int, minutes: float, mention: str) -> str:
+def mention(n: int, person: str | None, escalate: bool) -> str:
+    """Who the n-th reminder pings: the claimer or the person on call (else @here, which reaches
+    only people active in Slack); the last one also @channel, everyone, when `escalate`."""
+    if n >= REMINDERS and escalate:
+        return f"<@{person}> <!channel>" if person else "<!channel>"
+    return f"<@{person}>" if person else "<!here>"
+
+
+def text(n: int, minutes: float, mention: str, landline: bool = False) -> str:
     waited = int(minutes * n)
     last = " (last reminder)" if n >= REMINDERS else ""
+    how = (
+        "They can't get texts: tap *Call back* on the card."
+        if landline
+        else "Reply in this thread to text them."
+    )
     return (
         f":alarm_clock: {mention} this caller has waited {waited} business minutes "
-        f"for an answer{last}. Reply in this thread to text them."
+        f"for an answer{last}. {how}"
     )

@@ -45,7 +45,7 @@ def placeholder_link(public_url: str) -> str:
     return f"{public_url.rstrip('/')}/i/{'x' * TOKEN_LENGTH}"
 
 
-def worst_case(business: str, link: str) -> templates.Values:
+def worst_case(business: str, link: str | None) -> templates.Values:
     """The longest values a real rendering can have for this line."""
     return templates.Values(
         business=business,
@@ -93,6 +93,11 @@ def check(template: str, values: templates.Values) -> Verdict:
         if name not in templates.PLACEHOLDERS or spec or conversion:
             fillable = False
             reasons.append(f"{{{name}}} is not a placeholder I know (use {known})")
+    if values.link is None and any(name == "link" for name, _, _ in placeholders):
+        reasons.append(
+            "there is no link to put in {link} (INTAKE_LINK=off); use {or_link}, which is "
+            "left out when there is no link"
+        )
     named = any(name == "business" for name, _, _ in placeholders)
     if not named and values.business.lower() not in template.lower():
         reasons.append(f"it must name the business: put in {{business}} or {values.business}")

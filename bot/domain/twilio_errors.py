@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 OPTED_OUT = 21610
+# The number can't get texts: a landline, or a carrier that takes no texts (30006 arrives in the
+# status callback; 21614 when Twilio refuses the send outright). Only a call reaches them.
+CANNOT_TEXT = frozenset({21614, 30006})
 
 PLAIN_WORDS = {
     21211: "the number is not a valid phone number",
@@ -17,6 +20,13 @@ PLAIN_WORDS = {
     30007: "the carrier filtered the message as spam",
     30008: "the carrier reported an unknown error",
     30034: "our number is not registered for business texting (10DLC)",
+    # Placing a call (the crew's call back)
+    13224: "the number called is not a valid phone number",
+    13227: "calls to that country are not enabled on the Twilio account",
+    21210: "the business number is not one Twilio lets this account call from",
+    21215: "the Twilio account's geographic permissions do not allow calls to that number",
+    21217: "the number is not a valid phone number",
+    21219: "a trial Twilio account may only call numbers verified in its Console",
 }
 
 # Twilio said "slow down" or had a fault of its own: the same request may succeed later.

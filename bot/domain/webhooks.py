@@ -369,6 +369,7 @@ def sample(line_id: str, line_name: str, channel: str) -> dict[str, Any]:
         ),
         "message": {
             "direction": "inbound",
+            "kind": "text",
             "sid": "SM0example",
             "text": "Hi, can someone come look at my panel today?",
             "keyword": None,

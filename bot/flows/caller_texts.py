@@ -6,9 +6,10 @@ We never answer a caller's text ourselves except STOP/START/HELP: this is not a 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
-from bot.domain import consent, keywords, plans, slack_text, urgency
+from bot.domain import consent, keywords, oncall, plans, slack_text, urgency
 from bot.domain.events import Claim, InboundText
 from bot.domain.jobs import Job, LeadThread, ThreadPost
 from bot.domain.leads import LeadState, mention
@@ -16,14 +17,16 @@ from bot.domain.phone import masked
 from bot.domain.webhooks import EventType
 from bot.flows import leads
 from bot.flows import webhooks as webhook_flows
-from bot.flows.calls import new_id
+from bot.flows.calls import line_for, new_id
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 
 async def inbound_text(services: Services, text: InboundText) -> None:
-    line = services.lines.for_number(text.business_number)
+    line = await line_for(services, text.business_number)
+    if line is None:
+        return  # a number no line lists: no answer, and no thread to put it in
     claim = await services.callers.record_inbound_sms(
         phone=text.caller,
         line=line.id,
@@ -40,6 +43,8 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     )
     if claim.settled:
         return
+    was_opted_out = bool(claim.record.get("was_opted_out"))
+    text = replace(text, action=keywords.effective(text.action, was_opted_out))
     confirm = services.settings.opt_out_confirmation == "app"
     urgent = text.action == "message" and urgency.is_urgent(text.body)
     lead, first_reply = await leads.caller_texted(
@@ -48,17 +53,20 @@ async def inbound_text(services: Services, text: InboundText) -> None:
         line.id,
         claim.lead_id,
         urgent,
-        waits=text.action == "message",
+        action=text.action,
         business_number=text.business_number,
     )
+    # Who is on call comes from Slack (`/textback oncall`): the line as in effect, kept per
+    # process for a second, so this costs no round trip on a busy line.
+    on_call = oncall.on_call(await services.lines.current(line.id), text.at.timestamp())
     planned = plans.plan_inbound_text(
-        text, claim, line, confirm_opt_out=confirm, claimer=lead.claimer or None
+        text, claim, line, confirm_opt_out=confirm, claimer=lead.claimer or None, on_call=on_call
     )
     thread = LeadThread(text.caller, line.id, claim.lead_id, line.channel_id)
     if urgent:
-        planned.append(await _urgent_post(services, thread, text.message_sid, lead))
+        planned.append(await _urgent_post(services, thread, text.message_sid, lead, on_call))
     phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
-    if phrase and not claim.record.get("was_opted_out"):
+    if phrase and not was_opted_out:
         # After the message and its photos: a place at the end of the thread's order.
         seq = await services.callers.next_seq(text.caller, line.id)
         planned.append(consent.opt_out_flag(thread.at(seq), text.message_sid, phrase))
@@ -80,6 +88,7 @@ def _events(
     sid = text.message_sid
     message = {
         "direction": "inbound",
+        "kind": "text",  # or "voicemail" (bot/flows/voicemail.py)
         "sid": sid,
         "text": text.body,
         "keyword": None if text.action == "message" else text.action,
@@ -109,18 +118,23 @@ def _events(
     consent = {"source": f"keyword:{keywords.normalise(text.body) or text.action}"}
     if text.action == "opt_out" and not was_opted_out:
         found.append(event("consent.opted_out", consent=consent))
-    if text.action == "opt_in" and (was_opted_out or text.twilio_answered):
+    if text.action == "opt_in":  # only a caller who had opted out (keywords.effective)
         found.append(event("consent.opted_in", consent=consent))
     return webhook_flows.some(*found)
 
 
 async def _urgent_post(
-    services: Services, thread: LeadThread, message_sid: str, lead: LeadState
+    services: Services,
+    thread: LeadThread,
+    message_sid: str,
+    lead: LeadState,
+    on_call: str | None,
 ) -> Job:
-    """A channel-visible reply in the thread (broadcast) pinging the claimer or @here."""
+    """A channel-visible reply in the thread (broadcast) pinging the claimer, the person on
+    call, or @here."""
     seq = await services.callers.next_seq(thread.phone, thread.line)
     text = (
-        f":rotating_light: {mention(lead)} *Urgent* text from "
+        f":rotating_light: {mention(lead, on_call)} *Urgent* text from "
         f"{slack_text.escape(thread.phone)}: see the thread."
     )
     return Job(f"urgent:{message_sid}", ThreadPost(thread.at(seq), text, broadcast=True))

@@ -1,7 +1,9 @@
 """`python -m bot consent export`: every number's consent ledger, for a lawyer or an audit.
 
 SCANs the ledger keys under the prefix (never KEYS: the store stays responsive), streams rows to
-stdout or a file, and reports progress on stderr for big exports.
+stdout or a file, and reports progress on stderr for big exports. A CSV cell that a spreadsheet
+would run as a formula (a caller's message starting with `=`, say) is written as text
+(bot/domain/spreadsheet.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Literal, TextIO
 from redis.asyncio import Redis
 
 from bot.domain.consent import EXPORT_FIELDS, export_row
+from bot.domain.spreadsheet import safe_cell
 from storage.keys import Keys
 from storage.ledger import Ledger
 
@@ -58,7 +61,7 @@ async def export(
                 continue
             row = export_row(entry)
             if writer is not None:
-                writer.writerow(row)
+                writer.writerow({name: safe_cell(str(value)) for name, value in row.items()})
             else:
                 out.write(("\n" if written == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
             written += 1

@@ -47,7 +47,9 @@ async def find_link(services: Services, token: str) -> intake.IntakeLink | None:
 
 @dataclass(frozen=True)
 class Visitor:
-    """Who submitted, as far as the request tells: kept with an explicit consent."""
+    """Who submitted, as far as the request tells: kept with an explicit consent. ip: the
+    client's address (a trusted proxy's report, else the socket's); forwarded_for: the
+    X-Forwarded-For header as it came."""
 
     ip: str
     forwarded_for: str
@@ -61,20 +63,26 @@ async def submit(
     form: intake.IntakeForm,
     visitor: Visitor,
 ) -> str:
-    """ "ok" (posted), "dup" (this page load was already submitted), "limit" or "missing"."""
+    """ "ok" (posted), "dup" (this page load was already submitted), "limit" (this link took
+    its INTAKE_MAX_SUBMISSIONS), "busy" (this address sent INTAKE_MAX_PER_ADDRESS this hour)
+    or "missing"."""
     now = services.clock()
+    sent = await services.intake.from_address(visitor.ip, now)
+    if sent > services.settings.intake_max_per_address:
+        log.warning("intake form refused: too many from one address this hour (%d)", sent)
+        return "busy"
     outcome = await services.intake.claim_submission(
         link.token, nonce, now, services.settings.intake_max_submissions
     )
     if outcome != "ok":
         return outcome
-    line = services.lines.by_id(link.line)
+    line = services.lines.known(link.line)
     if form.consent:
         await services.ledger.append(
             link.phone,
             "explicit_consent",
             now,
-            line=line.id,
+            line=link.line,
             source="intake form",
             disclosure=consent.disclosure(line.business_name),
             ip=visitor.ip,
@@ -82,22 +90,29 @@ async def submit(
             user_agent=visitor.user_agent[:USER_AGENT_MAX],
             token=link.token[:4] + "…",
         )
-    lead = LeadThread(link.phone, line.id, link.lead_id, line.channel_id)
-    seq = await services.callers.next_seq(link.phone, line.id)
+    lead = LeadThread(link.phone, link.line, link.lead_id, await _channel(services, link))
+    seq = await services.callers.next_seq(link.phone, link.line)
     card = ThreadPost(lead.at(seq), intake.card_text(form))
     if form.name:
         await services.leads.intake_name(link.phone, link.lead_id, form.name)
     told = webhook_flows.event(
         services,
         "intake.submitted",
-        line=line.id,
-        cause=f"{link.token}:{nonce}",
+        line=link.line,
+        cause=f"{link.lead_id}:{nonce}",
         phone=link.phone,
         lead_id=link.lead_id,
         at=now,
         intake={**form.values(), "consent": form.consent},
     )
-    jobs = [Job(f"intake:{link.token}:{nonce}", card), *webhook_flows.some(told)]
+    # The lead, not the token, names the job: job ids reach the logs, and the token opens the form.
+    jobs = [Job(f"intake:{link.lead_id}:{nonce}", card), *webhook_flows.some(told)]
     await services.outbox.enqueue(jobs)
     log.info("intake form from=%s consent=%s", masked(link.phone), form.consent)
     return "ok"
+
+
+async def _channel(services: Services, link: intake.IntakeLink) -> str:
+    """The lead's thread is where its card went; before it posted, the line's channel."""
+    state = await services.leads.get(link.phone, link.lead_id)
+    return state.channel or services.lines.known(link.line).channel_id

@@ -13,15 +13,23 @@ from datetime import datetime
 from redis.asyncio.client import Pipeline
 
 from bot.domain import leads, reminders
-from bot.domain.jobs import CardUpdate, Job
+from bot.domain.jobs import CardUpdate, Job, LeadThread, ThreadPost
 from bot.domain.leads import LeadState
+from bot.domain.line import Line
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def business_day(services: Services, at: float) -> str:
-    return datetime.fromtimestamp(at, services.settings.timezone).strftime("%Y-%m-%d")
+def local_day(line: Line, at: float) -> str:
+    """The line's calendar day at `at`, in its time zone: what stats count by."""
+    return datetime.fromtimestamp(at, line.timezone).strftime("%Y-%m-%d")
+
+
+async def business_day(services: Services, line: str, at: float) -> str:
+    """local_day in the time zone in effect: one set from Slack (`hours set … America/Chicago`)
+    counts, as it does for the hours (Lines.current: kept per process for a second)."""
+    return local_day(await services.lines.current(line), at)
 
 
 async def queue_update(
@@ -54,14 +62,14 @@ async def changed(
         await queue_update(services, phone, lead_id, after.version, crew)
     # else the card is not in Slack yet: it renders this state when it posts (the post
     # queues an update if the state moved on while it was on its way).
-    day = business_day(services, services.clock())
     for state in ("claimed", "booked"):
         if (
             after.state == state
             and before.state != state
             and await services.leads.first_time(phone, lead_id, state)
         ):
-            await services.stats.count(day, state)
+            day = await business_day(services, after.line, services.clock())
+            await services.stats.count(after.line, day, state)
     return after
 
 
@@ -69,34 +77,37 @@ def lead_opened(
     services: Services,
     pipe: Pipeline,
     phone: str,
-    line: str,
+    line: Line,
     lead_id: str,
     outcome: str,
     after_hours: bool,
-    business_number: str = "",
     caller_name: str | None = None,
+    business_number: str = "",
 ) -> None:
     """A missed call from a known number: the lead exists from now, and counts, once the
-    pipe's owner executes it."""
+    pipe's owner executes it. line: as in effect (Lines.current)."""
     now = services.clock()
-    day = business_day(services, now)
+    day = local_day(line, now)
     names = ["missed"] + (["after_hours"] if after_hours else [])
     if outcome != "send":
         names.append(f"suppressed:{outcome}")
-    services.leads.open_lead(pipe, phone, line, lead_id, day, now, *names)
-    services.leads.note_call(pipe, phone, lead_id, now, business_number, caller_name, outcome)
+    services.leads.open_lead(
+        pipe, phone, line.id, lead_id, day, now, *names, caller_name=caller_name
+    )
+    services.leads.note_call(pipe, phone, lead_id, now, business_number, outcome)
 
 
-async def hidden_call(services: Services, after_hours: bool) -> None:
+async def hidden_call(services: Services, line: str, after_hours: bool) -> None:
     """A call without caller ID: no lead, but it counts as missed and suppressed."""
-    day = business_day(services, services.clock())
+    day = await business_day(services, line, services.clock())
     names = ["missed", "suppressed:hidden"] + (["after_hours"] if after_hours else [])
-    await services.stats.count(day, *names)
+    await services.stats.count(line, day, *names)
 
 
-def count_texted(services: Services, pipe: Pipeline) -> None:
+async def count_texted(services: Services, pipe: Pipeline, line: str) -> None:
     """The day's auto-text count, on the pipeline that records the send."""
-    services.stats.count_on(pipe, business_day(services, services.clock()), "texted")
+    day = await business_day(services, line, services.clock())
+    services.stats.count_on(pipe, line, day, "texted")
 
 
 async def auto_texted(services: Services, phone: str, lead_id: str) -> None:
@@ -111,15 +122,18 @@ async def caller_texted(
     line: str,
     lead_id: str,
     urgent: bool,
-    waits: bool = True,
+    action: str = "message",
     business_number: str = "",
 ) -> tuple[LeadState, bool]:
-    """Marks the lead replied (and urgent), starts the reply clock; returns the state, and
-    whether this was the lead's first reply."""
+    """Marks the lead replied (and urgent) and starts the reply clock; a STOP marks it opted
+    out and stops the clock (nobody should text them back), a START puts it back. Returns the
+    state, and whether this was the lead's first reply."""
     now = services.clock()
     store = services.leads
-    day = business_day(services, now)
+    current = await services.lines.current(line)  # hours and time zone may be set from Slack
+    day = local_day(current, now)
     # STOP is not a reply: only a waiting text counts as the lead's first reply.
+    waits = action == "message"
     before, first_reply = await store.open_and_get(
         phone,
         line,
@@ -129,19 +143,62 @@ async def caller_texted(
         first_time="replied" if waits else None,
         business_number=business_number,
     )
-    change = await store.change(
-        phone, lead_id, lambda lead: leads.caller_replied(lead, urgent), before=before
+    transition = {"opt_out": leads.caller_opted_out, "opt_in": leads.caller_opted_in}.get(
+        action, lambda lead: leads.caller_replied(lead, urgent)
     )
+    change = await store.change(phone, lead_id, transition, before=before)
     await changed(services, phone, lead_id, change)
+    if action == "opt_out":
+        await store.stop_waiting(phone, line, lead_id, reminders.REMINDERS)
     if first_reply:
-        await services.stats.count(day, "replied")
+        await services.stats.count(line, day, "replied")
     lead = change[1] if change is not None else before
     if lead.open and waits:
         settings = services.settings
-        current = await services.lines.current_by_id(line)  # hours may be set from Slack
         due = reminders.schedule(now, settings.reply_sla_minutes, current.hours, current.timezone)
         await store.start_waiting(phone, line, lead_id, now, due)
     return lead, first_reply
+
+
+async def flag_urgent(services: Services, phone: str, lead_id: str) -> LeadState:
+    """An urgent word arrived after the reply it belongs to (a voicemail's transcript): the
+    card is flagged; the reply itself was already counted and started the clock."""
+    change = await services.leads.change(
+        phone, lead_id, lambda lead: leads.caller_replied(lead, urgent=True)
+    )
+    await changed(services, phone, lead_id, change)
+    return change[1] if change is not None else await services.leads.get(phone, lead_id)
+
+
+async def cannot_text(services: Services, lead: LeadThread, job_id: str, why: str) -> bool:
+    """The caller can't get texts (a landline): the card says so with Call back first, the
+    reminder clock starts now (they wait for a call, not for a text of theirs to be answered),
+    and `why` goes in the thread. False when the lead was already known as one."""
+    phone, lead_id = lead.phone, lead.lead_id
+    change = await services.leads.change(phone, lead_id, leads.cannot_text)
+    if change is None:
+        return False
+    await changed(services, phone, lead_id, change)
+    now = services.clock()
+    current = await services.lines.current(lead.line)
+    due = reminders.schedule(
+        now, services.settings.reply_sla_minutes, current.hours, current.timezone
+    )
+    await services.leads.start_waiting(phone, lead.line, lead_id, now, due)
+    seq = await services.callers.next_seq(phone, lead.line)
+    await services.outbox.enqueue([Job(job_id, ThreadPost(lead.at(seq), why))])
+    return True
+
+
+async def called_back(
+    services: Services, phone: str, line: str, lead_id: str, user: str
+) -> LeadState | None:
+    """`user`'s call back reached the caller: the crew's answer, on the card and in the stats,
+    and the lead's first answer when nobody answered before (what webhooks and the export say)."""
+    change = await services.leads.change(phone, lead_id, lambda lead: leads.called_back(lead, user))
+    await services.leads.called_back(phone, lead_id, services.clock(), user)
+    await human_answered(services, phone, line, lead_id)
+    return await changed(services, phone, lead_id, change, crew=True)
 
 
 async def human_answered(services: Services, phone: str, line: str, lead_id: str) -> None:
@@ -149,4 +206,5 @@ async def human_answered(services: Services, phone: str, line: str, lead_id: str
     now = services.clock()
     since = await services.leads.stop_waiting(phone, line, lead_id, reminders.REMINDERS)
     if since is not None:
-        await services.stats.response_time(business_day(services, now), max(0.0, now - since))
+        day = await business_day(services, line, now)
+        await services.stats.response_time(line, day, max(0.0, now - since))

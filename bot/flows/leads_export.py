@@ -15,6 +15,7 @@ from typing import Literal, TextIO
 
 from bot.domain import lead_export
 from bot.domain.leads import LeadRecord
+from bot.domain.spreadsheet import safe_cell
 from bot.lines import Lines
 from bot.services import Services
 
@@ -29,7 +30,7 @@ class UnknownLine(ValueError):
 
 def check_line(lines: Lines, line: str | None) -> None:
     """UnknownLine, naming the lines there are, for a line this deployment doesn't answer."""
-    known = [found.id for found in lines.all()]
+    known = [found.id for found in lines.all]
     if line is not None and line not in known:
         raise UnknownLine(f"--line {line!r}: no such line (this deployment has {', '.join(known)})")
 
@@ -86,7 +87,7 @@ def write(
 ) -> int:
     rows = (
         lead_export.row(
-            record, services.lines.by_id(record.state.line).business_name, names, workspace_url
+            record, services.lines.known(record.state.line).business_name, names, workspace_url
         )
         for record in records
     )
@@ -95,7 +96,7 @@ def write(
         writer = csv.DictWriter(out, fieldnames=list(lead_export.FIELDS))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: lead_export.spreadsheet_safe(v) for k, v in row.items()})
+            writer.writerow({k: safe_cell(v) if isinstance(v, str) else v for k, v in row.items()})
             written += 1
     else:
         out.write("[")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 
 from bot.domain import twilio_errors
-from bot.domain.jobs import Job, LeadThread, Notice, Reaction, SlackThread, ThreadPost
+from bot.domain.jobs import Job, LeadThread, Notice, Reaction, SentText, SlackThread, ThreadPost
 from bot.domain.phone import masked
+from bot.flows import leads
 from bot.flows import webhooks as webhook_flows
 from bot.services import Services
 
@@ -61,11 +62,15 @@ async def undelivered(services: Services, sid: str, status: str, code: int | Non
         )
     log.info("sms %s sid=%s to=%s code=%s", status, sid, masked(sent.to), code)
     text = f":warning: Text not delivered ({sent.purpose}): {reason}."
+    told = webhook_flows.some(opted_out, texted)
+    if await cannot_text(services, sent, code, f"status:{sid}:{status}", text):
+        await webhook_flows.queue(services, *told)
+        return True
     # In the lead's thread after its card, even when Slack is slow to take the card.
     follow_up = [await failure_notice(services, f"status:{sid}:{status}", sent.report_to, text)]
     if sent.react_on is not None:
         follow_up.append(Job(f"react:{sid}:undelivered", Reaction(sent.react_on, "warning")))
-    await services.outbox.enqueue([*follow_up, *webhook_flows.some(opted_out, texted)])
+    await services.outbox.enqueue([*follow_up, *told])
     return True
 
 
@@ -79,3 +84,24 @@ async def failure_notice(
         seq = await services.callers.next_seq(where.phone, where.line)
         return Job(job_id, ThreadPost(where.at(seq), text))
     return Job(job_id, Notice(where.channel, text, thread_ts=where.ts))
+
+
+async def cannot_text(
+    services: Services, sent: SentText, code: int | None, job_id: str, text: str
+) -> bool:
+    """A lead's auto-text that can never arrive (a landline: 30006, 21614): the card turns to
+    "Landline: call them back" and the thread says why. True when that is what happened."""
+    lead = sent.report_to
+    if not (
+        code in twilio_errors.CANNOT_TEXT
+        and sent.purpose.startswith("auto-text")
+        and isinstance(lead, LeadThread)
+    ):
+        return False
+    await services.calls.set_line_type(sent.to, "landline")  # no doomed text for 30 days
+    why = (
+        text.replace(":warning:", ":phone:", 1)
+        + " They can't get texts and are waiting for a call: tap *Call back* on the card."
+    )
+    await leads.cannot_text(services, lead, job_id, why)
+    return True

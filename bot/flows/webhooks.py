@@ -16,6 +16,7 @@ from redis.asyncio.client import Pipeline
 
 from bot.domain import webhooks
 from bot.domain.jobs import Job, WebhookEvent
+from bot.domain.line import DEFAULT_LINE, Line
 from bot.domain.webhooks import Endpoint, EventType
 from bot.services import Services
 
@@ -123,9 +124,9 @@ async def card_posted(services: Services, phone: str, line: str, lead_id: str) -
 # --- /textback webhook ---------------------------------------------------------------------------
 
 
-async def endpoints(services: Services) -> list[Endpoint]:
-    """Every receiver URL some line sends to, with its state, in a stable order."""
-    return [await services.webhooks.endpoint(url) for url in services.lines.webhook_endpoints()]
+async def endpoints(services: Services, urls: list[str]) -> list[Endpoint]:
+    """These receiver URLs, each with its state."""
+    return [await services.webhooks.endpoint(url) for url in urls]
 
 
 async def enable(services: Services, url: str) -> bool:
@@ -147,19 +148,22 @@ async def retry_failed(services: Services, urls: list[str]) -> int:
     return len(jobs)
 
 
-async def send_test(services: Services, urls: list[str], user_id: str) -> int:
-    """A webhook.test event to each URL (Make learns a scenario's fields from the first one)."""
+async def send_test(
+    services: Services, urls: list[str], user_id: str, line: Line | None = None
+) -> int:
+    """A webhook.test event to each URL (Make learns a scenario's fields from the first one),
+    about `line` (the channel's), else the first line that sends to the URL."""
     jobs = []
     for url in urls:
-        lines = services.lines.using_webhook(url)
-        line = lines[0] if lines else services.lines.default
+        using = services.lines.using_webhook(url)
+        about = line or (using[0] if using else services.lines.known(DEFAULT_LINE))
         event_id = webhooks.fresh_event_id()
-        facts = webhooks.sample(line.id, line.business_name, line.channel_id) | {"by": user_id}
+        facts = webhooks.sample(about.id, about.business_name, about.channel_id) | {"by": user_id}
         payload = WebhookEvent(
             id=event_id,
             type="webhook.test",
             at=services.clock(),
-            line=line.id,
+            line=about.id,
             facts=facts,
             only=url,
         )

@@ -54,7 +54,7 @@ async def update_card(services: Services, job: Job, update: CardUpdate) -> None:
             channel=lead.channel,
             ts=lead.ts,
             text=cards.fallback_text(lead),
-            blocks=cards.blocks(lead),
+            blocks=cards.blocks(lead, services.settings.reply_undo_seconds),
         )
     except slack_api.Permanent as exc:
         log.error("card update failed job=%s error=%s", job.id, exc)

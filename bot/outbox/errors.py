@@ -1,4 +1,4 @@
-"""What a job's work raises when it should run again later."""
+"""What a job's work raises when it should run again later, or wait."""
 
 from __future__ import annotations
 
@@ -10,3 +10,16 @@ class Retry(Exception):
     def __init__(self, reason: str, after: float | None = None) -> None:
         super().__init__(reason)
         self.after = after
+
+
+class Held(Exception):
+    """Slack refused for a reason that is the business's wiring, not this job's (a revoked
+    token, the bot removed from the channel): the job waits, using no attempt, until a check
+    finds the wiring working again (outbox/holds.py), then runs in its turn.
+
+    scope: "token" (every call fails) or "channel:<id>" (calls to that channel fail)."""
+
+    def __init__(self, scope: str, error: str) -> None:
+        super().__init__(f"slack {error} ({scope})")
+        self.scope = scope
+        self.error = error

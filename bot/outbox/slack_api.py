@@ -1,5 +1,6 @@
-"""One call to Slack's Web API from a job: what a retry can fix becomes Retry, the rest
-Permanent, and a 429 holds every worker's posts to that schedule for its Retry-After."""
+"""One call to Slack's Web API from a job: what a retry can fix becomes Retry, the business's
+wiring (a revoked token, the bot out of the channel) Held, the rest Permanent; a 429 holds every
+worker's posts to that schedule for its Retry-After."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.domain import slack_text
-from bot.outbox.errors import Retry
+from bot.domain import slack_text, slack_wiring
+from bot.outbox.errors import Held, Retry
 from bot.services import Services
 
 _RETRYABLE_ERRORS = frozenset(
@@ -23,6 +24,11 @@ class Permanent(Exception):
 
 async def call(services: Services, pace: str | None, method: str, **kwargs: Any) -> Any:
     """pace: the schedule the job took its turn in (outbox/pacing.py), held after a 429."""
+    channel = kwargs.get("channel") if isinstance(kwargs.get("channel"), str) else None
+    known = services.holds.known(channel)
+    if known is not None and await services.holds.still(known[0]):
+        # Slack refuses the token or this channel already: don't spend a call to hear it again.
+        raise Held(*known)
     if pace is not None:
         held = services.pacing.held(pace, services.clock())
         if held > 0:
@@ -48,6 +54,9 @@ async def call(services: Services, pace: str | None, method: str, **kwargs: Any)
         error = exc.response.get("error") if hasattr(exc.response, "get") else None
         if error in _RETRYABLE_ERRORS:
             raise Retry(f"slack {error}") from exc
+        scope = slack_wiring.scope_of(str(error), channel)
+        if scope is not None:
+            raise Held(scope, str(error)) from exc
         services.metrics.send_failures.labels("slack", "permanent").inc()
         raise Permanent(str(error or status)) from exc
     except (aiohttp.ClientError, TimeoutError) as exc:

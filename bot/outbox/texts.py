@@ -17,15 +17,18 @@ from bot.domain import twilio_errors
 from bot.domain.jobs import (
     Job,
     LeadThread,
+    Notice,
     Reaction,
     SendSms,
     SentText,
+    SlackThread,
 )
 from bot.domain.phone import masked
+from bot.domain.plans import WAITING
 from bot.domain.webhooks import EventType
 from bot.flows import leads
 from bot.flows import webhooks as webhook_flows
-from bot.flows.text_status import failure_notice
+from bot.flows.text_status import cannot_text, failure_notice
 from bot.outbox.errors import Retry
 from bot.services import Services
 
@@ -40,6 +43,10 @@ UNCERTAIN = (
 
 
 async def send_sms(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) -> None:
+    if sms.answers is not None and job.attempt == 0:
+        # A crew reply leaves Slack (its undo window, if any, is over): the caller is answered.
+        lead = sms.answers
+        await leads.human_answered(services, lead.phone, lead.line, lead.lead_id)
     try:
         await _send(services, job, sms, reclaimed=reclaimed)
     except Retry:
@@ -64,7 +71,7 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         # STOP arrived after this was queued: the opt-out wins.
         log.info("sms held: opted out job=%s to=%s", job.id, masked(sms.to))
         reason = "the caller opted out (texted STOP)"
-        await _report_failure(services, job, sms, reason, "Not sent", outcome="not_sent")
+        await report_failure(services, job, sms, reason, "Not sent", outcome="not_sent")
         return
     if start != "go":
         # 'done': a redelivery. 'running': a worker died mid-send; we cannot know whether Twilio
@@ -73,7 +80,7 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         if start == "running" and reclaimed:
             # Not silently: the crew can check with the caller rather than never know.
             headline = "Text may not have gone out"
-            await _report_failure(services, job, sms, UNCERTAIN, headline, outcome="unknown")
+            await report_failure(services, job, sms, UNCERTAIN, headline, outcome="unknown")
         return
     try:
         message = await services.twilio.messages.create_async(
@@ -98,7 +105,14 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
             )
             if recorded:
                 await _carrier_opt_out(services, job, sms)
-        await _report_failure(services, job, sms, twilio_errors.describe(exc.code))
+        reason = twilio_errors.describe(exc.code)
+        text = f":warning: Text not sent ({sms.purpose}): {reason}."
+        if await cannot_text(services, SentText.of(sms), exc.code, f"failed:{job.id}", text):
+            # A landline: the card asks for a call back; the receivers hear the text failed.
+            failed = await _auto_text_failed(services, job, sms, reason)
+            await webhook_flows.queue(services, *failed)
+            return
+        await report_failure(services, job, sms, reason)
         return
     except (aiohttp.ClientError, TimeoutError) as exc:
         # No answer from Twilio. A refused connection sent nothing; a timeout might have,
@@ -126,11 +140,14 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         )
     if sms.react_on is not None:
         reaction = Reaction(sms.react_on, "white_check_mark")
-        services.outbox.add(pipe, [Job(f"react:{job.id}:ok", reaction)])
+        services.outbox.add(pipe, [Job(f"react:{job.id}:ok", reaction), *_unwait(job, sms)])
+    if sms.sent_note and isinstance(sms.report_to, SlackThread):
+        note = Notice(sms.report_to.channel, sms.sent_note, thread_ts=sms.report_to.ts)
+        services.outbox.add(pipe, [Job(f"sent-note:{job.id}", note)])
     lead = sms.lead
     lead_texted = _auto_text(sms)
     if lead_texted:
-        leads.count_texted(services, pipe)
+        await leads.count_texted(services, pipe, sms.line)
     answer = None
     if lead is not None:
         author = sms.author if sms.purpose == "crew reply" else None
@@ -206,7 +223,14 @@ async def _carrier_opt_out(services: Services, job: Job, sms: SendSms) -> None:
     )
 
 
-async def _report_failure(
+async def gave_up(services: Services, job: Job, sms: SendSms, why: str) -> None:
+    """The worker gives up on a text after its last retry: nothing went out (its marker was
+    released for each retry), so the crew hears it, and the crew's message gets ⚠️."""
+    log.error("sms given up job=%s to=%s", job.id, masked(sms.to))
+    await report_failure(services, job, sms, why)
+
+
+async def report_failure(
     services: Services,
     job: Job,
     sms: SendSms,
@@ -215,14 +239,30 @@ async def _report_failure(
     outcome: str = "failed",
 ) -> None:
     """Told in the thread; an auto-text's outcome kept on its lead and told its receivers."""
-    follow_up: list[Job] = []
-    lead = sms.lead
-    if lead is not None and _auto_text(sms):
-        await services.leads.text_failed(lead.phone, lead.lead_id, outcome, reason)
-        told = _event(services, "lead.texted", job, sms, None, status=outcome, error=reason)
-        follow_up += webhook_flows.some(told)
+    follow_up = await _auto_text_failed(services, job, sms, reason, outcome)
     if sms.react_on is not None:
         follow_up.append(Job(f"react:{job.id}:warn", Reaction(sms.react_on, "warning")))
+        follow_up.extend(_unwait(job, sms))
     text = f":warning: {headline} ({sms.purpose}): {reason}."
     follow_up.append(await failure_notice(services, f"failed:{job.id}", sms.report_to, text))
     await services.outbox.enqueue(follow_up)
+
+
+async def _auto_text_failed(
+    services: Services, job: Job, sms: SendSms, reason: str, outcome: str = "failed"
+) -> list[Job]:
+    """An auto-text that did not go out: its outcome kept on the lead, and the lead.texted
+    event that tells the line's receivers (none for any other text)."""
+    lead = sms.lead
+    if lead is None or not _auto_text(sms):
+        return []
+    await services.leads.text_failed(lead.phone, lead.lead_id, outcome, reason)
+    told = _event(services, "lead.texted", job, sms, None, status=outcome, error=reason)
+    return webhook_flows.some(told)
+
+
+def _unwait(job: Job, sms: SendSms) -> list[Job]:
+    """The ⏳ a held crew reply waited under comes off once it is sent or refused."""
+    if not sms.held or sms.react_on is None:
+        return []
+    return [Job(f"unreact:{job.id}:wait", Reaction(sms.react_on, WAITING, remove=True))]

@@ -72,10 +72,11 @@ async def fan_out(
     names = await slack_names(services, ids)
     lead = None
     if record is not None:
-        line = services.lines.by_id(event.line)
+        # A line since removed from LINES_FILE keeps its id; its name is the stand-in's.
+        line = services.lines.known(event.line)
         lead = webhooks.lead_data(
             record,
-            line_id=line.id,
+            line_id=event.line,
             line_name=line.business_name,
             names=names,
             workspace_url=await workspace_url(services) if record.state.ts else None,
@@ -233,12 +234,27 @@ async def _failed(
     shown = webhooks.shown_url(delivery.url)
     await store.attempt_failed(delivery.url, now, error)
     if job.attempt + 1 >= webhooks.ATTEMPTS:
-        services.metrics.webhook_deliveries.labels("failed").inc()
         log.error("webhook given up id=%s url=%s error=%s", delivery.event_id, shown, error)
-        await store.keep_failed(delivery.url, job, now)
+        await _keep_given_up(services, job, delivery)
         return
     services.metrics.webhook_deliveries.labels("retry").inc()
     raise Retry(f"webhook {shown}: {error}", after=webhooks.retry_delay(job.attempt, after))
+
+
+async def given_up(services: Services, job: Job, delivery: WebhookDelivery) -> None:
+    """The worker gave up on a delivery that kept failing on our side (an error of ours, not
+    the receiver's answer): kept as failed all the same, for `/textback webhook retry`."""
+    now = services.clock()
+    await services.webhooks.attempt_failed(delivery.url, now, "not sent: an error of ours")
+    await _keep_given_up(services, job, delivery)
+
+
+async def _keep_given_up(services: Services, job: Job, delivery: WebhookDelivery) -> None:
+    """Out of attempts: kept as failed (not buried: `/textback webhook` shows it, and retry
+    sends it), and counted once, with /metrics' given-up jobs of every kind."""
+    services.metrics.webhook_deliveries.labels("failed").inc()
+    await services.webhooks.keep_failed(delivery.url, job, services.clock())
+    await services.outbox.count_given_up(job.kind)
 
 
 async def _gone(services: Services, job: Job, delivery: WebhookDelivery) -> None:

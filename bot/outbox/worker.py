@@ -12,13 +12,16 @@ import os
 import random
 import socket
 import time
+from dataclasses import replace
 
 from redis.exceptions import RedisError
 
 from bot.domain import webhooks
-from bot.domain.jobs import QUEUES, Queue
+from bot.domain.jobs import QUEUES, Job, Queue, WebhookDelivery
 from bot.flows import reminders, reports
-from bot.outbox.errors import Retry
+from bot.outbox import holds, traces
+from bot.outbox import webhooks as webhook_deliveries
+from bot.outbox.errors import Held, Retry
 from bot.outbox.pacing import Deferred
 from bot.outbox.perform import perform
 from bot.services import Services
@@ -63,6 +66,7 @@ class Worker:
         # Stream entries this worker holds (read, waiting for a slot, or running): it renews
         # their idle time, so only a dead worker's entries ever look idle enough to reclaim.
         self._held: dict[Queue, set[str]] = {queue: set() for queue in queues}
+        self._holds = holds.Holds(services)  # jobs waiting while Slack's wiring is broken
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -153,6 +157,7 @@ class Worker:
                         task = asyncio.create_task(self._handle(delivery))
                         self._in_flight.add(task)
                         task.add_done_callback(self._in_flight.discard)
+                await self._holds.maintain()
                 await reminders.fire_due(self.services)
                 await reports.maybe_post_digest(self.services)
                 depth = await outbox.depth()
@@ -178,17 +183,23 @@ class Worker:
         outbox = self.services.outbox
         job = delivery.job
         if job is None:
-            await outbox.bury(delivery, "unreadable job")
+            await outbox.bury(delivery, "unreadable job", self.services.clock())
             return
         try:
             await perform(self.services, job, reclaimed=delivery.reclaimed)
+        except Held as exc:  # Slack's wiring is broken: it waits for the fix, using no attempt
+            log.warning(
+                "job held job=%s kind=%s scope=%s slack=%s", job.id, job.kind, exc.scope, exc.error
+            )
+            await self.services.holds.hold(
+                exc.scope, exc.error, replace(job, turn=None), self.services.clock()
+            )
         except Deferred as exc:  # its turn is far off: it waits off the slots, using no attempt
             held = job.holding(exc.turn_at)
             await outbox.retry_later(held, self.services.clock() + (exc.after or 0))
         except Retry as exc:
             if job.attempt + 1 >= MAX_ATTEMPTS[delivery.queue]:
-                await self.services.records.note_error(f"gave up on {job.kind} {job.id}: {exc}")
-                await outbox.bury(delivery, f"gave up after {job.attempt + 1} attempts: {exc}")
+                await self._give_up(delivery, job, str(exc))
                 return
             delay = backoff(job.attempt, exc.after)
             log.warning(
@@ -198,12 +209,38 @@ class Worker:
         except Exception as exc:  # a bug must not stop the queue; keep the job
             log.exception("job failed job=%s kind=%s", job.id, job.kind)
             if job.attempt + 1 >= MAX_ATTEMPTS[delivery.queue]:
-                await outbox.bury(delivery, f"error: {exc!r}")
+                await self._give_up(delivery, job, f"error: {exc!r}")
                 return
             await outbox.retry_later(
                 job.retried(), self.services.clock() + backoff(job.attempt, None)
             )
         await outbox.ack(delivery)
+
+    async def _give_up(self, delivery: Delivery, job: Job, reason: str) -> None:
+        """Out of retries: the crew is told where they look (outbox/traces.py), the job is
+        counted and buried; a lead card is queued again instead, as a card; a webhook delivery
+        is kept as failed with the receiver's (bot/outbox/webhooks.py)."""
+        services = self.services
+        attempts = job.attempt + 1
+        if isinstance(job.payload, WebhookDelivery):
+            # Kept as failed for `/textback webhook retry` (and counted), as its own last
+            # attempt keeps one a receiver failed: not buried as well, so it is in one place.
+            await webhook_deliveries.given_up(services, job, job.payload)
+            await services.outbox.ack(delivery)
+            return
+        await services.outbox.count_given_up(job.kind)
+        await services.records.note_error(f"gave up on {job.kind} {job.id}: {reason}")
+        again = await traces.leave_trace(services, job, attempts, reason)
+        if again is not None:
+            log.error(
+                "lead card not posted after %d attempts; again as a card job=%s", attempts, job.id
+            )
+            await services.outbox.enqueue([again])
+            await services.outbox.ack(delivery)
+            return
+        await services.outbox.bury(
+            delivery, f"gave up after {attempts} attempts: {reason}", services.clock()
+        )
 
     async def _recreate_groups(self) -> None:
         try:

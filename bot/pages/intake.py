@@ -132,6 +132,16 @@ def limit_page(business: str) -> str:
     return _document(business, "Already received", body)
 
 
+def busy_page(business: str) -> str:
+    body = (
+        "<h1>We have several requests from you already.</h1>"
+        "<p>We got a number of forms from your connection in the last hour, so we are not "
+        "taking more for now. Please try again in an hour, or just reply to our text message "
+        f"and {escape(business)} will see it.</p>"
+    )
+    return _document(business, "Please try again later", body)
+
+
 def bad_request_page(business: str, message: str) -> str:
     body = (
         f"<h1>Something went wrong with that form.</h1><p>{escape(message)}</p>"

@@ -90,7 +90,3 @@ async def slack_endpoint(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": f"unreadable Slack payload: {exc}"}, status=400)
     bolt = request.app[BOLT]
     return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
-
-
-def register(app: web.Application) -> None:
-    app.router.add_post("/slack/events", slack_endpoint)

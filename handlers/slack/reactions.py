@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from bot.domain.leads import Action
 from bot.flows import crew_actions
 from bot.services import Services
@@ -28,27 +26,28 @@ def action_for(settings: Settings, emoji: str) -> Action | None:
     return None
 
 
-def register(bolt: AsyncApp, services: Services) -> None:
-    async def on_reaction(event: dict[str, Any], context: Any, added: bool) -> None:
-        item = event.get("item") or {}
-        user = str(event.get("user") or "")
-        action = action_for(services.settings, str(event.get("reaction") or ""))
-        if action is None or item.get("type") != "message" or not user:
-            return
-        if user == context.get("bot_user_id"):
-            return
-        lead = await services.threads.owner(str(item.get("channel")), str(item.get("ts")))
-        if lead is None:
-            return  # a reaction on anything but a lead card
-        if added:
-            await crew_actions.act(services, lead, action, user)
-        else:
-            await crew_actions.undo(services, lead, action, user)
+async def _on_reaction(
+    services: Services, event: dict[str, Any], context: Any, *, added: bool
+) -> None:
+    item = event.get("item") or {}
+    user = str(event.get("user") or "")
+    action = action_for(services.settings, str(event.get("reaction") or ""))
+    if action is None or item.get("type") != "message" or not user:
+        return
+    if user == context.get("bot_user_id"):
+        return
+    lead = await services.threads.owner(str(item.get("channel")), str(item.get("ts")))
+    if lead is None:
+        return  # a reaction on anything but a lead card
+    if added:
+        await crew_actions.act(services, lead, action, user)
+    else:
+        await crew_actions.undo(services, lead, action, user)
 
-    @bolt.event("reaction_added")
-    async def reaction_added(event: dict[str, Any], context: Any) -> None:
-        await on_reaction(event, context, added=True)
 
-    @bolt.event("reaction_removed")
-    async def reaction_removed(event: dict[str, Any], context: Any) -> None:
-        await on_reaction(event, context, added=False)
+async def reaction_added(services: Services, event: dict[str, Any], context: Any) -> None:
+    await _on_reaction(services, event, context, added=True)
+
+
+async def reaction_removed(services: Services, event: dict[str, Any], context: Any) -> None:
+    await _on_reaction(services, event, context, added=False)

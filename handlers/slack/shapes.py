@@ -24,6 +24,8 @@ INTERACTIVE = frozenset(
 )
 # Objects wherever they appear at the top of an interactive payload.
 _INTERACTIVE_OBJECTS = ("user", "team", "channel", "container", "message", "view", "enterprise")
+# Outside an Enterprise Grid org Slack sends "enterprise": null (Bolt reads it as no org).
+_MAY_BE_NULL = ("enterprise",)
 # Objects inside an event, when present (reactions' item, message_changed's message).
 _EVENT_OBJECTS = ("item", "message", "previous_message", "view", "files_info")
 
@@ -55,6 +57,8 @@ def _event_problem(event: Any) -> str | None:
 
 def _interactive_problem(kind: str, body: dict[str, Any]) -> str | None:
     for name in _INTERACTIVE_OBJECTS:
+        if name in _MAY_BE_NULL and body.get(name) is None:
+            continue
         if name in body and not isinstance(body[name], dict):
             return f"{name} is not an object"
     actions = body.get("actions", [])

@@ -12,12 +12,12 @@ import logging
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import template_guard, templates
 from bot.domain.line import Line
 from bot.services import Services
+from handlers.slack import roles
 from handlers.slack.commands.admin import refusal
 from handlers.slack.commands.template_common import LABELS, worst_case
 
@@ -27,6 +27,7 @@ CALLBACK_ID = "textback_templates"
 ACTION_ID = "text"
 VIEWS_OPEN_TIMEOUT = 2.0
 MAX_LENGTH = 1000  # far above 2 segments; the guard says why a long text is refused
+RECHECK = "I'm checking with Slack that you may save this; press Save again in a moment."
 
 
 def block_id(kind: templates.Kind) -> str:
@@ -76,6 +77,7 @@ def editor_view(services: Services, line: Line) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
+        "private_metadata": line.id,  # which line's texts, back with the submission
         "title": {"type": "plain_text", "text": "Auto-texts"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -83,9 +85,8 @@ def editor_view(services: Services, line: Line) -> dict[str, Any]:
     }
 
 
-async def open_editor(services: Services, line: Line, trigger_id: str) -> str:
-    if not trigger_id:
-        return "Slack sent no trigger for a form; use `/textback template set` instead."
+async def open_editor(services: Services, line: Line, trigger_id: str) -> str | None:
+    """Opens the editor (after the command's ack); None when it opened, else what to tell."""
     try:
         await asyncio.wait_for(
             services.slack.views_open(trigger_id=trigger_id, view=editor_view(services, line)),
@@ -94,7 +95,7 @@ async def open_editor(services: Services, line: Line, trigger_id: str) -> str:
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("views.open failed error=%s", type(exc).__name__)
         return "Slack didn't open the form; try again, or use `/textback template set`."
-    return "Opened the template editor."
+    return None
 
 
 def submitted_errors(
@@ -116,27 +117,34 @@ def submitted_errors(
     return errors, changes
 
 
-def register(bolt: AsyncApp, services: Services) -> None:
-    @bolt.view(CALLBACK_ID)
-    async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = str((body.get("user") or {}).get("id") or "")
-        first_block = block_id(templates.KINDS[0])
-        denied = await refusal(services, user_id)
-        if denied:
-            await ack(response_action="errors", errors={first_block: denied})
-            return
-        line = await services.lines.current_by_id(services.lines.default.id)
-        values = (view.get("state") or {}).get("values") or {}
-        errors, changes = submitted_errors(services, line, values)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        config = services.line_config
-        for kind, text in changes.items():
-            if text == templates.default_for(kind, linked=True):
-                await config.reset_template(line.id, kind)
-            else:
-                await config.set_template(line.id, kind, text)
-        services.lines.forget(line.id)
-        log.info("templates saved from the editor kinds=%s", ",".join(changes) or "-")
-        await ack()
+async def on_submit(
+    services: Services, ack: Any, body: dict[str, Any], view: dict[str, Any]
+) -> None:
+    """view_submission of the editor (callback_id CALLBACK_ID)."""
+    user_id = str((body.get("user") or {}).get("id") or "")
+    first_block = block_id(templates.KINDS[0])
+    role = await roles.known(services, user_id)  # known ahead: no Slack call before the ack
+    if role is None:
+        # Not known any more (it was when the editor opened): ask now, for the next press.
+        services.background.spawn(roles.ask_slack(services, user_id), "users.info")
+        await ack(response_action="errors", errors={first_block: RECHECK})
+        return
+    denied = refusal(services, role)
+    if denied:
+        await ack(response_action="errors", errors={first_block: denied})
+        return
+    line = await services.lines.current(str(view.get("private_metadata") or ""))
+    values = (view.get("state") or {}).get("values") or {}
+    errors, changes = submitted_errors(services, line, values)
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    config = services.line_config
+    for kind, text in changes.items():
+        if text == templates.default_for(kind, linked=True):
+            await config.reset_template(line.id, kind)
+        else:
+            await config.set_template(line.id, kind, text)
+    services.lines.forget(line.id)
+    log.info("templates saved from the editor kinds=%s", ",".join(changes) or "-")
+    await ack()

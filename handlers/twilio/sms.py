@@ -17,8 +17,8 @@ from bot.domain.keywords import classify
 from bot.domain.phone import InvalidNumber, caller_number, to_e164
 from bot.flows import caller_texts, text_status
 from bot.services import Services
-from handlers.app_keys import SERVICES, TWILIO
-from handlers.twilio.verify import field, required
+from handlers.app_keys import SERVICES
+from handlers.twilio.verify import FORM, field, required
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def _inbound(form: MultiDictProxy[str], services: Services) -> InboundText | Non
 
 async def incoming_text(request: web.Request) -> web.Response:
     """POST /twilio/sms."""
-    services = request.app[SERVICES]
-    form = await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
+    form = request[FORM]
     text = _inbound(form, services)
     if text is None:
         log.warning("text from unusable sender ignored sid=%s", field(form, "MessageSid"))
@@ -76,8 +76,8 @@ async def incoming_text(request: web.Request) -> web.Response:
 
 async def message_status(request: web.Request) -> web.Response:
     """POST /twilio/sms/status: a text we sent failed later (carrier, handset, opt-out)."""
-    services = request.app[SERVICES]
-    form = await request.app[TWILIO].form(request)
+    services = request.config_dict[SERVICES]
+    form = request[FORM]
     status = field(form, "MessageStatus")
     if status not in ("failed", "undelivered"):
         return web.Response(status=204)
@@ -88,8 +88,3 @@ async def message_status(request: web.Request) -> web.Response:
         code = None
     await text_status.undelivered(services, sid, status, code)
     return web.Response(status=204)
-
-
-def register(app: web.Application) -> None:
-    app.router.add_post("/twilio/sms", incoming_text)
-    app.router.add_post("/twilio/sms/status", message_status)

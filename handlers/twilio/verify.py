@@ -1,12 +1,14 @@
 """Twilio webhook verification: X-Twilio-Signature over PUBLIC_URL + path + query + POST params.
 
 The URL is rebuilt from the configured public base, never from Host or X-Forwarded-* headers,
-which a proxy may rewrite and an attacker may forge.
+which a proxy may rewrite and an attacker may forge. The check is the Twilio sub-app's middleware,
+so it runs before every route; a handler reads the verified form from `request[FORM]`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -40,6 +42,24 @@ class TwilioVerifier:
             log.warning("twilio signature rejected path=%s", request.path)
             raise web.HTTPForbidden(text="invalid Twilio signature")
         return MultiDictProxy(form)  # type: ignore[arg-type]
+
+
+VERIFIER = web.AppKey("twilio_verifier", TwilioVerifier)
+FORM = web.RequestKey("twilio_form", MultiDictProxy[str])
+
+
+@web.middleware
+async def signed_by_twilio(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """403 (400 for an unreadable form) before any route of the sub-app runs, unless Twilio signed
+    the request; the verified form under request[FORM]. A path or method with no route goes on to
+    its 404 or 405 unread."""
+    if request.match_info.http_exception is None:
+        # The sub-app leaves the request's URL alone: rel_url still starts with /twilio, the URL
+        # Twilio requested and signed (tests/test_hostile_signatures.py fails if that changes).
+        request[FORM] = await request.config_dict[VERIFIER].form(request)
+    return await handler(request)
 
 
 def field(form: MultiDictProxy[str], name: str, default: str = "") -> str:

@@ -60,6 +60,8 @@ class Cluster:
             "WORKER_RECLAIM_SECONDS": str(RECLAIM_SECONDS),
             "SLACK_POSTS_PER_SECOND": "100",
             "SLACK_UPDATES_PER_SECOND": "100",
+            # Crew replies wait out a short undo window: held jobs ride through the faults too.
+            "REPLY_UNDO_SECONDS": "1",
             "LOG_LEVEL": "WARNING",
             **settings,
         }

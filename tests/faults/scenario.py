@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.domain.jobs import QUEUES
 from bot.domain.line import DEFAULT_LINE
 from storage.callers import Callers
 from storage.keys import Keys
@@ -151,9 +152,12 @@ class Scenario:
     def _sms(self) -> tuple[Counter[str], Counter[str]]:
         """Auto-texts per caller, and crew-reply texts per token."""
         crew = {w for c in self.callers for w in c.crew}
+        cast = {c.phone for c in self.callers}
         auto: Counter[str] = Counter()
         relayed: Counter[str] = Counter()
         for message in self.twilio.messages:
+            if message["To"] not in cast:
+                continue  # a text to the owner (ALERT_PHONE): a case counts those itself
             words = crew & set(str(message.get("Body", "")).split())
             if words:
                 relayed.update(words)
@@ -191,7 +195,7 @@ class Scenario:
     async def leftovers(self) -> dict[str, Any]:
         """What is still queued or scheduled, for a failure message."""
         found: dict[str, Any] = {"complete": self.complete()}
-        for queue in ("sms", "slack"):
+        for queue in QUEUES:
             stream = await self.redis.xrange(self.keys.stream(queue), count=5)
             found[f"{queue} stream"] = [fields.get("job", "")[:160] for _, fields in stream]
             retry = await self.redis.zrange(self.keys.retry(queue), 0, 4)

@@ -38,6 +38,9 @@ def main() -> int:
         " inline: serve runs the worker itself",
     )
     parser.add_argument(
+        "--lines", type=int, default=1, help="spread callers over this many lines (LINES_FILE)"
+    )
+    parser.add_argument(
         "--webhooks",
         action="store_true",
         help="turn outbound webhooks on, to a loopback receiver adding --latency",
@@ -52,6 +55,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0:
         parser.error("--rate and --seconds must be positive")
+    if not 1 <= args.lines <= 100:
+        parser.error("--lines takes 1 to 100")
     config = LoadConfig(
         rate=args.rate,
         seconds=args.seconds,
@@ -62,6 +67,7 @@ def main() -> int:
         redis_url=args.redis_url,
         own_redis=args.own_redis,
         workers=args.workers,
+        lines=args.lines,
         webhooks=args.webhooks,
         webhooks_nice=args.webhooks_nice,
     )

@@ -65,6 +65,9 @@ class LoadConfig:
     # split: a worker per queue (sms, slack), as the README recommends under load; one: one
     # worker for both (the Procfile); inline: `serve` alone runs the worker (the quick start).
     workers: Literal["split", "one", "inline"] = "split"
+    # Callers spread round-robin over this many lines (a LINES_FILE with one number and channel
+    # each); 1: the environment's one line, as without LINES_FILE.
+    lines: int = 1
     # Outbound webhooks on, to a loopback receiver that adds `latency` to each answer (split:
     # a worker of their own, --queues webhooks).
     webhooks: bool = False
@@ -177,6 +180,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
     ):
         port = local_redis.free_port()
         env = {
+            **_lines_env(config.lines, log_dir),
             "PORT": str(port),
             **app_env(
                 public_url=PUBLIC_URL,
@@ -304,6 +308,28 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
 RSS_SAMPLE_SECONDS = 10.0
 
 
+def line_numbers(count: int) -> list[str]:
+    """The business numbers callers dial: the one line's, or one per line of the lines file."""
+    if count <= 1:
+        return [BUSINESS_NUMBER]
+    return [f"+1212555{150 + n:04d}" for n in range(count)]
+
+
+def _lines_env(count: int, directory: Path) -> dict[str, str]:
+    """With several lines: a LINES_FILE of `count` lines (one number and channel each)."""
+    if count <= 1:
+        return {}
+    path = directory / "lines.toml"
+    path.write_text(
+        "".join(
+            f'[[line]]\nid = "load-{n}"\nnumbers = ["{number}"]\nname = "Load Electric {n}"\n'
+            f'channel = "{CHANNEL}{n}"\n\n'
+            for n, number in enumerate(line_numbers(count))
+        )
+    )
+    return {"LINES_FILE": str(path)}
+
+
 @contextlib.contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
     """The load generator's own full collections, over the stand-ins' records of every request
@@ -343,12 +369,19 @@ async def _fire(
     start = time.monotonic() + 0.2
     interval = 1 / config.rate
 
+    lines = line_numbers(config.lines)
+
+    def number_for(caller: str) -> str:
+        return lines[numbers_index[caller] % len(lines)]
+
+    numbers_index = {caller: index for index, caller in enumerate(numbers)}
+
     async def call(caller: str, due: float) -> None:
         await asyncio.sleep(max(0.0, due - time.monotonic()))  # the schedule, not synchronisation
         params = {
             "CallSid": "CA" + uuid.uuid4().hex,
             "From": caller,
-            "To": BUSINESS_NUMBER,
+            "To": number_for(caller),
             "Direction": "inbound",
             "DialCallStatus": "no-answer",
         }
@@ -361,7 +394,7 @@ async def _fire(
         params = {
             "MessageSid": "SM" + uuid.uuid4().hex,
             "From": caller,
-            "To": BUSINESS_NUMBER,
+            "To": number_for(caller),
             "Body": f"need a quote {token}",
             "NumMedia": "0",
         }
@@ -708,7 +741,9 @@ def table(figures: Figures, config: LoadConfig) -> str:
     header = (
         f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
         f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}, "
-        f"workers {config.workers}, webhooks {'on' if config.webhooks else 'off'}"
+        f"workers {config.workers}"
+        + (f", {config.lines} lines (LINES_FILE)" if config.lines > 1 else "")
+        + f", webhooks {'on' if config.webhooks else 'off'}"
         + (f" (their worker at nice {config.webhooks_nice})" if config.webhooks_nice else "")
     )
     settings = describe_settings(figures.settings_changed)

@@ -1,9 +1,9 @@
-"""Loopback stand-ins for the Slack Web API and the Twilio REST API.
+"""The loopback stand-ins for Slack and Twilio: the simulators in bot/simulators, re-exported.
 
 Tests reach Slack and Twilio only through the official clients pointed at these.
 """
 
-from tests.standins.slack import SlackCall, SlackStandIn, SlackUpload
-from tests.standins.twilio import TwilioStandIn
+from bot.simulators import SlackCall, SlackStandIn, SlackUpload, TwilioStandIn
+from bot.simulators.twilio import DEFAULT_AUTH_TOKEN
 
-__all__ = ["SlackCall", "SlackStandIn", "SlackUpload", "TwilioStandIn"]
+__all__ = ["DEFAULT_AUTH_TOKEN", "SlackCall", "SlackStandIn", "SlackUpload", "TwilioStandIn"]

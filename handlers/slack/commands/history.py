@@ -1,17 +1,21 @@
-"""`/textback history <number>`: a number's consent ledger, ephemeral."""
+"""`/textback history <number>`: a number's consent ledger, ephemeral; for admins only, since
+it shows the IP address and browser kept with a consent."""
 
 from __future__ import annotations
 
 from bot.domain import consent
 from bot.domain.phone import InvalidNumber, to_e164
-from handlers.slack.commands import Invocation, subcommand
+from handlers.slack.commands.admin import refusal
+from handlers.slack.commands.invocation import Invocation
 
 SHOWN = 40  # Slack shows ~40 lines comfortably; the export has everything
 USAGE = "history <number>"
 
 
-@subcommand("history", USAGE, "a number's consent history: calls, texts, consent, opt-outs")
 async def history(invocation: Invocation) -> str:
+    denied = refusal(invocation.services, invocation.role)
+    if denied:
+        return denied.replace("change this", "read a number's history")
     if not invocation.text:
         return f"Usage: `/textback {USAGE}`, e.g. `/textback history (202) 555-0123`"
     try:
@@ -23,7 +27,7 @@ async def history(invocation: Invocation) -> str:
             f"Usage: `/textback {USAGE}`, e.g. `/textback history +1 202 555 0123`"
         )
     services = invocation.services
-    line = services.lines.default
+    line = invocation.line or services.lines.known("")
     ledger = services.ledger
     entries = await ledger.history(phone, newest=SHOWN)
     total = await ledger.count(phone)

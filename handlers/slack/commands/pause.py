@@ -13,8 +13,8 @@ from bot.domain.line import Line
 from bot.domain.slack_text import escape
 from bot.domain.when import EXAMPLES, WhenError, parse_until
 from bot.domain.when import describe as describe_time
-from handlers.slack.commands import Invocation, subcommand
 from handlers.slack.commands.admin import refusal
+from handlers.slack.commands.invocation import Invocation, which_line
 
 USAGE = (
     "Usage: `/textback pause` (until you resume), `/textback pause until <time>` "
@@ -32,10 +32,11 @@ def describe_pause(line: Line, now: float) -> str:
     return f"Auto-texts: *paused* until {describe_time(resumes)}"
 
 
-@subcommand("pause", "pause [until <time>]", "vacation mode: calls still post here, no auto-texts")
 async def pause(invocation: Invocation) -> str:
     services = invocation.services
-    line = await services.lines.current_by_id(services.lines.default.id)
+    line = await invocation.current_line()
+    if line is None:
+        return which_line(services)
     text = invocation.text.strip()
     now = datetime.fromtimestamp(services.clock(), line.timezone)
     until = math.inf
@@ -46,12 +47,12 @@ async def pause(invocation: Invocation) -> str:
             until = parse_until(text, now).timestamp()
         except WhenError as exc:
             return f"{escape(str(exc))}.\n{USAGE}"
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     await services.line_config.pause(line.id, until)
     services.lines.forget(line.id)
-    line = await services.lines.current_by_id(line.id)
+    line = await services.lines.current(line.id)
     return (
         describe_pause(line, now.timestamp())
         + ". Missed calls still post here; nobody gets an auto-text."
@@ -59,15 +60,16 @@ async def pause(invocation: Invocation) -> str:
     )
 
 
-@subcommand("resume", "resume", "auto-texts back on")
 async def resume(invocation: Invocation) -> str:
     services = invocation.services
     if invocation.text.strip():
         return USAGE
-    denied = await refusal(services, invocation.user_id)
+    if invocation.line is None:
+        return which_line(services)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
-    line_id = services.lines.default.id
+    line_id = invocation.line.id
     was_paused = await services.line_config.resume(line_id)
     services.lines.forget(line_id)
     if not was_paused:

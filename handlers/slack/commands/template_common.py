@@ -22,7 +22,11 @@ LABELS: dict[templates.Kind, str] = {
 
 
 def worst_case(services: Services, line: Line) -> templates.Values:
-    link = line.intake_url or template_guard.placeholder_link(services.settings.public_url)
+    """The longest values a first text on this line can have: its link as INTAKE_LINK has it
+    (the real URL, one as long as our intake page's, or none)."""
+    link = line.fixed_link
+    if line.intake_link == "page":
+        link = template_guard.placeholder_link(services.settings.public_url)
     return template_guard.worst_case(line.business_name, link)
 
 
@@ -41,10 +45,17 @@ def show_preview(preview: template_guard.Preview) -> str:
 
 
 def describe_kind(services: Services, line: Line, kind: templates.Kind) -> str:
-    text = line.templates.get(kind) or templates.default_for(kind, linked=True)
+    text = line.templates.get(kind) or templates.default_for(kind, line.intake_link != "off")
     version = line.template_versions.get(kind)
     source = "set in Slack" if kind in line.templates else "default"
     if version:
         source += f", version {version}"
-    preview = template_guard.preview(text, worst_case(services, line))
-    return f"*{LABELS[kind]}* ({source}):\n{show_preview(preview)}"
+    values = worst_case(services, line)
+    shown = f"*{LABELS[kind]}* ({source}):\n{show_preview(template_guard.preview(text, values))}"
+    if kind in line.templates:  # saved under other settings (a link since turned off)
+        reasons = template_guard.check(text, values).reasons
+        if reasons:
+            shown += "\n:warning: As set now it would be refused: " + "; ".join(
+                escape(reason) for reason in reasons
+            )
+    return shown

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.domain.slack_text import escape
-from handlers.slack.commands import Invocation, subcommand
 from handlers.slack.commands.admin import refusal
+from handlers.slack.commands.invocation import Invocation, which_line
 
 MIN_HOURS, MAX_HOURS = 1, 720
 USAGE = (
@@ -16,10 +16,11 @@ USAGE = (
 _HOURS = re.compile(r"(\d+)\s*(h|hours?)?", re.IGNORECASE)
 
 
-@subcommand("window", "window [hours]", "one auto-text per caller per this many hours")
 async def window(invocation: Invocation) -> str:
     services = invocation.services
-    line = await services.lines.current_by_id(services.lines.default.id)
+    line = await invocation.current_line()
+    if line is None:
+        return which_line(services)
     current = line.window_seconds / 3600
     source = "set in Slack" if "window" in line.overridden else "default"
     if not invocation.text:
@@ -27,7 +28,7 @@ async def window(invocation: Invocation) -> str:
     match = _HOURS.fullmatch(invocation.text.strip())
     if match is None or not MIN_HOURS <= int(match.group(1)) <= MAX_HOURS:
         return f"`{escape(invocation.text)}` is not a window I can use.\n{USAGE}"
-    denied = await refusal(services, invocation.user_id)
+    denied = refusal(services, invocation.role)
     if denied:
         return denied
     hours = int(match.group(1))
