@@ -10,26 +10,35 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.domain import webhooks
 from bot.domain.jobs import Job, WebhookDelivery, WebhookEvent
+from bot.lines import Lines, LinesError
+from bot.lines import load as load_lines
 from bot.outbox.worker import Worker
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
+from bot.simulators import Caller, Voicemail
+from handlers.access_log import redact
+from tests.calling import CREW_PHONE, live, settle, tap
 from tests.conftest import (
     BUSINESS_NUMBER,
     CALLER,
     CHANNEL,
     CREW_USER,
+    SIGNING_SECRET,
     Clock,
     Harness,
     cards,
+    new_sid,
     slash_command,
     start_harness,
 )
-from tests.lead_helpers import click, open_lead, react
+from tests.lead_helpers import click, open_lead, react, wait_state
+from tests.signing import slack_headers
 from tests.standins import SlackStandIn, TwilioStandIn
 from tests.test_intake import intake_path, open_form, submit
 from tests.waiting import wait_until
@@ -37,6 +46,7 @@ from tests.webhook_receiver import Answer, WebhookReceiver, verify
 
 # The specification's published example (standardwebhooks.com): its secret signs our tests too.
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+CREW = "+12025550188"  # the harness's FORWARD_TO
 CREW_NAME = "Ann Crew"
 HOOK = "zap-3fa9c1d2e7"  # a catch-hook path: the part of the URL that is its secret
 
@@ -258,7 +268,8 @@ async def test_caller_texts_tell_message_received_each_and_lead_replied_once(
 async def test_a_caller_photo_comes_as_a_link_that_works_without_twilio_credentials(
     hooked: Harness, receiver: WebhookReceiver
 ) -> None:
-    url = hooked.twilio.add_media("panel", b"\xff\xd8jpeg-bytes", "image/jpeg")
+    # A Twilio media URL, as Twilio's are: behind the account's credentials, redirecting to a CDN.
+    url = hooked.twilio.add_media("panel", b"\xff\xd8jpeg-bytes", "image/jpeg", redirect=True)
     await hooked.caller_text(
         "the panel", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg"
     )
@@ -267,9 +278,15 @@ async def test_a_caller_photo_comes_as_a_link_that_works_without_twilio_credenti
     assert media["content_type"] == "image/jpeg"
     assert "twilio" not in media["url"] and hooked.twilio.url not in media["url"]
     path = media["url"].removeprefix(hooked.settings.public_url)
+    await wait_until(lambda: hooked.slack.uploads, message="photo never uploaded")
+    before = len(hooked.twilio.media.cdn_fetches)  # the thread's upload fetched it too
     response = await hooked.client.get(path)
     assert response.status == 200
     assert await response.read() == b"\xff\xd8jpeg-bytes"
+    # Followed to the CDN without the account's credentials (the CDN refuses them).
+    assert [(f.sent_credentials, f.status) for f in hooked.twilio.media.cdn_fetches[before:]] == [
+        (False, 200)
+    ]
     forged = await hooked.client.get(path[:-3] + "abc")
     assert forged.status == 404
     await hooked.drained()
@@ -581,3 +598,318 @@ async def test_after_the_last_attempt_the_event_is_kept_as_failed_and_retry_send
     assert item.msg_id == receiver.received[0].msg_id
     status = await (await slash_command(hooked, "webhook")).text()
     assert "failed events kept: 0" in status and "— active" in status
+
+
+async def test_the_last_attempt_is_counted_as_given_up_once_and_never_buried(
+    hooked: Harness, receiver: WebhookReceiver
+) -> None:
+    receiver.answer(*[Answer(503)] * webhooks.ATTEMPTS)
+    await slash_command(hooked, "webhook test")
+    for attempt in range(1, webhooks.ATTEMPTS):
+        await wait_until(
+            lambda a=attempt: len(receiver.received) >= a, message=f"attempt {attempt}"
+        )
+        await wait_until(lambda: due_retries(hooked), message="no retry scheduled")
+        hooked.clock.advance(webhooks.RETRY_SCHEDULE[attempt - 1] * 1.1 + 1)
+    await wait_until(lambda: len(receiver.received) == webhooks.ATTEMPTS)
+    await hooked.drained()
+    outbox = hooked.services.outbox
+    assert await outbox.given_up_counts() == {"webhook.deliver": 1}
+    assert await outbox.dead_counts() == {}  # kept for `/textback webhook retry`, not buried
+    assert (await hooked.services.webhooks.endpoint(hook_url(hooked))).failed == 1
+
+
+@pytest.mark.settings(run_worker=False)
+async def test_a_delivery_the_worker_gives_up_on_for_an_error_of_ours_is_kept_as_failed(
+    hooked: Harness, receiver: WebhookReceiver
+) -> None:
+    services = hooked.services
+    await services.outbox.ensure_groups()
+    body = webhooks.body("webhook.test", hooked.clock(), {"n": 1})
+    delivery = WebhookDelivery("msg_ours", hook_url(hooked), body, "default")
+    last = webhooks.ATTEMPTS - 1
+    await services.outbox.enqueue([Job("webhook:msg_ours:x", delivery, attempt=last)])
+    await services.webhook_http.close()  # every request now raises: not the receiver's doing
+
+    worker = Worker(services)
+    task = asyncio.create_task(worker.run())
+    try:
+        await wait_until(
+            lambda: _failed_kept(hooked), message="the delivery was not kept as failed"
+        )
+        await hooked.drained()
+    finally:
+        await worker.shutdown(task)
+    assert receiver.received == []
+    assert await services.outbox.given_up_counts() == {"webhook.deliver": 1}  # once
+    assert await services.outbox.dead_counts() == {}
+    endpoint = await services.webhooks.endpoint(hook_url(hooked))
+    assert endpoint.last_error == "not sent: an error of ours"
+    [kept] = await services.webhooks.take_failed(hook_url(hooked))
+    assert kept.payload == delivery
+
+
+async def _failed_kept(harness: Harness) -> bool:
+    return (await harness.services.webhooks.endpoint(hook_url(harness))).failed == 1
+
+
+async def test_enable_is_for_admins(hooked: Harness, receiver: WebhookReceiver) -> None:
+    receiver.answer(Answer(410))
+    await slash_command(hooked, "webhook test")
+    await wait_until(lambda: [p for p in hooked.slack.posts if "410 Gone" in p["text"]])
+    answer = await (await slash_command(hooked, "webhook enable 1")).text()
+    assert answer.startswith("Only admins can change this")
+    assert await hooked.services.webhooks.is_disabled(hook_url(hooked))
+    await hooked.drained()
+
+
+# --- what main's features tell: voicemail, call backs, landlines --------------------------------
+
+
+@pytest.mark.settings(VOICEMAIL=True)
+async def test_a_voicemail_is_the_first_reply_and_its_transcript_a_message_received(
+    hooked: Harness, receiver: WebhookReceiver
+) -> None:
+    live(hooked)
+    words = "The breaker in the garage keeps tripping, call me back please."
+    await hooked.twilio.call_in(
+        CALLER,
+        BUSINESS_NUMBER,
+        crew={CREW: "no-answer"},
+        caller=Caller(voicemail=Voicemail(23, words)),
+    )
+    await settle(hooked)
+    (received,) = await arrived(receiver, "message.received")
+    (replied,) = await arrived(receiver, "lead.replied")
+    await hooked.drained()
+    message = received.data["message"]
+    assert (message["kind"], message["text"], message["media"]) == ("voicemail", words, [])
+    assert message["sid"].startswith("RE")  # the recording
+    assert replied.data["message"]["kind"] == "voicemail"
+    assert replied.data["message"]["sid"] == message["sid"]
+    assert received.data["lead"]["first_reply_at"]
+    assert received.data["lead"]["messages"]["from_caller"] == 1
+    assert len(receiver.of_type("message.received")) == 1  # the audio alone tells no message
+
+
+async def test_a_call_back_that_reached_the_caller_is_the_leads_first_answer(
+    hooked: Harness, receiver: WebhookReceiver
+) -> None:
+    live(hooked)
+    response = await slash_command(hooked, f"me phone {CREW_PHONE}")
+    assert response.status == 200
+    hooked.twilio.voice.phones[CREW_PHONE] = "answer-and-press"
+    hooked.twilio.voice.phones[CALLER] = "answer-and-press"
+    card = await open_lead(hooked)
+    await tap(hooked, card, "lead_call_back")
+    await wait_state(hooked, card, "Called back")
+    await settle(hooked)
+    await click(hooked, card, "lead_claim")
+    (claimed,) = await arrived(receiver, "lead.claimed")
+    await hooked.drained()
+    lead = claimed.data["lead"]
+    assert lead["first_answer_by"] == {"slack_id": CREW_USER, "display_name": "ann"}
+    assert lead["first_answer_at"]
+    assert lead["messages"]["to_caller"] == 1  # the auto-text: a call is no text
+
+
+async def test_a_landline_callers_auto_text_is_told_undelivered(
+    hooked: Harness, receiver: WebhookReceiver
+) -> None:
+    live(hooked)  # Twilio sends the texts' status callbacks
+    hooked.twilio.fail_delivery_to(CALLER, 30006)
+    await hooked.missed_call()
+    found = await wait_until(
+        lambda: [
+            item
+            for item in receiver.of_type("lead.texted")
+            if item.data["message"]["status"] == "undelivered"
+        ],
+        message=f"no undelivered lead.texted (got {receiver.types()})",
+    )
+    await hooked.twilio.settled()
+    await hooked.drained()
+    (undelivered,) = found
+    assert "30006" in undelivered.data["message"]["error"]
+    assert undelivered.data["lead"]["auto_text"]["status"] == "undelivered"
+
+
+# --- several lines (LINES_FILE's webhook_urls) ------------------------------------------------
+
+UPTOWN, DOWNTOWN = "+12025550199", "+12125550177"
+UPTOWN_CHANNEL, DOWNTOWN_CHANNEL = "C0UPTOWN01", "C0DOWNTOWN"
+
+
+def _lines_toml(uptown_urls: str) -> str:
+    return (
+        f'[[line]]\nid = "uptown"\nnumbers = ["{UPTOWN}"]\nname = "Acme Uptown"\n'
+        f'channel = "{UPTOWN_CHANNEL}"\nwebhook_urls = {uptown_urls}\n\n'
+        f'[[line]]\nid = "downtown"\nnumbers = ["{DOWNTOWN}"]\nname = "Acme Downtown"\n'
+        f'channel = "{DOWNTOWN_CHANNEL}"\nwebhook_urls = []\n'
+    )
+
+
+@pytest.fixture
+async def lined(
+    clean_env: None,
+    redis: Redis,
+    redis_url: str,
+    key_prefix: str,
+    slack: SlackStandIn,
+    twilio: TwilioStandIn,
+    clock: Clock,
+    receiver: WebhookReceiver,
+    tmp_path: Path,
+) -> AsyncIterator[Harness]:
+    """uptown sends to its own URL, downtown to none, the catch-all (default) to WEBHOOK_URLS."""
+    path = tmp_path / "lines.toml"
+    path.write_text(_lines_toml(f'["{receiver.url("uptown")}"]'))
+    slack.add_user(CREW_USER, CREW_NAME, name="ann")
+    harness = await start_harness(
+        redis_url,
+        key_prefix,
+        slack,
+        twilio,
+        clock,
+        lines_file=str(path),
+        webhook_urls=receiver.url(HOOK),
+        webhook_secret=SECRET,
+        admin_user_ids=CREW_USER,
+    )
+    yield harness
+    await harness.client.close()
+
+
+async def _call(harness: Harness, to: str, caller: str) -> None:
+    params = {"CallSid": new_sid("CA"), "From": caller, "To": to, "Direction": "inbound"}
+    response = await harness.twilio_post(
+        "/twilio/voice/dial-status", {**params, "DialCallStatus": "no-answer"}
+    )
+    assert response.status == 200
+
+
+async def test_each_line_tells_its_own_receivers(lined: Harness, receiver: WebhookReceiver) -> None:
+    await _call(lined, UPTOWN, "+12025550131")
+    await _call(lined, DOWNTOWN, "+12025550132")
+    await _call(lined, BUSINESS_NUMBER, "+12025550133")  # no [[line]] lists it: the catch-all
+    await wait_until(lambda: len(receiver.of_type("lead.created")) >= 2, message="no events")
+    await lined.drained()
+    by_path = {
+        item.data["lead"]["caller"]["number"]: (item.path, item.data["lead"]["line"])
+        for item in receiver.of_type("lead.created")
+    }
+    assert by_path == {
+        "+12025550131": ("/hook/uptown", {"id": "uptown", "name": "Acme Uptown"}),
+        "+12025550133": (f"/hook/{HOOK}", {"id": "default", "name": "Johnson Electric"}),
+    }  # downtown's webhook_urls = []: none of its events
+
+
+async def test_webhook_in_a_lines_channel_shows_and_acts_on_that_lines_urls(
+    lined: Harness, receiver: WebhookReceiver
+) -> None:
+    outside = await _command(lined, "webhook", "D0DIRECT")
+    assert "*Webhooks* (2):" in outside
+    assert "(lines: `uptown`)" in outside and "(lines: `default`)" in outside
+    uptown = await _command(lined, "webhook", UPTOWN_CHANNEL)
+    assert "*Webhooks* (1):" in uptown and "1. `http://127.0.0.1" in uptown
+    assert "/…town` — active" in uptown and HOOK not in uptown  # a hint of the path only
+    downtown = await _command(lined, "webhook", DOWNTOWN_CHANNEL)
+    assert "sends its events to no webhook" in downtown
+    refused = await _command(lined, "webhook test 2", UPTOWN_CHANNEL)
+    assert "is not one of the webhooks here (1)" in refused
+
+    receiver.answer(Answer(410))
+    sent = await _command(lined, "webhook test", UPTOWN_CHANNEL)
+    assert "Sent a `webhook.test` event to 1 webhook" in sent
+    notice = await wait_until(
+        lambda: [p for p in lined.slack.posts if "410 Gone" in p["text"]], message="no notice"
+    )
+    await lined.drained()
+    assert [p["channel"] for p in notice] == [UPTOWN_CHANNEL]  # only the line that uses it
+    (test,) = [r for r in receiver.received if r.path == "/hook/uptown"]
+    assert test.type == "webhook.test" and test.data["lead"]["line"]["id"] == "uptown"
+    assert "enable 1" in notice[0]["text"]
+    answer = await _command(lined, "webhook enable 1", UPTOWN_CHANNEL)
+    assert "is on again" in answer
+
+
+async def _command(harness: Harness, words: str, channel: str) -> str:
+    body = urlencode(
+        {
+            "command": "/textback",
+            "text": words,
+            "user_id": CREW_USER,
+            "channel_id": channel,
+            "team_id": "T0TEAM",
+            "response_url": "https://hooks.slack.invalid/x",
+            "trigger_id": "1.2",
+        }
+    )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **slack_headers(SIGNING_SECRET, body),
+    }
+    response = await harness.client.post("/slack/events", data=body, headers=headers)
+    assert response.status == 200
+    return str(await response.text())
+
+
+def _lines_settings(tmp_path: Path, uptown_urls: str, **more: Any) -> Settings:
+    path = tmp_path / "lines.toml"
+    path.write_text(_lines_toml(uptown_urls))
+    return load_settings(**{**BASE, "lines_file": str(path), **more})
+
+
+def test_a_lines_webhook_urls_replace_the_environments_for_that_line_only(
+    clean_env: None, tmp_path: Path
+) -> None:
+    settings = _lines_settings(
+        tmp_path,
+        '["https://hooks.zapier.com/hooks/catch/1/up/", "https://hooks.zapier.com/hooks/catch/1/up/"]',
+        webhook_urls="https://hook.eu1.make.com/all",
+        webhook_secret=SECRET,
+    )
+    lines = Lines.from_settings(settings)
+    assert lines.webhook_urls("uptown") == ("https://hooks.zapier.com/hooks/catch/1/up/",)
+    assert lines.webhook_urls("downtown") == ()
+    assert lines.webhook_urls("default") == ("https://hook.eu1.make.com/all",)
+    assert lines.webhook_urls("since-removed") == ("https://hook.eu1.make.com/all",)  # catch-all
+    assert lines.webhook_endpoints() == [
+        "https://hooks.zapier.com/hooks/catch/1/up/",
+        "https://hook.eu1.make.com/all",
+    ]
+    assert [line.id for line in lines.using_webhook("https://hook.eu1.make.com/all")] == ["default"]
+
+
+@pytest.mark.parametrize(
+    ("uptown_urls", "more", "complaint"),
+    [
+        (
+            '["http://hooks.example.com/secret-path"]',
+            {"webhook_secret": SECRET},
+            "webhook_urls[0]: must be https://",
+        ),
+        (
+            '["https://ok.example.com/a", "ftp://hooks.example.com/x"]',
+            {"webhook_secret": SECRET},
+            "webhook_urls[1]: must be an https:// URL",
+        ),
+        ('"https://ok.example.com/a"', {}, "webhook_urls needs WEBHOOK_SECRET"),
+        ("42", {"webhook_secret": SECRET}, "webhook_urls must be a list of https:// URLs"),
+    ],
+)
+def test_a_bad_webhook_urls_in_the_lines_file_stops_start_up_naming_the_entry(
+    clean_env: None, tmp_path: Path, uptown_urls: str, more: dict[str, str], complaint: str
+) -> None:
+    settings = _lines_settings(tmp_path, uptown_urls, **more)
+    with pytest.raises(LinesError) as refused:
+        load_lines(settings)
+    message = str(refused.value)
+    assert message.startswith(f'LINES_FILE {tmp_path / "lines.toml"}: [[line]] #1 (id "uptown"): ')
+    assert complaint in message
+    assert "hooks.example.com" not in message and "secret-path" not in message  # never echoed
+
+
+def test_the_access_log_hides_a_media_links_token() -> None:
+    line = "GET /media/eyJ1IjoiaHR0cHM6Ly9hcGkudHdpbGlvLmNvbS9tIn0.c2ln HTTP/1.1"
+    assert redact(line) == "GET /media/… HTTP/1.1"

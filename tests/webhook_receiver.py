@@ -50,6 +50,7 @@ class Received:
     headers: dict[str, str]
     at: float  # time.monotonic() on arrival
     status: int  # what we answered
+    path: str = "/hook"  # which of the receiver's URLs it came to
 
     @property
     def event(self) -> dict[str, Any]:
@@ -127,6 +128,7 @@ class WebhookReceiver(LoopbackServer):
                 headers=headers,
                 at=time.monotonic(),
                 status=status,
+                path=request.path,
             )
         )
         if answer.hang:
