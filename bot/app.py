@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.outbox.worker import Worker
 from bot.services import open_services
 from bot.settings import Settings
-from handlers import health, intake, slack
+from handlers import health, intake, media, slack
 from handlers.access_log import RedactingAccessLogger
 from handlers.app_keys import SERVICES
 from handlers.slack import http as slack_http
@@ -41,6 +41,7 @@ ROUTES = (
     web.get("/metrics", health.metrics),
     web.get("/i/{token}", intake.show),
     web.post("/i/{token}", intake.submit),
+    web.get("/media/{token}", media.media),
 )
 
 
@@ -105,10 +106,18 @@ def _services(
             try:
                 yield
             finally:
-                fresh.cancel()
-                await asyncio.gather(fresh, return_exceptions=True)
+                await _cancelled(fresh)
 
     return context
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it to end, cancelling again while it hasn't: a cancel can be
+    lost inside a library's await (redis-py's pipeline, under Python 3.11, when it lands as the
+    reply arrives), and the roles loop would then sleep its 10 minutes with the app half shut."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
 
 
 def _bolt_logger() -> logging.Logger:

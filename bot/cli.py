@@ -1,5 +1,5 @@
-"""`python -m bot serve | worker | doctor | setup twilio | consent export | exclude import |
-outbox dead | demo` (also the `textback` console script)."""
+"""`python -m bot serve | worker | doctor | setup twilio | consent export | leads export |
+exclude import | outbox dead | webhook secret | demo` (also the `textback` console script)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from aiohttp import web
 
 from bot import lines, local_redis
 from bot.doctor import command
-from bot.domain import contacts
+from bot.domain import contacts, webhooks
 from bot.domain.jobs import QUEUES, Queue
-from bot.flows import consent_export, dead_jobs, exclusions_import
+from bot.flows import consent_export, dead_jobs, exclusions_import, leads_export
+from bot.outbox import webhooks as webhook_work
 from bot.outbox.worker import Worker
 from bot.services import DEFAULT_REDIS_URL, open_services
 from bot.settings import Settings, SettingsError, load_settings
@@ -38,10 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument(
         "--queues",
         default=",".join(QUEUES),
-        help="which queues to work (default: sms,slack); a worker of its own for sms keeps "
-        "texts on time whatever Slack is doing",
+        help=f"which queues to work (default: {','.join(QUEUES)}); a worker of its own for sms "
+        "keeps texts on time whatever Slack or a webhook receiver is doing",
     )
     _add_consent_commands(commands)
+    _add_leads_commands(commands)
+    _add_webhook_commands(commands)
     _add_exclude_commands(commands)
     _add_setup_commands(commands)
     _add_outbox_commands(commands)
@@ -52,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--port", type=_port, default=3000, help="where the page is (default 3000)")
     args = parser.parse_args(argv)
+    if args.command == "webhook":
+        # Needs no settings: a secret to put in WEBHOOK_SECRET (and give the receivers).
+        print(webhooks.new_secret())
+        return 0
     if args.command == "demo":
         from bot.demo import run as demo_run  # the simulators: only the demo needs them
 
@@ -60,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "outbox" and args.limit < 1:
         parser.error("--limit takes a number of jobs, 1 or more")
     since = None
-    if args.command == "consent":
+    if args.command in ("consent", "leads"):
         try:
             since = consent_export.parse_since(args.since) if args.since else None
         except ValueError as exc:
@@ -78,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command in ("doctor", "setup"):
         return _check(settings, args)
+    if args.command == "leads":
+        try:
+            leads_export.check_line(lines.Lines.from_settings(settings), args.line)
+        except leads_export.UnknownLine as exc:
+            parser.error(str(exc))
     redis_process = _ensure_redis(settings)
     try:
         if args.command == "serve":
@@ -103,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
                     asyncio.run(_export(settings, args.format, since, out))
             else:
                 asyncio.run(_export(settings, args.format, since, sys.stdout))
+        elif args.command == "leads":
+            if args.output:
+                with open(args.output, "w", newline="", encoding="utf-8") as out:
+                    asyncio.run(_leads_export(settings, args.format, since, args.line, out))
+            else:
+                asyncio.run(_leads_export(settings, args.format, since, args.line, sys.stdout))
         else:
             asyncio.run(_run_worker(settings, queues))
     finally:
@@ -189,6 +207,39 @@ def _add_consent_commands(commands: argparse._SubParsersAction[argparse.Argument
     export.add_argument("--since", help="only entries from this date (2026-11-01, UTC) on")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", help="write to this file instead of stdout")
+
+
+def _add_leads_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    leads = commands.add_parser("leads", help="the leads")
+    actions = leads.add_subparsers(dest="leads_command", required=True)
+    export = actions.add_parser("export", help="write one row per lead (for a spreadsheet or CRM)")
+    export.add_argument("--since", help="only leads opened from this date (2026-11-01, UTC) on")
+    export.add_argument("--line", help="only this line's leads")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", help="write to this file instead of stdout")
+
+
+async def _leads_export(
+    settings: Settings,
+    fmt: leads_export.Format,
+    since: float | None,
+    line: str | None,
+    out: TextIO,
+) -> None:
+    async with open_services(settings) as services:
+        records = await leads_export.read(services, since=since, line=line)
+        # Names and links from Slack (cached for a day); without Slack, ids and no links.
+        names = await webhook_work.slack_names(services, leads_export.people(records))
+        workspace = await webhook_work.workspace_url(services) if records else None
+        if records and workspace is None:
+            print("leads export: Slack did not answer: no thread links", file=sys.stderr)
+        leads_export.write(services, records, out, fmt=fmt, names=names, workspace_url=workspace)
+
+
+def _add_webhook_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    webhook = commands.add_parser("webhook", help="outbound webhooks")
+    actions = webhook.add_subparsers(dest="webhook_command", required=True)
+    actions.add_parser("secret", help="print a fresh WEBHOOK_SECRET (whsec_...)")
 
 
 def _add_exclude_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

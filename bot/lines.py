@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain import closed_days, overrides
+from bot.domain import closed_days, overrides, webhooks
 from bot.domain.closed_days import ClosedDays, ClosedDaysError
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.line import (
@@ -48,6 +48,7 @@ OPTIONAL_KEYS = (
     "intake_link",
     "closed",
     "voicemail",
+    "webhook_urls",
 )
 
 
@@ -73,6 +74,7 @@ def default_line(settings: Settings) -> Line:
         intake_link=intake_link_for(settings.intake_link, settings.intake_url),
         numbers=tuple(settings.twilio_numbers),
         voicemail=settings.voicemail,
+        webhook_urls=tuple(settings.webhook_urls),
     )
 
 
@@ -189,6 +191,7 @@ def _line(path: Path, n: int, entry: Any, settings: Settings) -> Line:
     if intake_link == "url" and not intake_url:
         raise problem('intake_link "url" needs an intake_url (here or INTAKE_URL)')
     closed = _closed(entry, problem)
+    webhook_urls = _webhook_urls(entry, settings, problem)
     return Line(
         id=line_id,
         business_name=name,
@@ -205,6 +208,7 @@ def _line(path: Path, n: int, entry: Any, settings: Settings) -> Line:
         numbers=numbers,
         intake_link=intake_link,
         voicemail=voicemail,
+        webhook_urls=webhook_urls,
     )
 
 
@@ -258,6 +262,35 @@ def _closed(entry: dict[str, Any], problem: Callable[[str], LinesError]) -> tupl
             raise problem(f"closed[{index}]: {exc}") from None
         found.append(ClosedDays(first, last, from_file=True))
     return tuple(sorted(found, key=lambda c: (c.first, c.last)))
+
+
+def _webhook_urls(
+    entry: dict[str, Any], settings: Settings, problem: Callable[[str], LinesError]
+) -> tuple[str, ...]:
+    """webhook_urls = ["https://hooks.zapier.com/…"]: this line's receivers instead of
+    WEBHOOK_URLS (an empty list: none for this line), checked as WEBHOOK_URLS is. A URL is
+    named by its place, never echoed: a catch-hook URL is as good as a password."""
+    if "webhook_urls" not in entry:
+        return tuple(settings.webhook_urls)
+    values = entry["webhook_urls"]
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list):
+        raise problem("webhook_urls must be a list of https:// URLs")
+    found: list[str] = []
+    for index, value in enumerate(values):
+        try:
+            url = webhooks.check_url(_str(value, f"webhook_urls[{index}]", problem))
+        except ValueError as exc:
+            raise problem(f"webhook_urls[{index}]: {exc}") from None
+        if url not in found:
+            found.append(url)
+    if found and settings.webhook_secret is None:
+        raise problem(
+            "webhook_urls needs WEBHOOK_SECRET, which signs every event "
+            "(make one: python -m bot webhook secret)"
+        )
+    return tuple(found)
 
 
 def _text(entry: dict[str, Any], key: str, problem: Callable[[str], LinesError]) -> str:
@@ -393,3 +426,21 @@ class Lines:
     def forget(self, line_id: str) -> None:
         """After a change from this process: the next call reads Redis again."""
         self._cache.pop(line_id, None)
+
+    # --- outbound webhooks: the one place that says who hears about a line -----------------
+    def webhook_urls(self, line_id: str) -> tuple[str, ...]:
+        """The URLs that get this line's events: its own from LINES_FILE, else the environment's
+        WEBHOOK_URLS (a line since removed from the file: those of the line answering for it).
+        Empty: no events at all."""
+        return self.known(line_id).webhook_urls
+
+    def using_webhook(self, url: str) -> list[Line]:
+        """The lines whose events go to `url` (told in their channels when it is disabled)."""
+        return [line for line in self.all if url in line.webhook_urls]
+
+    def webhook_endpoints(self) -> list[str]:
+        """Every URL some line sends to, in a stable order (`/textback webhook` numbers them)."""
+        found: dict[str, None] = {}
+        for line in self.all:
+            found.update(dict.fromkeys(line.webhook_urls))
+        return list(found)

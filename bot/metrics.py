@@ -69,6 +69,12 @@ class Metrics:
         self.outbox_depth = Gauge(
             "textback_outbox_depth", "Jobs waiting in the outbox", ["queue"], registry=r
         )
+        self.webhook_deliveries = Counter(
+            "textback_webhook_deliveries",
+            "Attempts to deliver an event to a webhook URL, by outcome",
+            ["outcome"],  # delivered, retry, gone, failed (given up)
+            registry=r,
+        )
         self.outbox_counts = OutboxCounts()
         r.register(self.outbox_counts)
         self.webhook_seconds = Histogram(

@@ -41,6 +41,7 @@ from storage.pacing import Pacing
 from storage.stats import Stats
 from storage.threads import Threads
 from storage.voicemail import Voicemails
+from storage.webhooks import Webhooks
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class Services:
     intake: IntakeStore
     line_config: LineConfig
     records: ServiceRecords
+    webhooks: Webhooks
     outbox: Outbox
     crew: CrewPhones  # the crew's own phones, for call backs
     call_backs: CallBacks
@@ -101,6 +103,8 @@ class Services:
     slack: AsyncWebClient
     twilio: TwilioClient
     http: aiohttp.ClientSession  # for fetching MMS media from Twilio
+    # For webhook receivers: no cookie jar (a receiver's cookies are not ours to send back).
+    webhook_http: aiohttp.ClientSession
     clock: Callable[[], float] = field(default=time.time)
     background: Background = field(default_factory=Background)  # after Slack's ack
 
@@ -119,6 +123,7 @@ async def open_services(
     twilio, twilio_http = twilio_client(settings)
     slack, slack_session = slack_client(settings)
     http = aiohttp.ClientSession()
+    webhook_http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
     line_config = LineConfig(redis, keys)
     services = Services(
         settings=settings,
@@ -135,6 +140,7 @@ async def open_services(
         intake=IntakeStore(redis, keys),
         line_config=line_config,
         records=ServiceRecords(redis, keys),
+        webhooks=Webhooks(redis, keys),
         outbox=Outbox(redis, keys),
         crew=CrewPhones(redis, keys),
         call_backs=CallBacks(redis, keys),
@@ -145,6 +151,7 @@ async def open_services(
         slack=slack,
         twilio=twilio,
         http=http,
+        webhook_http=webhook_http,
         clock=clock,
     )
     try:
@@ -154,6 +161,7 @@ async def open_services(
     finally:
         await services.background.close()
         await http.close()
+        await webhook_http.close()
         await slack_session.close()
         await twilio_http.close()
         await redis.aclose()

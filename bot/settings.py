@@ -17,6 +17,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.domain import webhooks
 from bot.domain.client_address import InvalidProxy, networks
 from bot.domain.hours import BusinessHours, HoursError
 from bot.domain.phone import InvalidNumber, to_e164
@@ -123,6 +124,12 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(None, ge=1, le=65535)
+
+    # Outbound webhooks (Standard Webhooks v1): receivers of every line's events, comma-separated
+    # (a line may name its own; bot/lines.py), and the secret that signs them (whsec_...).
+    webhook_urls: Annotated[list[str], NoDecode] = []
+    webhook_secret: SecretStr | None = Field(None, validate_default=True)
+    webhook_timeout_seconds: float = Field(webhooks.TIMEOUT_SECONDS, gt=0, le=60)
 
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
@@ -249,6 +256,41 @@ class Settings(BaseSettings):
         if looping:
             raise ValueError(f"{', '.join(looping)} is also in TWILIO_NUMBERS (a call would loop)")
         return value
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            checked = []
+            for position, url in enumerate(value, start=1):
+                try:
+                    checked.append(webhooks.check_url(str(url)))
+                except ValueError as exc:
+                    # Which one by position: the URL itself may be a secret.
+                    raise ValueError(f"URL {position}: {exc}") from None
+            return list(dict.fromkeys(checked))
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _signing_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            if info.data.get("webhook_urls"):
+                raise ValueError(
+                    "required with WEBHOOK_URLS (make one: python -m bot webhook secret)"
+                )
+            return None
+        webhooks.secret_key(value.get_secret_value())  # ValueError says what is wrong
+        return value
+
+    @property
+    def webhook_key(self) -> bytes | None:
+        """The HMAC key that signs webhooks (validated above)."""
+        if self.webhook_secret is None:
+            return None
+        return webhooks.secret_key(self.webhook_secret.get_secret_value())
 
     @property
     def timezone(self) -> ZoneInfo:

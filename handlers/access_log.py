@@ -1,7 +1,8 @@
 """aiohttp's access log, without the secrets a URL can carry.
 
 An intake link (/i/<token>) lets whoever holds it see the business's form for that caller and
-post to it: the access log shows /i/… instead, in the request line and in any header logged.
+post to it, and a media link (/media/<token>, for webhook receivers) fetches a caller's photo:
+the access log shows /i/… and /media/… instead, in the request line and in any header logged.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from aiohttp.web_response import StreamResponse
 
 _INTAKE_TOKEN = re.compile(r"/i/[^/?#\s\"]+")
 INTAKE_REDACTED = "/i/…"
+_MEDIA_TOKEN = re.compile(r"/media/[^/?#\s\"]+")
+MEDIA_REDACTED = "/media/…"
 
 
 def redact(text: str) -> str:
-    return _INTAKE_TOKEN.sub(INTAKE_REDACTED, text)
+    return _MEDIA_TOKEN.sub(MEDIA_REDACTED, _INTAKE_TOKEN.sub(INTAKE_REDACTED, text))
 
 
 class RedactingAccessLogger(AccessLogger):

@@ -8,8 +8,9 @@ state and reminders), stats.py, ledger.py (consent history), intake.py, line_con
 (settings changed from Slack, who may change them), outbox.py (the durable job queues, the
 dead list), holds.py (jobs held while Slack's wiring is broken), health.py (last error, Slack
 event dedupe), crew.py (the crew's own phones), call_backs.py (a call back's record and hold),
-voicemail.py (a voicemail's places in its thread), connection.py (the client: one server or a
-cluster).
+voicemail.py (a voicemail's places in its thread), webhooks.py (each webhook URL's state,
+failed deliveries, events waiting for a card, Slack names cached), connection.py (the client:
+one server or a cluster).
 
 May import: storage and bot.domain (the plain types the store reads and writes).
 """

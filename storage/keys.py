@@ -39,6 +39,10 @@ class Keys:
         """Hash: the lead's Slack channel and thread ts."""
         return f"{self.prefix}:{{{phone}}}:lead:{lead_id}"
 
+    def lead_webhooks_waiting(self, phone: str, lead_id: str) -> str:
+        """Hash event id -> webhook event waiting for the lead's card (so it carries the link)."""
+        return f"{self.prefix}:{{{phone}}}:lead:{lead_id}:webhooks-waiting"
+
     def caller_job(self, phone: str, job_id: str) -> str:
         """Idempotency marker of a job about one caller, in the caller's slot, so the check and
         the caller's state are read in one script."""
@@ -135,6 +139,31 @@ class Keys:
     def slack_admin(self, user_id: str) -> str:
         """A Slack user's role as Slack last said (admin, member, guest), fetched ahead."""
         return f"{self.prefix}:slack-admin:{user_id}"
+
+    # --- outbound webhooks ----------------------------------------------------------------------
+    def webhook(self, url_key: str) -> str:
+        """Hash: one receiver URL's state (disabled, last success, failures, last error)."""
+        return f"{self.prefix}:webhook:{url_key}"
+
+    def webhook_failed(self, url_key: str) -> str:
+        """Sorted set of deliveries to one URL that gave up (score: when), for a retry."""
+        return f"{self.prefix}:webhook:{url_key}:failed"
+
+    def webhook_event_sent(self, event_job_id: str, phone: str | None = None) -> str:
+        """Set when an event is first sent: its timer and its release by the card both run it,
+        and only one may send (a takeover sends all the same: at least once). An event about a
+        caller's lead keeps it in the caller's slot, read in one script with the lead."""
+        if phone:
+            return f"{self.prefix}:{{{phone}}}:webhook-event:{event_job_id}"
+        return f"{self.prefix}:webhook-event:{event_job_id}"
+
+    def slack_user_name(self, user_id: str) -> str:
+        """Cached display name of a Slack user (users.info), for webhook bodies and exports."""
+        return f"{self.prefix}:slack-user:{user_id}"
+
+    def slack_workspace(self) -> str:
+        """Cached workspace URL (auth.test), which lead card links are built from."""
+        return f"{self.prefix}:slack-workspace"
 
     def roles_sweep(self) -> str:
         """SET NX by the one web process that lists the workspace's members this round."""

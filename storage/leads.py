@@ -7,14 +7,14 @@ compare-and-set, retried on a conflict), so two clicks at once both see the othe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from bot.domain.leads import LeadState
+from bot.domain.leads import LeadRecord, LeadState
 from storage.keys import DAY, Keys
 from storage.stats import STATS_TTL
 from storage.threads import THREAD_TTL
@@ -81,20 +81,105 @@ class LeadStore:
         pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
         pipe.expire(self.keys.leads_of_day(day), 8 * DAY)
 
+    def note_call(
+        self,
+        pipe: Pipeline,
+        phone: str,
+        lead_id: str,
+        now: float,
+        business_number: str,
+        outcome: str,
+    ) -> None:
+        """A missed call of the lead, on the caller's pipeline: the first call's time, the
+        number called, and why no auto-text went out when none did (a text that goes out
+        records its own outcome). The caller's name is open_lead's (Twilio's CallerName)."""
+        key = self.keys.lead(phone, lead_id)
+        pipe.hsetnx(key, "called_at", now)
+        pipe.hsetnx(key, "business_number", business_number)
+        if outcome != "send":
+            pipe.hsetnx(key, "auto_text", "not_sent")
+            pipe.hsetnx(key, "auto_text_error", outcome)
+
     async def open_and_get(
-        self, phone: str, line: str, lead_id: str, day: str, now: float, first_time: str | None
+        self,
+        phone: str,
+        line: str,
+        lead_id: str,
+        day: str,
+        now: float,
+        first_time: str | None,
+        business_number: str = "",
     ) -> tuple[LeadState, bool]:
-        """open_lead, first_time (when given) and get in one round trip: the lead's state, and
-        whether this was the first time for `first_time`."""
+        """A caller's text: open_lead, count it, first_time (when given, with the first reply's
+        time) and get in one round trip: the lead's state, and whether this was the first time
+        for `first_time`."""
         key = self.keys.lead(phone, lead_id)
         pipe = self.redis.pipeline(transaction=False)
         self.open_lead(pipe, phone, line, lead_id, day, now)
+        pipe.hincrby(key, "texts_in", 1)
+        if business_number:
+            pipe.hsetnx(key, "business_number", business_number)
+        if first_time == "replied":
+            pipe.hsetnx(key, "first_reply_at", now)
         if first_time is not None:
             pipe.hsetnx(key, f"counted_{first_time}", "1")
         pipe.hgetall(key)
         replies = await pipe.execute()
         first = first_time is not None and bool(replies[-2])
         return LeadState.from_hash(_strs(replies[-1])), first
+
+    def text_sent(
+        self,
+        pipe: Pipeline,
+        phone: str,
+        lead_id: str,
+        now: float,
+        *,
+        auto: bool = False,
+        author: str | None = None,
+    ) -> None:
+        """Twilio accepted a text to the lead's caller, on the worker's pipeline: counted; an
+        auto-text's time and outcome; a crew reply by `author` may be the first answer."""
+        key = self.keys.lead(phone, lead_id)
+        pipe.hincrby(key, "texts_out", 1)
+        if auto:
+            pipe.hsetnx(key, "texted_at", now)
+            pipe.hset(key, mapping={"auto_text": "sent", "auto_text_error": ""})
+        if author:
+            # One field, so the time and the author always come from the same reply.
+            pipe.hsetnx(key, "first_answer", f"{now}|{author}")
+
+    async def called_back(self, phone: str, lead_id: str, now: float, user: str) -> None:
+        """`user`'s call back reached the caller: the first answer, unless a reply was."""
+        await self.redis.hsetnx(self.keys.lead(phone, lead_id), "first_answer", f"{now}|{user}")
+
+    async def text_failed(self, phone: str, lead_id: str, outcome: str, reason: str) -> None:
+        """The auto-text did not go out (failed, not_sent) or did not arrive (undelivered)."""
+        key = self.keys.lead(phone, lead_id)
+        await self.redis.hset(key, mapping={"auto_text": outcome, "auto_text_error": reason})
+
+    async def intake_name(self, phone: str, lead_id: str, name: str) -> None:
+        """The name the caller typed in the intake form (preferred to Twilio's CallerName)."""
+        await self.redis.hset(self.keys.lead(phone, lead_id), "intake_name", name)
+
+    async def every_lead(self) -> AsyncIterator[tuple[str, str]]:
+        """(phone, lead id) of every lead kept (SCAN, never KEYS: Redis stays responsive)."""
+        # prefix:{+12025550123}:lead:<id>, and nothing after the id (those are other keys).
+        async for key in self.redis.scan_iter(match=f"{self.keys.prefix}:{{*}}:lead:*", count=1000):
+            tagged, _, lead_id = str(key)[len(self.keys.prefix) + 1 :].partition(":lead:")
+            if lead_id and ":" not in lead_id and tagged.startswith("{") and tagged.endswith("}"):
+                yield tagged[1:-1], lead_id
+
+    async def records(self, leads: list[tuple[str, str]]) -> list[LeadRecord | None]:
+        """Many leads in one round trip (None for one that expired meanwhile)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for phone, lead_id in leads:
+            pipe.hgetall(self.keys.lead(phone, lead_id))
+        found = await pipe.execute()
+        return [
+            LeadRecord.from_hash(lead_id, _strs(raw)) if raw else None
+            for (_, lead_id), raw in zip(leads, found, strict=True)
+        ]
 
     async def leads_of_day(self, day: str) -> list[tuple[str, str, str]]:
         members = await self.redis.zrange(self.keys.leads_of_day(day), 0, -1)

@@ -2,11 +2,13 @@
 
 A job stays pending in the group until a worker acknowledges it, so a worker killed mid-job leaves
 it for another to reclaim. Retries wait in a sorted set and go back onto the stream when due.
-SMS and Slack have separate queues so texts never wait behind a slow or rate-limited Slack.
+SMS, Slack and webhooks have separate queues so texts never wait behind a slow or rate-limited
+Slack, and neither waits behind a slow webhook receiver.
 
 A job that can never succeed is buried: kept in the dead list (newest first, the last
 DEAD_KEPT) with when, why and its kind, counted by kind, until `python -m bot outbox dead
---retry` puts it back on its queue.
+--retry` puts it back on its queue. A webhook delivery is never buried: it is kept as failed
+with its URL (storage/webhooks.py) for `/textback webhook retry`.
 """
 
 from __future__ import annotations

@@ -140,9 +140,14 @@ async def snapshot(harness: Harness) -> dict[str, bytes | None]:
 
 
 async def stream_lengths(harness: Harness) -> dict[str, int]:
+    """Jobs on each outbox stream. The webhooks stream (added after these tests were written)
+    is listed only when it holds a job, so a job on any stream still shows as a difference."""
     redis: Redis = harness.services.redis
     keys = harness.services.keys
-    return {queue: await redis.xlen(keys.stream(queue)) for queue in QUEUES}
+    found = {queue: await redis.xlen(keys.stream(queue)) for queue in QUEUES}
+    if not found.get("webhooks"):
+        found.pop("webhooks", None)
+    return found
 
 
 def outside_requests(harness: Harness) -> int:

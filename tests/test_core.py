@@ -157,6 +157,8 @@ def test_numbers_in_free_text_are_masked_except_our_own() -> None:
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
         ("+12025550123", "+12025550123"),  # an E.164 number stays a number
+        ("+1 202 555 0123", "'+1 202 555 0123"),  # only E.164 itself
+        ("+12025550123=1", "'+12025550123=1"),
         ("Mozilla/5.0", "Mozilla/5.0"),
         ("", ""),
     ],

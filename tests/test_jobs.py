@@ -25,6 +25,8 @@ from bot.domain.jobs import (
     ThreadPost,
     Unpark,
     VoicemailUpload,
+    WebhookDelivery,
+    WebhookEvent,
 )
 
 LEAD = LeadThread("+12025550123", "default", "lead1", "C0LEADS")
@@ -72,7 +74,47 @@ EVERY_KIND = [
 ]
 
 
-@pytest.mark.parametrize("job", EVERY_KIND, ids=lambda job: job.id)
+# Outbound webhooks: an event (rendered when it runs) and one URL's delivery of it.
+WEBHOOK_KINDS = [
+    Job(
+        "webhook:msg_1",
+        WebhookEvent(
+            "msg_1",
+            "message.received",
+            1796400000.5,
+            "default",
+            phone="+12025550123",
+            lead_id="lead1",
+            facts={"message": {"text": 'Need "a" quote', "media": [], "keyword": None}},
+            waited=True,
+        ),
+    ),
+    Job("webhook:msg_2", WebhookEvent("msg_2", "webhook.test", 1.0, "default", only="https://x")),
+    Job(
+        "webhook:msg_1:0123abcd",
+        WebhookDelivery("msg_1", "https://hooks.example.com/a", '{"type":"x"}', "default"),
+        attempt=4,
+    ),
+]
+# A crew reply carries the lead it answers and its writer (for message.sent).
+CREW_REPLY = Job(
+    "reply:C0LEADS:1.3",
+    SendSms(
+        to="+12025550123",
+        from_="+12125550100",
+        body="On our way",
+        purpose="crew reply",
+        line="default",
+        report_to=SlackThread("C0LEADS", "1.1"),
+        react_on=SlackMessage("C0LEADS", "1.3"),
+        answers=LEAD,
+        held=True,
+        author="U0CREW",
+    ),
+)
+
+
+@pytest.mark.parametrize("job", [*EVERY_KIND, *WEBHOOK_KINDS, CREW_REPLY], ids=lambda job: job.id)
 def test_every_kind_of_job_reads_back_as_it_was_queued(job: Job) -> None:
     assert Job.from_json(job.to_json()) == job
 
@@ -81,6 +123,13 @@ def test_a_queue_follows_the_kind_of_work() -> None:
     assert [job.queue for job in EVERY_KIND[:3]] == ["sms", "sms", "slack"]
     # Work against Twilio never waits behind Slack: a call back and a lookup go with the texts.
     assert [job.queue for job in EVERY_KIND[-5:]] == ["sms", "sms", "slack", "slack", "slack"]
+    # Nor behind a webhook receiver, which has a queue of its own.
+    assert [job.queue for job in WEBHOOK_KINDS] == ["webhooks"] * 3
+
+
+def test_a_texts_lead_is_where_it_is_told_or_the_lead_a_crew_reply_answers() -> None:
+    assert AUTO_TEXT.lead == LEAD
+    assert isinstance(CREW_REPLY.payload, SendSms) and CREW_REPLY.payload.lead == LEAD
 
 
 def previous_release(

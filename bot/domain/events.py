@@ -51,6 +51,7 @@ class CrewReply:
     typed: str = (
         ""  # the plain text with emoji as typed (:+1:): what the emoji cost is told against
     )
+    user: str = ""  # who wrote it (Slack user id)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,10 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from functools import cache
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
-Queue = Literal["sms", "slack"]
-QUEUES: tuple[Queue, ...] = ("sms", "slack")
+# Three queues, so none waits behind another: a Slack backlog never delays a text, and a slow
+# or dead webhook receiver delays neither.
+Queue = Literal["sms", "slack", "webhooks"]
+QUEUES: tuple[Queue, ...] = ("sms", "slack", "webhooks")
 Blocks = list[dict[str, Any]]
 
 
@@ -93,6 +95,12 @@ class SendSms:
     answers: LeadThread | None = None
     held: bool = False
     sent_note: str | None = None
+    author: str | None = None  # a crew reply's writer (Slack id): told to webhook receivers
+
+    @property
+    def lead(self) -> LeadThread | None:
+        """The lead this text belongs to, if any (what its webhooks and counts are about)."""
+        return self.report_to if isinstance(self.report_to, LeadThread) else self.answers
 
 
 @dataclass(frozen=True)
@@ -207,6 +215,39 @@ class Unpark:
     seq: int
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """Something receivers hear about. When it runs, the lead is read as it is then (with a
+    version that grows with each reading), the claimer's name and the thread's link are
+    added, and one WebhookDelivery per URL of the line is queued with that one body.
+
+    id: the webhook-id (derived from the cause). facts: the event's own (a message's text, a
+    form's fields, who acted), plain JSON values. waited: it already waited for the lead's
+    card once (so a link to the thread could go with it). only: one URL instead of the line's."""
+
+    KIND: ClassVar[str] = "webhook.event"
+    id: str
+    type: str
+    at: float
+    line: str
+    phone: str | None = None
+    lead_id: str | None = None
+    facts: dict[str, Any] | None = None
+    waited: bool = False
+    only: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One event to one URL, with its own retries: a signed POST of `body`."""
+
+    KIND: ClassVar[str] = "webhook.deliver"
+    event_id: str
+    url: str
+    body: str
+    line: str
+
+
 Payload = (
     SendSms
     | ThreadPost
@@ -219,6 +260,8 @@ Payload = (
     | LineTypeLookup
     | VoicemailUpload
     | Ephemeral
+    | WebhookEvent
+    | WebhookDelivery
 )
 _BY_KIND: dict[str, type[Any]] = {
     kind.KIND: kind
@@ -234,10 +277,14 @@ _BY_KIND: dict[str, type[Any]] = {
         LineTypeLookup,
         VoicemailUpload,
         Ephemeral,
+        WebhookEvent,
+        WebhookDelivery,
     )
 }
-# Work against Twilio goes on the "sms" queue, so it never waits behind a slow Slack.
+# Work against Twilio goes on the "sms" queue, so it never waits behind a slow Slack; work
+# against webhook receivers on "webhooks", so a slow or dead receiver delays neither.
 _TWILIO_WORK = (SendSms, PlaceCall, LineTypeLookup)
+_WEBHOOK_WORK = (WebhookEvent, WebhookDelivery)
 
 
 @dataclass(frozen=True)
@@ -261,7 +308,11 @@ class Job:
 
     @property
     def queue(self) -> Queue:
-        return "sms" if isinstance(self.payload, _TWILIO_WORK) else "slack"
+        if isinstance(self.payload, _TWILIO_WORK):
+            return "sms"
+        if isinstance(self.payload, _WEBHOOK_WORK):
+            return "webhooks"
+        return "slack"
 
     def retried(self) -> Job:
         return replace(self, attempt=self.attempt + 1)

@@ -37,6 +37,8 @@ class LeadState:
     called_by: str = ""  # whose call back reached the caller
     landline: bool = False  # the caller can't get texts: only a call reaches them
     caller_name: str = ""  # Twilio's caller name, when the number has the lookup on
+    booked_at: float | None = None  # when it entered booked / closed (cleared when undone)
+    closed_at: float | None = None
 
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> LeadState:
@@ -58,6 +60,8 @@ class LeadState:
             called_by=h.get("called_by", ""),
             landline=h.get("landline") == "1",
             caller_name=h.get("caller_name", ""),
+            booked_at=_time(h.get("booked_at")),
+            closed_at=_time(h.get("closed_at")),
         )
 
     def changes(self) -> dict[str, str]:
@@ -71,6 +75,8 @@ class LeadState:
             "prev_state": self.prev_state,
             "prev_claimer": self.prev_claimer,
             "urgent": "1" if self.urgent else "0",
+            "booked_at": _stored(self.booked_at),
+            "closed_at": _stored(self.closed_at),
         }
         if self.called_by:
             fields["called_by"] = self.called_by
@@ -152,8 +158,77 @@ def undo(lead: LeadState, action: Action, user: str) -> LeadState | None:
     )
 
 
+def stamped(before: LeadState, after: LeadState | None, now: float) -> LeadState | None:
+    """`after` with the time it entered booked or closed, and without it once it left."""
+    if after is None:
+        return None
+
+    def entered(state: str, kept: float | None) -> float | None:
+        if after.state != state:
+            return None
+        return now if before.state != state else kept
+
+    return replace(
+        after,
+        booked_at=entered("booked", after.booked_at),
+        closed_at=entered("closed", after.closed_at),
+    )
+
+
 def mention(lead: LeadState, on_call: str | None = None) -> str:
     """Who to ping about this lead: its claimer, else the person on call (a push to their
     phone), else whoever is active in the channel right now."""
     person = lead.claimer or on_call
     return f"<@{person}>" if person else "<!here>"
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    """Everything kept about a lead: its state (what the card shows) and the facts webhooks
+    and the leads export report. Read from the same hash; written where each thing happens."""
+
+    lead_id: str
+    state: LeadState
+    business_number: str = ""
+    caller_name: str = ""  # Twilio's CallerName, or the name typed in the intake form
+    opened_at: float | None = None
+    called_at: float | None = None  # the first missed call of the lead (None: it began by text)
+    texted_at: float | None = None  # the auto-text, once Twilio accepted it
+    auto_text: str = ""  # sent | failed | undelivered | not_sent ("" while pending, or no call)
+    auto_text_error: str = ""  # why not sent, failed or undelivered
+    first_reply_at: float | None = None
+    # The first crew reply that went out as a text, or call back that reached the caller.
+    first_answer_at: float | None = None
+    first_answer_by: str = ""  # its author's Slack id
+    texts_in: int = 0  # texts from the caller
+    texts_out: int = 0  # texts to the caller that Twilio accepted
+    event_version: int = 0  # grows with every webhook rendering of this lead
+
+    @classmethod
+    def from_hash(cls, lead_id: str, h: dict[str, str]) -> LeadRecord:
+        answered_at, _, answered_by = h.get("first_answer", "").partition("|")
+        return cls(
+            lead_id=lead_id,
+            state=LeadState.from_hash(h),
+            business_number=h.get("business_number", ""),
+            caller_name=h.get("intake_name") or h.get("caller_name", ""),
+            opened_at=_time(h.get("opened_at")),
+            called_at=_time(h.get("called_at")),
+            texted_at=_time(h.get("texted_at")),
+            auto_text=h.get("auto_text", ""),
+            auto_text_error=h.get("auto_text_error", ""),
+            first_reply_at=_time(h.get("first_reply_at")),
+            first_answer_at=_time(answered_at),
+            first_answer_by=answered_by,
+            texts_in=int(h.get("texts_in") or 0),
+            texts_out=int(h.get("texts_out") or 0),
+            event_version=int(h.get("event_version") or 0),
+        )
+
+
+def _time(raw: str | None) -> float | None:
+    return float(raw) if raw else None
+
+
+def _stored(value: float | None) -> str:
+    return "" if value is None else repr(value)

@@ -62,6 +62,9 @@ class Line:
     # The first text's link: our intake page, intake_url, or none at all (INTAKE_LINK).
     intake_link: IntakeLink = "page"
     voicemail: bool = False  # a missed caller may leave a message (VOICEMAIL)
+    # Receivers of this line's webhook events: the environment's WEBHOOK_URLS unless the line
+    # names its own (LINES_FILE's webhook_urls; bot/lines.py answers which URLs get its events).
+    webhook_urls: tuple[str, ...] = ()
     # Set from Slack (bot/domain/overrides.py); empty/None means the environment's defaults.
     templates: Mapping[str, str] = field(default_factory=dict)  # kind -> template text
     template_versions: Mapping[str, int] = field(default_factory=dict)

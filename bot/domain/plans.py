@@ -283,6 +283,7 @@ def crew_text(reply: CrewReply, lead: LeadThread, business_number: str, held: bo
         answers=lead,
         held=held,
         sent_note=emoji_cost(reply.typed or reply.text, reply.text),
+        author=reply.user or None,
     )
     return Job(f"reply:{reply.channel}:{reply.ts}", sms)
 

@@ -6,8 +6,10 @@ lead's bookkeeping all of these share), intake.py (the intake page's link and fo
 text_status.py (a text that did not arrive), reminders.py (nobody answered), reports.py (stats,
 the Monday digest, the App Home), consent_export.py, exclusions_import.py (a contact list onto
 the exclusion list), call_backs.py (the crew calls a caller back from the business number),
-voicemail.py (a missed caller's message into their thread), dead_jobs.py (`outbox dead`).
-Nothing here calls Slack or Twilio: the outbox's worker does, from the jobs queued here.
+voicemail.py (a missed caller's message into their thread), dead_jobs.py (`outbox dead`),
+webhooks.py (which event happened, for the line's webhook receivers; what /textback webhook
+does) and leads_export.py. Nothing here calls Slack, Twilio or a webhook receiver: the outbox's
+worker does, from the jobs queued here.
 
 May import: bot.domain, storage, and the top level's services, settings and lines.
 """

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
 from bot.domain import consent, keywords, oncall, plans, slack_text, urgency
-from bot.domain.events import InboundText
+from bot.domain.events import Claim, InboundText
 from bot.domain.jobs import Job, LeadThread, ThreadPost
 from bot.domain.leads import LeadState, mention
 from bot.domain.phone import masked
+from bot.domain.webhooks import EventType
 from bot.flows import leads
+from bot.flows import webhooks as webhook_flows
 from bot.flows.calls import line_for, new_id
 from bot.services import Services
 
@@ -44,8 +47,14 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     text = replace(text, action=keywords.effective(text.action, was_opted_out))
     confirm = services.settings.opt_out_confirmation == "app"
     urgent = text.action == "message" and urgency.is_urgent(text.body)
-    lead = await leads.caller_texted(
-        services, text.caller, line.id, claim.lead_id, urgent, action=text.action
+    lead, first_reply = await leads.caller_texted(
+        services,
+        text.caller,
+        line.id,
+        claim.lead_id,
+        urgent,
+        action=text.action,
+        business_number=text.business_number,
     )
     # Who is on call comes from Slack (`/textback oncall`): the line as in effect, kept per
     # process for a second, so this costs no round trip on a busy line.
@@ -61,8 +70,57 @@ async def inbound_text(services: Services, text: InboundText) -> None:
         # After the message and its photos: a place at the end of the thread's order.
         seq = await services.callers.next_seq(text.caller, line.id)
         planned.append(consent.opt_out_flag(thread.at(seq), text.message_sid, phrase))
-    await services.outbox.enqueue(planned, claim_key=claim.key)
+    # One round trip: the events (a new lead's wait for its card, planned here), the jobs.
+    pipe = services.redis.pipeline(transaction=False)
+    events = _events(services, text, claim, line.id, first_reply)
+    webhook_flows.add(services, pipe, events, card_on_its_way=claim.new_lead)
+    services.outbox.add(pipe, planned, claim_key=claim.key)
+    await pipe.execute()
     log.info("text in sid=%s from=%s action=%s", text.message_sid, masked(text.caller), text.action)
+
+
+def _events(
+    services: Services, text: InboundText, claim: Claim, line: str, first_reply: bool
+) -> list[Job]:
+    """What the line's webhook receivers hear of this text (nothing when it has none)."""
+    if not services.lines.webhook_urls(line):
+        return []
+    sid = text.message_sid
+    message = {
+        "direction": "inbound",
+        "kind": "text",  # or "voicemail" (bot/flows/voicemail.py)
+        "sid": sid,
+        "text": text.body,
+        "keyword": None if text.action == "message" else text.action,
+        # Links that work without our Twilio credentials (handlers/media.py serves them).
+        "media": webhook_flows.media_links(services, text.media),
+    }
+
+    def event(event_type: EventType, **facts: Any) -> Job | None:
+        return webhook_flows.event(
+            services,
+            event_type,
+            line=line,
+            cause=sid,
+            phone=text.caller,
+            lead_id=claim.lead_id,
+            at=text.at.timestamp(),
+            **facts,
+        )
+
+    found = []
+    if claim.new_lead:
+        found.append(event("lead.created", source="text"))
+    found.append(event("message.received", message=message))
+    if first_reply:
+        found.append(event("lead.replied", message=message))
+    was_opted_out = bool(claim.record.get("was_opted_out"))
+    consent = {"source": f"keyword:{keywords.normalise(text.body) or text.action}"}
+    if text.action == "opt_out" and not was_opted_out:
+        found.append(event("consent.opted_out", consent=consent))
+    if text.action == "opt_in":  # only a caller who had opted out (keywords.effective)
+        found.append(event("consent.opted_in", consent=consent))
+    return webhook_flows.some(*found)
 
 
 async def _urgent_post(

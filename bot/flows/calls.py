@@ -16,6 +16,7 @@ from bot.domain.jobs import Job, LeadThread, LineTypeLookup
 from bot.domain.line import Line
 from bot.domain.phone import masked
 from bot.flows import intake, leads
+from bot.flows import webhooks as webhook_flows
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ async def missed_call(services: Services, call: MissedCall) -> str:
             claim.outcome,
             after_hours,
             caller_name=call.caller_name,
+            business_number=call.business_number,
         )
     link = None
     if claim.outcome == "send" and line.intake_link == "page":
@@ -85,6 +87,20 @@ async def missed_call(services: Services, call: MissedCall) -> str:
         card_waits=waits > 0,
         on_call=oncall.on_call(line, call.at.timestamp()),
     )
+    created = None
+    if claim.new_lead:  # told once the card is up (it waits for it), with the auto-text's outcome
+        created = webhook_flows.event(
+            services,
+            "lead.created",
+            line=line.id,
+            cause=call.call_sid,
+            phone=call.caller,
+            lead_id=claim.lead_id,
+            at=call.at.timestamp(),
+            source="missed_call",
+        )
+    # A new lead's card is planned here: its events wait for it (to carry the thread's link).
+    webhook_flows.add(services, pipe, webhook_flows.some(created), card_on_its_way=True)
     outbox.add(pipe, planned, claim_key=claim.key)
     for job in planned:
         card = getattr(job.payload, "then", None)

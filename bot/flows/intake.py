@@ -14,6 +14,7 @@ from redis.asyncio.client import Pipeline
 from bot.domain import consent, intake
 from bot.domain.jobs import Job, LeadThread, ThreadPost
 from bot.domain.phone import masked
+from bot.flows import webhooks as webhook_flows
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,21 @@ async def submit(
     lead = LeadThread(link.phone, link.line, link.lead_id, await _channel(services, link))
     seq = await services.callers.next_seq(link.phone, link.line)
     card = ThreadPost(lead.at(seq), intake.card_text(form))
+    if form.name:
+        await services.leads.intake_name(link.phone, link.lead_id, form.name)
+    told = webhook_flows.event(
+        services,
+        "intake.submitted",
+        line=link.line,
+        cause=f"{link.lead_id}:{nonce}",
+        phone=link.phone,
+        lead_id=link.lead_id,
+        at=now,
+        intake={**form.values(), "consent": form.consent},
+    )
     # The lead, not the token, names the job: job ids reach the logs, and the token opens the form.
-    await services.outbox.enqueue([Job(f"intake:{link.lead_id}:{nonce}", card)])
+    jobs = [Job(f"intake:{link.lead_id}:{nonce}", card), *webhook_flows.some(told)]
+    await services.outbox.enqueue(jobs)
     log.info("intake form from=%s consent=%s", masked(link.phone), form.consent)
     return "ok"
 

@@ -82,6 +82,7 @@ def lead_opened(
     outcome: str,
     after_hours: bool,
     caller_name: str | None = None,
+    business_number: str = "",
 ) -> None:
     """A missed call from a known number: the lead exists from now, and counts, once the
     pipe's owner executes it. line: as in effect (Lines.current)."""
@@ -93,6 +94,7 @@ def lead_opened(
     services.leads.open_lead(
         pipe, phone, line.id, lead_id, day, now, *names, caller_name=caller_name
     )
+    services.leads.note_call(pipe, phone, lead_id, now, business_number, outcome)
 
 
 async def hidden_call(services: Services, line: str, after_hours: bool) -> None:
@@ -115,11 +117,17 @@ async def auto_texted(services: Services, phone: str, lead_id: str) -> None:
 
 
 async def caller_texted(
-    services: Services, phone: str, line: str, lead_id: str, urgent: bool, action: str = "message"
-) -> LeadState:
+    services: Services,
+    phone: str,
+    line: str,
+    lead_id: str,
+    urgent: bool,
+    action: str = "message",
+    business_number: str = "",
+) -> tuple[LeadState, bool]:
     """Marks the lead replied (and urgent) and starts the reply clock; a STOP marks it opted
     out and stops the clock (nobody should text them back), a START puts it back. Returns the
-    state."""
+    state, and whether this was the lead's first reply."""
     now = services.clock()
     store = services.leads
     current = await services.lines.current(line)  # hours and time zone may be set from Slack
@@ -127,7 +135,13 @@ async def caller_texted(
     # STOP is not a reply: only a waiting text counts as the lead's first reply.
     waits = action == "message"
     before, first_reply = await store.open_and_get(
-        phone, line, lead_id, day, now, first_time="replied" if waits else None
+        phone,
+        line,
+        lead_id,
+        day,
+        now,
+        first_time="replied" if waits else None,
+        business_number=business_number,
     )
     transition = {"opt_out": leads.caller_opted_out, "opt_in": leads.caller_opted_in}.get(
         action, lambda lead: leads.caller_replied(lead, urgent)
@@ -143,7 +157,7 @@ async def caller_texted(
         settings = services.settings
         due = reminders.schedule(now, settings.reply_sla_minutes, current.hours, current.timezone)
         await store.start_waiting(phone, line, lead_id, now, due)
-    return lead
+    return lead, first_reply
 
 
 async def flag_urgent(services: Services, phone: str, lead_id: str) -> LeadState:
@@ -179,8 +193,10 @@ async def cannot_text(services: Services, lead: LeadThread, job_id: str, why: st
 async def called_back(
     services: Services, phone: str, line: str, lead_id: str, user: str
 ) -> LeadState | None:
-    """`user`'s call back reached the caller: the crew's answer, on the card and in the stats."""
+    """`user`'s call back reached the caller: the crew's answer, on the card and in the stats,
+    and the lead's first answer when nobody answered before (what webhooks and the export say)."""
     change = await services.leads.change(phone, lead_id, lambda lead: leads.called_back(lead, user))
+    await services.leads.called_back(phone, lead_id, services.clock(), user)
     await human_answered(services, phone, line, lead_id)
     return await changed(services, phone, lead_id, change, crew=True)
 

@@ -13,6 +13,7 @@ from bot.domain import twilio_errors
 from bot.domain.jobs import Job, LeadThread, Notice, Reaction, SentText, SlackThread, ThreadPost
 from bot.domain.phone import masked
 from bot.flows import leads
+from bot.flows import webhooks as webhook_flows
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,10 @@ async def undelivered(services: Services, sid: str, status: str, code: int | Non
     sent = await services.markers.sent_text(sid)
     if sent is None:
         return False
+    lead = sent.report_to if isinstance(sent.report_to, LeadThread) else None
+    opted_out = None
     if code == twilio_errors.OPTED_OUT:
-        await services.callers.record_opt_out(
+        recorded = await services.callers.record_opt_out(
             sent.to,
             sent.line,
             services.clock(),
@@ -33,16 +36,41 @@ async def undelivered(services: Services, sid: str, status: str, code: int | Non
             message=f"Twilio error 21610 in the status of the {sent.purpose}",
             message_sid=sid,
         )
+        if recorded:
+            opted_out = webhook_flows.event(
+                services,
+                "consent.opted_out",
+                line=sent.line,
+                cause=f"21610:{sid}",
+                phone=sent.to,
+                lead_id=lead.lead_id if lead else None,
+                consent={"source": "carrier", "error": "Twilio error 21610"},
+            )
     reason = twilio_errors.describe(code, f"the carrier reported it {status}")
+    texted = None
+    if lead is not None and sent.purpose.startswith("auto-text"):
+        await services.leads.text_failed(lead.phone, lead.lead_id, status, reason)
+        message = {"direction": "outbound", "sid": sid, "status": status, "error": reason}
+        texted = webhook_flows.event(
+            services,
+            "lead.texted",
+            line=sent.line,
+            cause=f"{sid}:{status}",
+            phone=lead.phone,
+            lead_id=lead.lead_id,
+            message=message,
+        )
     log.info("sms %s sid=%s to=%s code=%s", status, sid, masked(sent.to), code)
     text = f":warning: Text not delivered ({sent.purpose}): {reason}."
+    told = webhook_flows.some(opted_out, texted)
     if await cannot_text(services, sent, code, f"status:{sid}:{status}", text):
+        await webhook_flows.queue(services, *told)
         return True
     # In the lead's thread after its card, even when Slack is slow to take the card.
     follow_up = [await failure_notice(services, f"status:{sid}:{status}", sent.report_to, text)]
     if sent.react_on is not None:
         follow_up.append(Job(f"react:{sid}:undelivered", Reaction(sent.react_on, "warning")))
-    await services.outbox.enqueue(follow_up)
+    await services.outbox.enqueue([*follow_up, *told])
     return True
 
 

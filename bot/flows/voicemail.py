@@ -1,20 +1,24 @@
 """A missed caller's voicemail: the audio into their thread, then Twilio's transcript under it.
 
 The auto-text is decided at the missed dial, as without voicemail; this only adds what the
-caller left. A voicemail counts as the caller's reply (card, reminder clock, stats), and an
-urgent transcript flags the card like an urgent text.
+caller left. A voicemail counts as the caller's reply (card, reminder clock, stats, and
+lead.replied for the webhook receivers), an urgent transcript flags the card like an urgent
+text, and the transcript goes to the receivers in message.received like a text.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from bot.domain import slack_text, urgency
 from bot.domain import voicemail as rules
 from bot.domain.jobs import Job, LeadThread, ThreadPost, VoicemailUpload
 from bot.domain.leads import mention
 from bot.domain.phone import masked
+from bot.domain.webhooks import EventType
 from bot.flows import leads
+from bot.flows import webhooks as webhook_flows
 from bot.services import Services
 from storage.voicemail import VoicemailPlan
 
@@ -84,8 +88,9 @@ async def _post(
 ) -> None:
     urgent = bool(words) and urgency.is_urgent(words)
     # A voicemail is the caller's reply: once, with its audio; an urgent transcript flags it.
+    first_reply = False
     if plan.audio_seq:
-        state = await leads.caller_texted(services, phone, line, plan.lead_id, urgent)
+        state, first_reply = await leads.caller_texted(services, phone, line, plan.lead_id, urgent)
     elif urgent:
         state = await leads.flag_urgent(services, phone, plan.lead_id)
     else:
@@ -108,5 +113,42 @@ async def _post(
         )
         post = ThreadPost(thread.at(seq), text, broadcast=True)
         planned.append(Job(f"voicemail:{recording_sid}:urgent", post))
-    await services.outbox.enqueue(planned)
+    told = _events(services, phone, line, plan, recording_sid, words, first_reply)
+    await services.outbox.enqueue([*planned, *told])
     await services.voicemails.queued(phone, recording_sid, plan)
+
+
+def _events(
+    services: Services,
+    phone: str,
+    line: str,
+    plan: VoicemailPlan,
+    recording_sid: str,
+    words: str,
+    first_reply: bool,
+) -> list[Job]:
+    """What the line's webhook receivers hear: the transcript in message.received once it
+    exists (a recording Twilio could not transcribe has no words to tell), and lead.replied
+    when the voicemail was the caller's first reply (with its words, if they came first)."""
+    message: dict[str, Any] = {
+        "direction": "inbound",
+        "kind": "voicemail",
+        "sid": recording_sid,
+        "text": words or None,
+        "keyword": None,
+        "media": [],
+    }
+
+    def event(event_type: EventType) -> Job | None:
+        return webhook_flows.event(
+            services,
+            event_type,
+            line=line,
+            cause=f"voicemail:{recording_sid}",
+            phone=phone,
+            lead_id=plan.lead_id,
+            message=message,
+        )
+
+    received = event("message.received") if plan.transcript_seq and words else None
+    return webhook_flows.some(received, event("lead.replied") if first_reply else None)

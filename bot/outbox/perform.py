@@ -20,9 +20,11 @@ from bot.domain.jobs import (
     ThreadPost,
     Unpark,
     VoicemailUpload,
+    WebhookDelivery,
+    WebhookEvent,
 )
 from bot.domain.plans import WAITING
-from bot.outbox import calls, cards, lookups, posts, slack_api, texts
+from bot.outbox import calls, cards, lookups, posts, slack_api, texts, webhooks
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,10 @@ async def perform(services: Services, job: Job, *, reclaimed: bool = False) -> N
             await lookups.look_up(services, payload)
         case Ephemeral():
             await posts.post_ephemeral(services, job, payload)
+        case WebhookEvent():
+            await webhooks.fan_out(services, job, payload, reclaimed=reclaimed)
+        case WebhookDelivery():
+            await webhooks.deliver(services, job, payload)
 
 
 async def _react(services: Services, job: Job, reaction: Reaction) -> None:

@@ -30,6 +30,7 @@ from bot.domain.jobs import (
 )
 from bot.domain.plans import caller_label
 from bot.flows import leads
+from bot.flows import webhooks as webhook_flows
 from bot.outbox import media, slack_api, voicemail
 from bot.outbox.errors import Held, Retry
 from bot.outbox.pacing import take_turn
@@ -115,6 +116,9 @@ async def post_ordered(
     if stale:
         # Changed while the card was on its way (changes before the card queue no update).
         await leads.queue_update(services, lead.phone, lead.lead_id)
+    if isinstance(post, ThreadPost) and post.card:
+        # Webhook events that waited for the card (to carry its link) go on, posted or not.
+        await webhook_flows.card_posted(services, lead.phone, lead.line, lead.lead_id)
 
 
 async def _card_again(services: Services, lead: LeadThread) -> tuple[str | None, str | None]:

@@ -8,6 +8,7 @@ nothing (a missing text is better than a duplicate to someone's phone).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -24,7 +25,9 @@ from bot.domain.jobs import (
 )
 from bot.domain.phone import masked
 from bot.domain.plans import WAITING
+from bot.domain.webhooks import EventType
 from bot.flows import leads
+from bot.flows import webhooks as webhook_flows
 from bot.flows.text_status import cannot_text, failure_notice
 from bot.outbox.errors import Retry
 from bot.services import Services
@@ -67,7 +70,8 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
     if start == "opted_out":
         # STOP arrived after this was queued: the opt-out wins.
         log.info("sms held: opted out job=%s to=%s", job.id, masked(sms.to))
-        await report_failure(services, job, sms, "the caller opted out (texted STOP)", "Not sent")
+        reason = "the caller opted out (texted STOP)"
+        await report_failure(services, job, sms, reason, "Not sent", outcome="not_sent")
         return
     if start != "go":
         # 'done': a redelivery. 'running': a worker died mid-send; we cannot know whether Twilio
@@ -75,7 +79,8 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         log.warning("sms skipped job=%s marker=%s", job.id, start)
         if start == "running" and reclaimed:
             # Not silently: the crew can check with the caller rather than never know.
-            await report_failure(services, job, sms, UNCERTAIN, "Text may not have gone out")
+            headline = "Text may not have gone out"
+            await report_failure(services, job, sms, UNCERTAIN, headline, outcome="unknown")
         return
     try:
         message = await services.twilio.messages.create_async(
@@ -91,16 +96,21 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
         await markers.sms_failed(sms.to, job.id)
         services.metrics.send_failures.labels("twilio", "permanent").inc()
         if exc.code == twilio_errors.OPTED_OUT:
-            await services.callers.record_opt_out(
+            recorded = await services.callers.record_opt_out(
                 sms.to,
                 sms.line,
                 services.clock(),
                 source="carrier",
                 message=f"Twilio error 21610 sending the {sms.purpose}",
             )
+            if recorded:
+                await _carrier_opt_out(services, job, sms)
         reason = twilio_errors.describe(exc.code)
         text = f":warning: Text not sent ({sms.purpose}): {reason}."
         if await cannot_text(services, SentText.of(sms), exc.code, f"failed:{job.id}", text):
+            # A landline: the card asks for a call back; the receivers hear the text failed.
+            failed = await _auto_text_failed(services, job, sms, reason)
+            await webhook_flows.queue(services, *failed)
             return
         await report_failure(services, job, sms, reason)
         return
@@ -134,13 +144,83 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
     if sms.sent_note and isinstance(sms.report_to, SlackThread):
         note = Notice(sms.report_to.channel, sms.sent_note, thread_ts=sms.report_to.ts)
         services.outbox.add(pipe, [Job(f"sent-note:{job.id}", note)])
-    lead = sms.report_to if isinstance(sms.report_to, LeadThread) else None
-    lead_texted = sms.purpose.startswith("auto-text") and lead is not None
+    lead = sms.lead
+    lead_texted = _auto_text(sms)
     if lead_texted:
         await leads.count_texted(services, pipe, sms.line)
+    answer = None
+    if lead is not None:
+        author = sms.author if sms.purpose == "crew reply" else None
+        services.leads.text_sent(
+            pipe, lead.phone, lead.lead_id, services.clock(), auto=lead_texted, author=author
+        )
+        if author:  # a crew reply that went out (queued after what it records)
+            answer = _event(services, "message.sent", job, sms, message.sid, by=author)
+    services.outbox.add(pipe, webhook_flows.some(answer))
     await pipe.execute()
     if lead is not None and lead_texted:
         await leads.auto_texted(services, lead.phone, lead.lead_id)
+        # After the lead moved to Texted, so the event shows it. A new lead's card rides on
+        # this text (sms.then, queued right after a first attempt; a retry's went already):
+        # the event waits for it at once.
+        told = _event(services, "lead.texted", job, sms, message.sid, status="sent")
+        if told is not None:
+            card_on_its_way = sms.then is not None and job.attempt == 0
+            pipe = services.redis.pipeline(transaction=False)
+            webhook_flows.add(services, pipe, [told], card_on_its_way=card_on_its_way)
+            await pipe.execute()
+
+
+def _auto_text(sms: SendSms) -> bool:
+    return sms.purpose.startswith("auto-text") and isinstance(sms.report_to, LeadThread)
+
+
+def _event(
+    services: Services,
+    event_type: EventType,
+    job: Job,
+    sms: SendSms,
+    sid: str | None,
+    status: str | None = None,
+    error: str | None = None,
+    by: str | None = None,
+) -> Job | None:
+    """A webhook event about a text to a lead's caller: its words, and how it went."""
+    lead = sms.lead
+    if lead is None:
+        return None
+    message: dict[str, str | None] = {"direction": "outbound", "sid": sid, "text": sms.body}
+    if status is not None:
+        message.update(status=status, error=error)
+    facts: dict[str, Any] = {"message": message}
+    if by:
+        facts["by"] = by
+    return webhook_flows.event(
+        services,
+        event_type,
+        line=sms.line,
+        cause=job.id,
+        phone=lead.phone,
+        lead_id=lead.lead_id,
+        **facts,
+    )
+
+
+async def _carrier_opt_out(services: Services, job: Job, sms: SendSms) -> None:
+    lead = sms.lead
+    consent = {"source": "carrier", "error": "Twilio error 21610"}
+    await webhook_flows.queue(
+        services,
+        webhook_flows.event(
+            services,
+            "consent.opted_out",
+            line=sms.line,
+            cause=f"21610:{job.id}",
+            phone=sms.to,
+            lead_id=lead.lead_id if lead else None,
+            consent=consent,
+        ),
+    )
 
 
 async def gave_up(services: Services, job: Job, sms: SendSms, why: str) -> None:
@@ -151,15 +231,34 @@ async def gave_up(services: Services, job: Job, sms: SendSms, why: str) -> None:
 
 
 async def report_failure(
-    services: Services, job: Job, sms: SendSms, reason: str, headline: str = "Text not sent"
+    services: Services,
+    job: Job,
+    sms: SendSms,
+    reason: str,
+    headline: str = "Text not sent",
+    outcome: str = "failed",
 ) -> None:
-    follow_up: list[Job] = []
+    """Told in the thread; an auto-text's outcome kept on its lead and told its receivers."""
+    follow_up = await _auto_text_failed(services, job, sms, reason, outcome)
     if sms.react_on is not None:
         follow_up.append(Job(f"react:{job.id}:warn", Reaction(sms.react_on, "warning")))
         follow_up.extend(_unwait(job, sms))
     text = f":warning: {headline} ({sms.purpose}): {reason}."
     follow_up.append(await failure_notice(services, f"failed:{job.id}", sms.report_to, text))
     await services.outbox.enqueue(follow_up)
+
+
+async def _auto_text_failed(
+    services: Services, job: Job, sms: SendSms, reason: str, outcome: str = "failed"
+) -> list[Job]:
+    """An auto-text that did not go out: its outcome kept on the lead, and the lead.texted
+    event that tells the line's receivers (none for any other text)."""
+    lead = sms.lead
+    if lead is None or not _auto_text(sms):
+        return []
+    await services.leads.text_failed(lead.phone, lead.lead_id, outcome, reason)
+    told = _event(services, "lead.texted", job, sms, None, status=outcome, error=reason)
+    return webhook_flows.some(told)
 
 
 def _unwait(job: Job, sms: SendSms) -> list[Job]:

@@ -5,7 +5,10 @@ message gets ⚠️), a caller's post that never got its place comes as a notice
 photo's or a voicemail's absence is told, a call back that could not be placed is told. A lead
 card is never given up on: it is retried as a card, so its thread keeps its parent. Notices,
 reactions and card updates leave the dead list, the log and the counts (/metrics,
-/healthz?deep=1): a notice about a failed notice would fail the same way.
+/healthz?deep=1): a notice about a failed notice would fail the same way. A webhook delivery
+never gets here: the worker keeps it as failed with those its receiver failed
+(bot/outbox/webhooks.py), for `/textback webhook retry`; a webhook event is buried like a
+notice.
 """
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ from dataclasses import replace
 
 from redis.exceptions import RedisError
 
-from bot.domain.jobs import QUEUES, Job, Queue
+from bot.domain import webhooks
+from bot.domain.jobs import QUEUES, Job, Queue, WebhookDelivery
 from bot.flows import reminders, reports
 from bot.outbox import holds, traces
+from bot.outbox import webhooks as webhook_deliveries
 from bot.outbox.errors import Held, Retry
 from bot.outbox.pacing import Deferred
 from bot.outbox.perform import perform
@@ -27,7 +29,13 @@ from storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS: dict[Queue, int] = {"sms": 12, "slack": 60}  # slack: hours of outage, then give up
+MAX_ATTEMPTS: dict[Queue, int] = {
+    "sms": 12,
+    "slack": 60,  # hours of outage, then give up
+    # The specification's schedule: about three days. A delivery's own last attempt keeps it
+    # as failed (bot/outbox/webhooks.py) before this limit would bury it.
+    "webhooks": webhooks.ATTEMPTS,
+}
 MAX_BACKOFF = 300.0
 
 
@@ -210,9 +218,16 @@ class Worker:
 
     async def _give_up(self, delivery: Delivery, job: Job, reason: str) -> None:
         """Out of retries: the crew is told where they look (outbox/traces.py), the job is
-        counted and buried; a lead card is queued again instead, as a card."""
+        counted and buried; a lead card is queued again instead, as a card; a webhook delivery
+        is kept as failed with the receiver's (bot/outbox/webhooks.py)."""
         services = self.services
         attempts = job.attempt + 1
+        if isinstance(job.payload, WebhookDelivery):
+            # Kept as failed for `/textback webhook retry` (and counted), as its own last
+            # attempt keeps one a receiver failed: not buried as well, so it is in one place.
+            await webhook_deliveries.given_up(services, job, job.payload)
+            await services.outbox.ack(delivery)
+            return
         await services.outbox.count_given_up(job.kind)
         await services.records.note_error(f"gave up on {job.kind} {job.id}: {reason}")
         again = await traces.leave_trace(services, job, attempts, reason)

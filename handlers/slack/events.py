@@ -48,6 +48,7 @@ def _reply(message: dict[str, Any], channel: Any, bot_user_id: str | None) -> Cr
     files = len(attached) if isinstance(attached, list) else 0
     if not typed and not files:
         return None
+    user = message.get("user")
     return CrewReply(
         channel=str(channel),
         ts=str(ts),
@@ -56,6 +57,7 @@ def _reply(message: dict[str, Any], channel: Any, bot_user_id: str | None) -> Cr
         files=files,
         internal=slack_text.stays_inside(raw, bot_user_id),
         typed=typed,
+        user=user if isinstance(user, str) else "",
     )
 
 

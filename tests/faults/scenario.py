@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.domain.jobs import QUEUES
 from bot.domain.line import DEFAULT_LINE
 from storage.callers import Callers
 from storage.keys import Keys
@@ -194,7 +195,7 @@ class Scenario:
     async def leftovers(self) -> dict[str, Any]:
         """What is still queued or scheduled, for a failure message."""
         found: dict[str, Any] = {"complete": self.complete()}
-        for queue in ("sms", "slack"):
+        for queue in QUEUES:
             stream = await self.redis.xrange(self.keys.stream(queue), count=5)
             found[f"{queue} stream"] = [fields.get("job", "")[:160] for _, fields in stream]
             retry = await self.redis.zrange(self.keys.retry(queue), 0, 4)

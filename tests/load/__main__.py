@@ -1,4 +1,5 @@
-"""`python -m tests.load --rate 200 --seconds 60 [--replies] [--latency 0.15] [--json FILE]`."""
+"""`python -m tests.load --rate 200 --seconds 60 [--replies] [--webhooks] [--latency 0.15]
+[--json FILE]`."""
 
 from __future__ import annotations
 
@@ -39,6 +40,17 @@ def main() -> int:
     parser.add_argument(
         "--lines", type=int, default=1, help="spread callers over this many lines (LINES_FILE)"
     )
+    parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="turn outbound webhooks on, to a loopback receiver adding --latency",
+    )
+    parser.add_argument(
+        "--webhooks-nice",
+        type=int,
+        default=0,
+        help="run the webhooks worker at this lower CPU priority (nice), --workers split only",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.rate <= 0 or args.seconds <= 0:
@@ -56,6 +68,8 @@ def main() -> int:
         own_redis=args.own_redis,
         workers=args.workers,
         lines=args.lines,
+        webhooks=args.webhooks,
+        webhooks_nice=args.webhooks_nice,
     )
     figures = asyncio.run(run(config, progress=lambda line: print(line, file=sys.stderr)))
     print(table(figures, config))

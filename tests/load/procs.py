@@ -62,12 +62,16 @@ class Proc:
         return self.process.returncode
 
 
-def spawn(name: str, command: str, env: dict[str, str], log_dir: Path, *args: str) -> Proc:
+def spawn(
+    name: str, command: str, env: dict[str, str], log_dir: Path, *args: str, nice: int = 0
+) -> Proc:
+    """nice: a lower CPU priority for the process (as `nice -n N python -m bot ...`)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
+    prefix = ["nice", "-n", str(nice)] if nice else []
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", command, *args],
+            [*prefix, sys.executable, "-m", "bot", command, *args],
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,10 +1,12 @@
 """The load run: real server and worker processes, loopback Slack/Twilio stand-ins with latency and
 Slack's per-channel limit, signed missed-call webhooks (and caller replies) at a set rate.
 
-    python -m tests.load --rate 200 --seconds 60 [--replies] [--json out.json]
+    python -m tests.load --rate 200 --seconds 60 [--replies] [--webhooks] [--json out.json]
 
-Prints rate offered and achieved, webhook ack latency, missed-call -> SMS-request latency,
-caller-reply -> Slack-post latency, Slack 429s, lost, duplicated, CPU and peak memory per process.
+Prints every setting the run changes from the product's defaults, rate offered and achieved,
+webhook ack latency, missed-call -> SMS-request latency, caller-reply -> Slack-post latency,
+Slack 429s, lost, duplicated, CPU and peak memory per process; with --webhooks, the outbound
+webhook events a loopback receiver got (signatures checked) and how long after the call.
 """
 
 from __future__ import annotations
@@ -30,13 +32,16 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bot import local_redis
-from bot.domain.jobs import Job
+from bot.domain import webhooks as webhook_rules
+from bot.domain.jobs import QUEUES, Job
+from bot.settings import Settings
 from storage import connection as redis_client
 from storage.keys import Keys
 from tests.load.numbers import callers as make_callers
 from tests.load.procs import CLOCK_TICKS, Proc, app_env, spawn, wait_healthy
 from tests.signing import twilio_signature
 from tests.standins import SlackStandIn, TwilioStandIn
+from tests.webhook_receiver import WebhookReceiver
 
 PUBLIC_URL = "https://textback.load.test"
 BUSINESS_NUMBER = "+12125550100"
@@ -63,6 +68,10 @@ class LoadConfig:
     # Callers spread round-robin over this many lines (a LINES_FILE with one number and channel
     # each); 1: the environment's one line, as without LINES_FILE.
     lines: int = 1
+    # Outbound webhooks on, to a loopback receiver that adds `latency` to each answer (split:
+    # a worker of their own, --queues webhooks).
+    webhooks: bool = False
+    webhooks_nice: int = 0  # split: run the webhooks worker at this lower CPU priority
 
 
 @dataclass
@@ -97,6 +106,15 @@ class Figures:
     redis_bytes_per_call: float | None = None
     # Per event, by command name (inside scripts too), from INFO commandstats.
     redis_commands_by_name: dict[str, float] = field(default_factory=dict)
+    # Settings the run gives the processes that differ from the product's defaults.
+    settings_changed: dict[str, str] = field(default_factory=dict)
+    # --webhooks: events the receiver got (distinct webhook-ids) / expected, repeats of an id
+    # (at least once allows them), bad signatures, and missed call -> lead.created received.
+    webhook_events: int = 0
+    webhook_expected: int = 0
+    webhook_repeats: int = 0
+    webhook_bad_signatures: int = 0
+    webhook_created_ms: dict[str, float] = field(default_factory=dict)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -152,11 +170,13 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
     redis_url, own_redis = _redis(None if config.own_redis else config.redis_url, config.own_redis)
     log_dir = Path(tempfile.mkdtemp(prefix="textback-load-"))
     figures = Figures(calls=total, slack_allowed_rate=slack_rate)
+    secret = webhook_rules.new_secret()
     async with (
         SlackStandIn(
             latency=config.latency, rate_limit_per_channel=slack_rate, rate_limit_burst=burst
         ) as slack,
         TwilioStandIn(latency=config.latency) as twilio,
+        WebhookReceiver(secret, latency=config.latency) as receiver,
     ):
         port = local_redis.free_port()
         env = {
@@ -176,11 +196,31 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             "SLACK_POSTS_PER_SECOND": str(slack_rate),
             "LOG_LEVEL": "WARNING",
         }
+        if config.webhooks:
+            env["WEBHOOK_URLS"] = receiver.url("load")
+            env["WEBHOOK_SECRET"] = secret
+        figures.settings_changed = changed_settings(env)
+        for line in describe_settings(figures.settings_changed):
+            progress(line)
         procs = [spawn("web", "serve", env, log_dir)]
         if config.workers == "split":
             # Texts never share a process with Slack posts: a Slack backlog cannot delay them.
             procs.append(spawn("worker-sms", "worker", env, log_dir, "--queues", "sms"))
             procs.append(spawn("worker-slack", "worker", env, log_dir, "--queues", "slack"))
+            if config.webhooks:  # nor with webhook receivers
+                procs.append(
+                    spawn(
+                        "worker-webhooks",
+                        "worker",
+                        env,
+                        log_dir,
+                        "--queues",
+                        "webhooks",
+                        nice=config.webhooks_nice,
+                    )
+                )
+                if config.webhooks_nice:
+                    progress(f"  (worker-webhooks runs at nice {config.webhooks_nice})")
         elif config.workers == "one":
             procs.append(spawn("worker", "worker", env, log_dir))
         base = f"http://127.0.0.1:{port}"
@@ -207,8 +247,16 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             figures.achieved_rate = (total - 1) / (last - first) if total > 1 else 0.0
             figures.replies = len(reply_tokens)
             progress("waiting for everything to drain")
+            events_per_call = (4 if config.replies else 2) if config.webhooks else 0
+            figures.webhook_expected = events_per_call * total
             figures.drained = await _drain(
-                slack, twilio, numbers, reply_tokens, config.drain_timeout
+                slack,
+                twilio,
+                numbers,
+                reply_tokens,
+                config.drain_timeout,
+                receiver,
+                figures.webhook_expected,
             )
             figures.drain_seconds = time.monotonic() - fired_until
             figures.rig_cpu_seconds = _own_cpu_seconds() - rig_start
@@ -231,6 +279,8 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                     if calls - stats_before.get(name, 0) >= total / 100
                 }
             _count(figures, slack, twilio, numbers, sent_at, reply_tokens)
+            if config.webhooks:
+                _count_webhooks(figures, receiver, sent_at)
             figures.ack_ms = percentiles(driver.acks)
             for proc in procs:
                 figures.processes[proc.name] = {
@@ -371,8 +421,11 @@ async def _drain(
     numbers: list[str],
     reply_tokens: dict[str, tuple[str, float]],
     timeout: float,
+    receiver: WebhookReceiver | None = None,
+    webhook_events: int = 0,
 ) -> bool:
-    """Until every caller got a text and a lead card and every reply is in Slack; True if so.
+    """Until every caller got a text and a lead card, every reply is in Slack and the webhook
+    receiver has every event (webhook_events); True if so.
 
     Reads only what arrived since the last look: rescanning everything every 0.2 s would cost
     the rig CPU the processes under test need."""
@@ -394,8 +447,10 @@ async def _drain(
             # lead itself and the call then adds a "called again" note.
             waiting_tokens.difference_update(str(call.params.get("text", "")).split())
         seen_calls = len(slack.calls)
+        hooks_done = receiver is None or len(_distinct_ids(receiver)) >= webhook_events
         if len(texted) >= len(numbers) and cards >= len(numbers) and not waiting_tokens:
-            return True
+            if hooks_done:
+                return True
         if time.monotonic() >= deadline:
             return False  # not drained: the counts report what is missing
         await asyncio.sleep(0.2)  # polling the stand-ins for the drain
@@ -444,6 +499,60 @@ def _count(
         figures.slack_post_rate = (len(posts) - 1) / span if span > 0 else 0.0
 
 
+def _distinct_ids(receiver: WebhookReceiver) -> set[str]:
+    return {r.msg_id for r in receiver.received if 200 <= r.status < 300}
+
+
+def _count_webhooks(figures: Figures, receiver: WebhookReceiver, sent_at: dict[str, float]) -> None:
+    received = receiver.received
+    figures.webhook_events = len(_distinct_ids(receiver))
+    figures.webhook_repeats = sum(1 for r in received if 200 <= r.status < 300) - len(
+        _distinct_ids(receiver)
+    )
+    figures.webhook_bad_signatures = sum(1 for r in received if not r.verified)
+    created: dict[str, float] = {}
+    for item in receiver.delivered:
+        if item.type == "lead.created":
+            caller = item.data["lead"]["caller"]["number"]
+            created.setdefault(caller, item.at)
+    figures.webhook_created_ms = percentiles(
+        [created[n] - sent_at[n] for n in created if n in sent_at]
+    )
+
+
+def changed_settings(env: dict[str, str]) -> dict[str, str]:
+    """The settings in `env` that differ from the product's defaults (required ones, which have
+    none, included), secrets masked."""
+    changed = {}
+    for name, value in sorted(env.items()):
+        found = Settings.model_fields.get(name.lower())
+        if found is None:
+            continue
+        default = found.get_default() if not found.is_required() else None
+        if isinstance(default, list):
+            default = ",".join(str(v) for v in default)
+        if default is not None and str(default).lower() == value.lower():
+            continue
+        if default is not None and _same_number(default, value):
+            continue
+        secret = "SECRET" in name or "TOKEN" in name
+        changed[name] = "(set)" if secret else value
+    return changed
+
+
+def _same_number(default: object, value: str) -> bool:
+    try:
+        return isinstance(default, int | float) and float(value) == float(default)
+    except ValueError:
+        return False
+
+
+def describe_settings(changed: dict[str, str]) -> list[str]:
+    return ["settings changed from the product's defaults:"] + [
+        f"  {name}={value}" for name, value in changed.items()
+    ]
+
+
 def _own_cpu_seconds() -> float:
     """User + system CPU of this process (the load generator and the stand-ins)."""
     fields = Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
@@ -467,7 +576,7 @@ async def _outbox_left(redis_url: str, prefix: str) -> dict[str, int]:
     redis = redis_client.connect(redis_url)
     try:
         pipe = redis.pipeline(transaction=False)
-        for queue in ("sms", "slack"):
+        for queue in QUEUES:
             pipe.xrange(keys.stream(queue))
             pipe.zrange(keys.retry(queue), 0, -1)
         replies = await pipe.execute()
@@ -582,6 +691,21 @@ def table(figures: Figures, config: LoadConfig) -> str:
         ),
         ("outbox jobs left at the end", _left(figures.outbox_left)),
     ]
+    if config.webhooks:
+        rows += [
+            (
+                "webhook events received / expected",
+                f"{figures.webhook_events} / {figures.webhook_expected}",
+            ),
+            (
+                "webhook repeats (same id) / bad signatures",
+                f"{figures.webhook_repeats} / {figures.webhook_bad_signatures}",
+            ),
+            (
+                "missed call -> lead.created received p50 / p99 (ms)",
+                ms(figures.webhook_created_ms, "p50", "p99"),
+            ),
+        ]
     if figures.redis_commands_per_call is not None and figures.redis_bytes_per_call is not None:
         event = "missed call + reply" if config.replies else "missed call"
         rows.append(
@@ -619,8 +743,12 @@ def table(figures: Figures, config: LoadConfig) -> str:
         f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}, "
         f"workers {config.workers}"
         + (f", {config.lines} lines (LINES_FILE)" if config.lines > 1 else "")
+        + f", webhooks {'on' if config.webhooks else 'off'}"
+        + (f" (their worker at nice {config.webhooks_nice})" if config.webhooks_nice else "")
     )
-    return "\n".join([header, *(f"{name:<{width}}  {value}" for name, value in rows)])
+    settings = describe_settings(figures.settings_changed)
+    table_rows = [f"{name:<{width}}  {value}" for name, value in rows]
+    return "\n".join([header, *settings, *table_rows])
 
 
 def to_json(figures: Figures, config: LoadConfig) -> str:

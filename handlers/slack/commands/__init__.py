@@ -33,6 +33,7 @@ from handlers.slack.commands import (
     stats,
     status,
     template,
+    webhook,
     window,
 )
 from handlers.slack.commands.admin import CHECKING, COULD_NOT_ASK, GUESTS
@@ -119,6 +120,12 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "window", "window [hours]", "one auto-text per caller per this many hours", window.window
+    ),
+    Subcommand(
+        "webhook",
+        "webhook [enable <n> | retry [<n>] | test [<n>]]",
+        "where each lead's events go (Zapier, Make, a CRM), and their state",
+        webhook.webhook,
     ),
 )
 _BY_NAME = {subcommand.name: subcommand for subcommand in SUBCOMMANDS}
