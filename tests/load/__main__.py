@@ -88,6 +88,8 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Lo
         parser.error("--rate must be positive, --seconds and --idle-seconds not negative")
     if not 1 <= args.lines <= 100:
         parser.error("--lines takes 1 to 100")
+    if args.webhooks_nice and args.workers != "split":
+        parser.error("--webhooks-nice needs --workers split (the webhooks' worker of their own)")
     settings = list(args.settings)
     if args.concurrency is not None:
         warn(f"--concurrency is deprecated: use --set WORKER_CONCURRENCY={args.concurrency}")
