@@ -252,7 +252,8 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             for proc in procs:
                 proc.cpu_start = proc.cpu_seconds()
             rig_start = _own_cpu_seconds()
-            progress(f"firing {total} missed calls at {config.rate:g}/s for {config.seconds:g} s")
+            if total:
+                progress(f"firing {total} calls at {config.rate:g}/s for {config.seconds:g} s")
             samples: dict[str, list[float]] = {proc.name: [] for proc in procs}
             sampler = asyncio.create_task(_sample_rss(procs, samples))
             with _without_cyclic_gc():
@@ -263,7 +264,8 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 first, last = min(sent_at.values()), max(sent_at.values())
                 figures.achieved_rate = (total - 1) / (last - first)
             figures.replies = len(reply_tokens)
-            progress("waiting for everything to drain")
+            if total:
+                progress("waiting for everything to drain")
             events_per_call = (4 if config.replies else 2) if config.webhooks else 0
             figures.webhook_expected = events_per_call * total
             figures.drained = await _drain(
@@ -704,6 +706,8 @@ def table(figures: Figures, config: LoadConfig) -> str:
                 ms(figures.webhook_created_ms, "p50", "p99"),
             ),
         ]
+    if not figures.calls:
+        rows = []  # --seconds 0: the idle measure alone, no load to report
     if figures.redis_commands_per_call is not None and figures.redis_bytes_per_call is not None:
         event = "missed call + reply" if config.replies else "missed call"
         rows.append(
@@ -739,8 +743,13 @@ def table(figures: Figures, config: LoadConfig) -> str:
         rows.append(("redis-server: CPU s", f"{figures.redis_cpu_seconds:.1f}"))
     width = max(len(name) for name, _ in rows)
     header = (
-        f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-ins answer in "
-        f"{config.twilio_ms:g} ms (Twilio) / {config.slack_ms:g} ms (Slack)"
+        (
+            f"load: {config.rate:g} calls/s for {config.seconds:g} s"
+            if figures.calls
+            else "idle only"
+        )
+        + ", stand-ins answer in "
+        + f"{config.twilio_ms:g} ms (Twilio) / {config.slack_ms:g} ms (Slack)"
         + (f" / {config.webhook_ms:g} ms (webhooks)" if config.webhooks else "")
         + f", replies {'on' if config.replies else 'off'}, "
         f"workers {config.workers}"
