@@ -3,9 +3,11 @@ Slack's per-channel limit, signed missed-call webhooks (and caller replies) at a
 
     python -m tests.load --rate 200 --seconds 60 [--replies] [--webhooks] [--json out.json]
 
-Prints every setting the run changes from the product's defaults, rate offered and achieved,
-webhook ack latency, missed-call -> SMS-request latency, caller-reply -> Slack-post latency,
-Slack 429s, lost, duplicated, CPU and peak memory per process; with --webhooks, the outbound
+Runs on the product's defaults, in the Procfile's shape (`serve` with its worker, plus one
+`worker`), unless told otherwise. Prints every setting the run changes from the product's
+defaults, rate offered and achieved, webhook ack latency, missed-call -> SMS-request latency,
+caller-reply -> Slack-post latency, Slack 429s, lost, duplicated, CPU and memory per process,
+and each process's idle Redis commands per second after the load; with --webhooks, the outbound
 webhook events a loopback receiver got (signatures checked) and how long after the call.
 """
 
@@ -26,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from redis.asyncio import Redis
@@ -34,9 +36,10 @@ from redis.asyncio import Redis
 from bot import local_redis
 from bot.domain import webhooks as webhook_rules
 from bot.domain.jobs import QUEUES, Job
-from bot.settings import Settings
 from storage import connection as redis_client
 from storage.keys import Keys
+from tests.load.changes import changed_settings, describe_settings, run_env
+from tests.load.idle import describe_rates, idle_commands
 from tests.load.numbers import callers as make_callers
 from tests.load.procs import CLOCK_TICKS, Proc, app_env, spawn, wait_healthy
 from tests.signing import twilio_signature
@@ -54,24 +57,30 @@ BURST_SECONDS = 0.1
 @dataclass
 class LoadConfig:
     rate: float = 200.0  # missed calls per second
-    seconds: float = 60.0
+    seconds: float = 60.0  # 0: no calls, only the idle measure
     replies: bool = False  # each caller also texts back one second after the call
-    latency: float = 0.150  # added by each stand-in to every request
+    twilio_ms: float = 150.0  # added by the Twilio stand-in to every request
+    slack_ms: float = 150.0  # added by the Slack stand-in to every request
+    webhook_ms: float = 150.0  # added by the outbound webhooks' receiver to every request
     slack_rate: float | None = None  # posts/s/channel the Slack stand-in allows (default: raised)
-    concurrency: int = 64  # WORKER_CONCURRENCY
+    # Settings the run passes beyond what the stand-ins need (`--set NAME=VALUE`).
+    settings: dict[str, str] = field(default_factory=dict)
     drain_timeout: float = 180.0
     redis_url: str | None = None
     own_redis: bool = False  # start a private Redis, so its counters measure only this run
-    # split: a worker per queue (sms, slack), as the README recommends under load; one: one
-    # worker for both (the Procfile); inline: `serve` alone runs the worker (the quick start).
-    workers: Literal["split", "one", "inline"] = "split"
+    # procfile: `serve` with its inline worker plus one `worker`, as the Procfile (default);
+    # split: a worker per queue (sms, slack, webhooks) beside a `serve` without one; one: one
+    # worker for every queue beside a `serve` without one; inline: `serve` alone.
+    workers: Literal["procfile", "split", "one", "inline"] = "procfile"
     # Callers spread round-robin over this many lines (a LINES_FILE with one number and channel
     # each); 1: the environment's one line, as without LINES_FILE.
     lines: int = 1
-    # Outbound webhooks on, to a loopback receiver that adds `latency` to each answer (split:
+    # Outbound webhooks on, to a loopback receiver that adds `webhook_ms` to each answer (split:
     # a worker of their own, --queues webhooks).
     webhooks: bool = False
     webhooks_nice: int = 0  # split: run the webhooks worker at this lower CPU priority
+    # After the load, with no traffic: how long to watch each process's Redis commands (0: skip).
+    idle_seconds: float = 10.0
 
 
 @dataclass
@@ -106,6 +115,8 @@ class Figures:
     redis_bytes_per_call: float | None = None
     # Per event, by command name (inside scripts too), from INFO commandstats.
     redis_commands_by_name: dict[str, float] = field(default_factory=dict)
+    # With no traffic after the load: Redis commands per second each process sends, by command.
+    idle_commands: dict[str, dict[str, float]] = field(default_factory=dict)
     # Settings the run gives the processes that differ from the product's defaults.
     settings_changed: dict[str, str] = field(default_factory=dict)
     # --webhooks: events the receiver got (distinct webhook-ids) / expected, repeats of an id
@@ -159,7 +170,7 @@ class Driver:
 
 async def run(config: LoadConfig, progress: Any = print) -> Figures:
     total = int(config.rate * config.seconds)
-    numbers = make_callers(total)
+    numbers = make_callers(total) if total else []
     posts_per_call = 2 if config.replies else 1
     slack_rate = config.slack_rate or max(1.0, config.rate * posts_per_call * 1.5)
     # Slack allows "short bursts". At a raised rate a burst of a few posts is a few ms, less
@@ -173,13 +184,15 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
     secret = webhook_rules.new_secret()
     async with (
         SlackStandIn(
-            latency=config.latency, rate_limit_per_channel=slack_rate, rate_limit_burst=burst
+            latency=config.slack_ms / 1000,
+            rate_limit_per_channel=slack_rate,
+            rate_limit_burst=burst,
         ) as slack,
-        TwilioStandIn(latency=config.latency) as twilio,
-        WebhookReceiver(secret, latency=config.latency) as receiver,
+        TwilioStandIn(latency=config.twilio_ms / 1000) as twilio,
+        WebhookReceiver(secret, latency=config.webhook_ms / 1000) as receiver,
     ):
         port = local_redis.free_port()
-        env = {
+        stand_in_env = {
             **_lines_env(config.lines, log_dir),
             "PORT": str(port),
             **app_env(
@@ -191,14 +204,16 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 signing_secret=SIGNING_SECRET,
                 channel=CHANNEL,
             ),
-            "RUN_WORKER": "true" if config.workers == "inline" else "false",
-            "WORKER_CONCURRENCY": str(config.concurrency),
-            "SLACK_POSTS_PER_SECOND": str(slack_rate),
-            "LOG_LEVEL": "WARNING",
         }
         if config.webhooks:
-            env["WEBHOOK_URLS"] = receiver.url("load")
-            env["WEBHOOK_SECRET"] = secret
+            stand_in_env["WEBHOOK_URLS"] = receiver.url("load")
+            stand_in_env["WEBHOOK_SECRET"] = secret
+        env = run_env(
+            stand_in_env,
+            workers=config.workers,
+            slack_posts_per_second=slack_rate,
+            overrides=config.settings,
+        )
         figures.settings_changed = changed_settings(env)
         for line in describe_settings(figures.settings_changed):
             progress(line)
@@ -221,7 +236,8 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 )
                 if config.webhooks_nice:
                     progress(f"  (worker-webhooks runs at nice {config.webhooks_nice})")
-        elif config.workers == "one":
+        elif config.workers in ("one", "procfile"):
+            # one: serve runs no worker (RUN_WORKER=false); procfile: serve keeps its own.
             procs.append(spawn("worker", "worker", env, log_dir))
         base = f"http://127.0.0.1:{port}"
         driver = Driver(base, twilio.auth_token)
@@ -236,17 +252,20 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             for proc in procs:
                 proc.cpu_start = proc.cpu_seconds()
             rig_start = _own_cpu_seconds()
-            progress(f"firing {total} missed calls at {config.rate:g}/s for {config.seconds:g} s")
+            if total:
+                progress(f"firing {total} calls at {config.rate:g}/s for {config.seconds:g} s")
             samples: dict[str, list[float]] = {proc.name: [] for proc in procs}
             sampler = asyncio.create_task(_sample_rss(procs, samples))
             with _without_cyclic_gc():
                 sent_at, reply_tokens = await _fire(driver, numbers, config, progress)
             fired_until = time.monotonic()
             figures.offered_rate = config.rate
-            first, last = min(sent_at.values()), max(sent_at.values())
-            figures.achieved_rate = (total - 1) / (last - first) if total > 1 else 0.0
+            if total > 1:
+                first, last = min(sent_at.values()), max(sent_at.values())
+                figures.achieved_rate = (total - 1) / (last - first)
             figures.replies = len(reply_tokens)
-            progress("waiting for everything to drain")
+            if total:
+                progress("waiting for everything to drain")
             events_per_call = (4 if config.replies else 2) if config.webhooks else 0
             figures.webhook_expected = events_per_call * total
             figures.drained = await _drain(
@@ -261,7 +280,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
             figures.drain_seconds = time.monotonic() - fired_until
             figures.rig_cpu_seconds = _own_cpu_seconds() - rig_start
             figures.outbox_left = await _settled_outbox(redis_url, prefix)
-            if before is not None and idle_rate is not None:
+            if before is not None and idle_rate is not None and total:
                 after = await _redis_counters(redis_url)
                 elapsed = after[2] - before[2]
                 commands = after[0] - before[0] - idle_rate[0] * elapsed
@@ -270,7 +289,7 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                 figures.redis_bytes_per_call = traffic / total
             if redis_cpu_before is not None:
                 figures.redis_cpu_seconds = await _redis_cpu(redis_url) - redis_cpu_before
-            if stats_before is not None:
+            if stats_before is not None and total:
                 # Idle polling included here (a few XREADGROUP/EVALSHA a second per process).
                 stats_after = await _command_stats(redis_url)
                 figures.redis_commands_by_name = {
@@ -290,6 +309,9 @@ async def run(config: LoadConfig, progress: Any = print) -> Figures:
                     **_rss_at_1_min_and_end(samples[proc.name]),
                 }
             figures.rss_samples_mb = samples
+            if config.idle_seconds > 0:
+                progress(f"watching idle Redis commands for {config.idle_seconds:g} s")
+                figures.idle_commands = await _idle_commands(redis_url, procs, config.idle_seconds)
             if driver.errors:
                 progress(f"webhook errors by status: {dict(driver.errors)}")
         finally:
@@ -520,37 +542,15 @@ def _count_webhooks(figures: Figures, receiver: WebhookReceiver, sent_at: dict[s
     )
 
 
-def changed_settings(env: dict[str, str]) -> dict[str, str]:
-    """The settings in `env` that differ from the product's defaults (required ones, which have
-    none, included), secrets masked."""
-    changed = {}
-    for name, value in sorted(env.items()):
-        found = Settings.model_fields.get(name.lower())
-        if found is None:
-            continue
-        default = found.get_default() if not found.is_required() else None
-        if isinstance(default, list):
-            default = ",".join(str(v) for v in default)
-        if default is not None and str(default).lower() == value.lower():
-            continue
-        if default is not None and _same_number(default, value):
-            continue
-        secret = "SECRET" in name or "TOKEN" in name
-        changed[name] = "(set)" if secret else value
-    return changed
-
-
-def _same_number(default: object, value: str) -> bool:
-    try:
-        return isinstance(default, int | float) and float(value) == float(default)
-    except ValueError:
-        return False
-
-
-def describe_settings(changed: dict[str, str]) -> list[str]:
-    return ["settings changed from the product's defaults:"] + [
-        f"  {name}={value}" for name, value in changed.items()
-    ]
+async def _idle_commands(
+    redis_url: str, procs: list[Proc], seconds: float
+) -> dict[str, dict[str, float]]:
+    """Each process's Redis commands per second with no traffic (MONITOR: one Redis only)."""
+    url = urlsplit(redis_url)
+    if "cluster" in url.scheme or url.hostname not in ("127.0.0.1", "localhost"):
+        return {}  # its sockets' owners are only ours to find on this machine, on one node
+    pids = {proc.name: proc.process.pid for proc in procs}
+    return await idle_commands(redis_url, pids, url.port or 6379, seconds)
 
 
 def _own_cpu_seconds() -> float:
@@ -706,6 +706,8 @@ def table(figures: Figures, config: LoadConfig) -> str:
                 ms(figures.webhook_created_ms, "p50", "p99"),
             ),
         ]
+    if not figures.calls:
+        rows = []  # --seconds 0: the idle measure alone, no load to report
     if figures.redis_commands_per_call is not None and figures.redis_bytes_per_call is not None:
         event = "missed call + reply" if config.replies else "missed call"
         rows.append(
@@ -732,6 +734,8 @@ def table(figures: Figures, config: LoadConfig) -> str:
                 f" -> {usage.get('rss_at_end_mb', 0):.1f}",
             )
         )
+    for name, by_command in figures.idle_commands.items():
+        rows.append((f"{name}: idle Redis commands/s (by command)", describe_rates(by_command)))
     rows.append(
         ("load generator + stand-ins: CPU s", f"{figures.rig_cpu_seconds:.1f}"),
     )
@@ -739,8 +743,15 @@ def table(figures: Figures, config: LoadConfig) -> str:
         rows.append(("redis-server: CPU s", f"{figures.redis_cpu_seconds:.1f}"))
     width = max(len(name) for name, _ in rows)
     header = (
-        f"load: {config.rate:g} calls/s for {config.seconds:g} s, stand-in latency "
-        f"{config.latency * 1000:.0f} ms, replies {'on' if config.replies else 'off'}, "
+        (
+            f"load: {config.rate:g} calls/s for {config.seconds:g} s"
+            if figures.calls
+            else "idle only"
+        )
+        + ", stand-ins answer in "
+        + f"{config.twilio_ms:g} ms (Twilio) / {config.slack_ms:g} ms (Slack)"
+        + (f" / {config.webhook_ms:g} ms (webhooks)" if config.webhooks else "")
+        + f", replies {'on' if config.replies else 'off'}, "
         f"workers {config.workers}"
         + (f", {config.lines} lines (LINES_FILE)" if config.lines > 1 else "")
         + f", webhooks {'on' if config.webhooks else 'off'}"

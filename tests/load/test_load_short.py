@@ -12,7 +12,10 @@ from tests.load.run import LoadConfig, run, table
 async def test_ten_seconds_of_load_loses_nothing_and_duplicates_nothing(
     redis_url: str, clean_env: None
 ) -> None:
-    config = LoadConfig(rate=20, seconds=10, replies=True, redis_url=redis_url, drain_timeout=120)
+    # On the product's defaults, in the Procfile's shape; a short idle watch covers its code.
+    config = LoadConfig(
+        rate=20, seconds=10, replies=True, redis_url=redis_url, drain_timeout=120, idle_seconds=2
+    )
     figures = await run(config, progress=lambda line: None)
     print(table(figures, config))
     assert figures.calls == 200
