@@ -17,8 +17,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.domain.events import Claim
+from bot.domain.leads import LeadState
 from bot.domain.line import DEFAULT_LINE
-from storage.keys import DAY, Keys
+from storage.keys import DAY, THREAD_TTL, Keys
 
 RECORD_TTL = 7 * DAY  # how long a CallSid / MessageSid is remembered for dedupe
 LEDGER_MESSAGE_MAX = 1_600  # Twilio's cap on an SMS body
@@ -57,11 +58,15 @@ local function every_line(number, before, line)
 end
 """
 
-# KEYS: inbound message record, caller hash, ledger, number hash, default line's caller hash.
+# KEYS: inbound message record, caller hash, ledger, number hash, default line's caller hash,
+# the caller's lead keys' common start (keys.lead(phone, ""): the same hash slot as the others,
+# so the script stays on one node of a cluster).
 # ARGV: now, lead_seconds, new_lead_id, business_number, record_ttl, action, posts, body, source,
-# message_sid, line, twilio_answered.
+# message_sid, line, twilio_answered, phone, lead_ttl.
 # The opt-out is written here, flag and ledger entry in one step, before any reply is planned,
-# so no later send can race past it.
+# so no later send can race past it. A new text also opens its lead (storage/leads.py's
+# open_and_get, the hash's part) and returns the lead's hash and whether it is the lead's first
+# reply: the flow decides the transition from it without another read.
 _RECORD_INBOUND_SMS = (
     ATTACH_LEAD
     + EVERY_LINE
@@ -88,7 +93,20 @@ local record = cjson.encode({
   seq = seq})
 redis.call('HSET', KEYS[1], 'record', record, 'enqueued', '0')
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-return {'new', record, '0'}
+local lead = KEYS[6] .. lead_id
+redis.call('HSET', lead, 'phone', ARGV[13], 'line', line)
+redis.call('HSETNX', lead, 'opened_at', ARGV[1])
+redis.call('EXPIRE', lead, ARGV[14])
+redis.call('HINCRBY', lead, 'texts_in', 1)
+if ARGV[4] ~= '' then redis.call('HSETNX', lead, 'business_number', ARGV[4]) end
+local first_reply = 0
+-- STOP is not a reply: only a waiting text counts; a START word from a caller who had not
+-- opted out is one (bot/domain/keywords.py: effective).
+if action == 'message' or (action == 'opt_in' and was_opted_out == 0) then
+  redis.call('HSETNX', lead, 'first_reply_at', ARGV[1])
+  first_reply = redis.call('HSETNX', lead, 'counted_replied', '1')
+end
+return {'new', record, '0', redis.call('HGETALL', lead), first_reply}
 """
 )
 
@@ -115,10 +133,28 @@ class Exclusion:
     line: str  # the line it was added on; it applies to every line
 
 
-def claim_from_reply(key: str, reply: list[str]) -> Claim:
-    status, record, enqueued = reply
+@dataclass(frozen=True)
+class OpenedLead:
+    """The lead a new text was put in, as the claim left it: what the flow decides from."""
+
+    state: LeadState
+    first_reply: bool  # the lead's first reply (a waiting text, not STOP/START/HELP)
+
+
+def claim_from_reply(key: str, reply: list[Any]) -> Claim:
+    status, record, enqueued = reply[:3]
     return Claim(
         key=key, duplicate=status == "dup", record=json.loads(record), enqueued=enqueued == "1"
+    )
+
+
+def opened_from_reply(reply: list[Any]) -> OpenedLead | None:
+    """None for a duplicate MessageSid: the script opened nothing."""
+    if len(reply) < 5:
+        return None
+    flat = [str(item) for item in reply[3]]
+    return OpenedLead(
+        LeadState.from_hash(dict(zip(flat[::2], flat[1::2], strict=True))), reply[4] == 1
     )
 
 
@@ -144,14 +180,16 @@ class Callers:
         body: str = "",
         source: str = "",
         twilio_answered: bool = False,
-    ) -> Claim:
+    ) -> tuple[Claim, OpenedLead | None]:
         """Dedupe the MessageSid, apply STOP/START first (flag and consent ledger entry in the
-        same step), reserve `posts` places in the thread."""
+        same step), reserve `posts` places in the thread, open the lead: one round trip. The
+        lead as opened, None for a duplicate (whose lead was opened by its first delivery)."""
         keys = [
             self.keys.inbound_sms(phone, message_sid),
             self.keys.caller(phone, line),
             self.keys.ledger(phone),
             *self.every_line(phone),
+            self.keys.lead(phone, ""),
         ]
         args: list[str | float] = [
             now,
@@ -166,8 +204,11 @@ class Callers:
             message_sid,
             line,
             int(twilio_answered),
+            phone,
+            THREAD_TTL,
         ]
-        return claim_from_reply(keys[0], await self._record_sms(keys=keys, args=args))
+        reply = await self._record_sms(keys=keys, args=args)
+        return claim_from_reply(keys[0], reply), opened_from_reply(reply)
 
     def every_line(self, phone: str) -> list[str]:
         """The keys EVERY_LINE reads: the number hash, the default line's caller hash."""

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from bot.domain.line import DEFAULT_LINE
 
 DAY = 86_400  # seconds, for expiry times
+THREAD_TTL = (
+    180 * DAY
+)  # a lead and its thread: a crew reply in an old thread still finds its caller
 HIDDEN = "hidden"  # tag for calls without a usable caller ID
 
 

@@ -8,7 +8,7 @@ compare-and-set, retried on a conflict), so two clicks at once both see the othe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -43,6 +43,54 @@ local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 return {version, redis.call('HGET', KEYS[1], 'ts') or ''}
 """
 
+# A caller's text, after the claim opened the lead (storage/callers.py) and the flow decided
+# the transition from the hash it returned: everything on the caller's own keys in one step.
+# KEYS: lead hash, caller hash (its post order), the lead's update-queued marker.
+# ARGV: the version the transition read ('' when there is no transition), update marker TTL,
+# waiting since ('' to leave the clock alone), stop the clock ('1'), extra places in the thread
+# order, then the transition's field, value pairs.
+# A compare-and-set: when the version moved since the claim read it, nothing is written and
+# {0} comes back (the flow decides again from a fresh read). Otherwise {1, new version or '',
+# card update to queue (1/0), clock started (1/0), the time a stopped clock had started or '',
+# first extra place}. An update is queued, once per lane, only for a card already in Slack (or
+# one Slack refused): a card not posted yet renders the state when it posts.
+_SETTLE_TEXT = """
+local lead = KEYS[1]
+local version, queued = '', 0
+if ARGV[1] ~= '' then
+  if tonumber(redis.call('HGET', lead, 'version') or '0') ~= tonumber(ARGV[1]) then
+    return {0}
+  end
+  redis.call('HSET', lead, unpack(ARGV, 6))
+  version = redis.call('HINCRBY', lead, 'version', 1)
+  local card = redis.call('HMGET', lead, 'ts', 'card_failed')
+  if (card[1] and card[1] ~= '') or card[2] == '1' then
+    queued = redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) and 1 or 0
+  end
+end
+local started, stopped = 0, ''
+if ARGV[3] ~= '' then started = redis.call('HSETNX', lead, 'waiting_since', ARGV[3]) end
+if ARGV[4] == '1' then
+  stopped = redis.call('HGET', lead, 'waiting_since') or ''
+  redis.call('HDEL', lead, 'waiting_since')
+end
+local extra, place = tonumber(ARGV[5]), 0
+if extra > 0 then place = redis.call('HINCRBY', KEYS[2], 'seq', extra) - extra + 1 end
+return {1, version, queued, started, stopped, place}
+"""
+
+
+@dataclass(frozen=True)
+class TextSettled:
+    """What settle_text wrote (applied) or why it wrote nothing (not applied: re-decide)."""
+
+    applied: bool
+    version: int | None = None  # the lead's new version, None when there was no transition
+    update_queued: bool = False  # the card update's marker is ours: queue the job
+    clock_started: bool = False  # the reminders' times go on the final pipeline
+    clock_stopped_since: float | None = None  # those reminders go
+    first_place: int = 0  # the first of the extra places in the thread order
+
 
 class LeadStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
@@ -50,6 +98,7 @@ class LeadStore:
         self.keys = keys
         self._stop_waiting = redis.register_script(_STOP_WAITING)
         self._change_if_version = redis.register_script(_CHANGE_IF_VERSION)
+        self._settle_text = redis.register_script(_SETTLE_TEXT)
 
     async def get(self, phone: str, lead_id: str) -> LeadState:
         raw = await self.redis.hgetall(self.keys.lead(phone, lead_id))
@@ -78,6 +127,12 @@ class LeadStore:
             pipe.hset(key, "caller_name", caller_name[:60])
         pipe.hsetnx(key, "opened_at", now)
         pipe.expire(key, THREAD_TTL)
+        self.of_the_day(pipe, phone, line, lead_id, day, now)
+
+    def of_the_day(
+        self, pipe: Pipeline, phone: str, line: str, lead_id: str, day: str, now: float
+    ) -> None:
+        """The lead among the day's leads (the export and the digest read them), on a pipeline."""
         pipe.zadd(self.keys.leads_of_day(day), {f"{phone}|{line}|{lead_id}": now}, nx=True)
         pipe.expire(self.keys.leads_of_day(day), 8 * DAY)
 
@@ -220,6 +275,64 @@ class LeadStore:
             if written:
                 return before, replace(after, version=int(written[0]), ts=str(written[1]))
             before = None
+
+    async def settle_text(
+        self,
+        phone: str,
+        line: str,
+        lead_id: str,
+        *,
+        read_version: int | None,
+        changes: dict[str, str],
+        start_waiting: float | None,
+        stop_waiting: bool,
+        extra_places: int,
+    ) -> TextSettled:
+        """A caller's text on its lead in one round trip: the transition `changes` if the lead
+        is still at `read_version` (None: no transition, nothing to compare), the card update's
+        marker, the reply clock started or stopped, `extra_places` in the thread order."""
+        pairs = [item for pair in changes.items() for item in pair]
+        keys = [
+            self.keys.lead(phone, lead_id),
+            self.keys.caller(phone, line),
+            self.keys.update_queued(phone, lead_id),
+        ]
+        args: list[str | float] = [
+            "" if read_version is None else read_version,
+            UPDATE_QUEUED_TTL,
+            "" if start_waiting is None else start_waiting,
+            "1" if stop_waiting else "0",
+            extra_places,
+            *pairs,
+        ]
+        reply = await self._settle_text(keys=keys, args=args)
+        if not int(reply[0]):
+            return TextSettled(applied=False)
+        _, version, queued, started, stopped, place = reply
+        return TextSettled(
+            applied=True,
+            version=int(version) if version != "" else None,
+            update_queued=bool(int(queued)),
+            clock_started=bool(int(started)),
+            clock_stopped_since=float(stopped) if stopped != "" else None,
+            first_place=int(place),
+        )
+
+    def reminders_on(
+        self, pipe: Pipeline, phone: str, line: str, lead_id: str, since: float, due: list[float]
+    ) -> None:
+        """The reminders of a clock settle_text started, on the caller's pipeline."""
+        members = {
+            _reminder(phone, line, lead_id, since, n): at for n, at in enumerate(due, start=1)
+        }
+        pipe.zadd(self.keys.reminders(), members)  # type: ignore[arg-type]
+
+    def reminders_off(
+        self, pipe: Pipeline, phone: str, line: str, lead_id: str, since: float, count: int
+    ) -> None:
+        """The reminders of a clock settle_text stopped, on the caller's pipeline."""
+        members = [_reminder(phone, line, lead_id, since, n) for n in range(1, count + 1)]
+        pipe.zrem(self.keys.reminders(), *members)
 
     async def first_time(self, phone: str, lead_id: str, what: str) -> bool:
         """True once per lead for `what` (claimed, booked, replied): what stats count."""

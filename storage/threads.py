@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.domain.jobs import Job, LeadThread, Place
-from storage.keys import DAY, Keys
+from storage.keys import THREAD_TTL, Keys
 from storage.markers import JOB_DONE_TTL
-
-THREAD_TTL = 180 * DAY  # a crew reply in an old thread still finds its caller
 
 # KEYS: caller hash, parked hash, job marker, lead hash. ARGV: seq, job-json, lease seconds.
 # One round trip before a thread post: its turn in the thread, its lease, and the card's ts.

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.domain import consent, keywords, oncall, plans, slack_text, urgency
 from bot.domain.events import Claim, InboundText
-from bot.domain.jobs import Job, LeadThread, ThreadPost
+from bot.domain.jobs import Job, LeadThread, Place, ThreadPost
 from bot.domain.leads import LeadState, mention
 from bot.domain.phone import masked
 from bot.domain.webhooks import EventType
@@ -24,10 +24,14 @@ log = logging.getLogger(__name__)
 
 
 async def inbound_text(services: Services, text: InboundText) -> None:
+    """Four round trips for a new text: the claim (dedupe, STOP/START first, the lead opened and
+    read), the lead's transition with everything else on the caller's keys, the final pipeline
+    (the line's overrides are kept per process and cost none on a busy line). A retried
+    MessageSid whose jobs are queued costs one: the claim."""
     line = await line_for(services, text.business_number)
     if line is None:
         return  # a number no line lists: no answer, and no thread to put it in
-    claim = await services.callers.record_inbound_sms(
+    claim, opened = await services.callers.record_inbound_sms(
         phone=text.caller,
         line=line.id,
         message_sid=text.message_sid,
@@ -47,15 +51,31 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     text = replace(text, action=keywords.effective(text.action, was_opted_out))
     confirm = services.settings.opt_out_confirmation == "app"
     urgent = text.action == "message" and urgency.is_urgent(text.body)
-    lead, first_reply = await leads.caller_texted(
-        services,
-        text.caller,
-        line.id,
-        claim.lead_id,
-        urgent,
-        action=text.action,
-        business_number=text.business_number,
-    )
+    phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
+    flag_opt_out = bool(phrase) and not was_opted_out
+    # The urgent ping, then the opt-out flag: places at the end of the thread's order, after
+    # the message and its photos (the claim reserved those).
+    extra_places = int(urgent) + int(flag_opt_out)
+    if opened is not None:
+        settled = await leads.caller_text_settled(
+            services, text.caller, line.id, claim.lead_id, opened, urgent, text.action, extra_places
+        )
+        lead, first_reply, finish = settled.lead, settled.first_reply, settled.finish
+        places = iter(range(settled.first_place, settled.first_place + extra_places))
+    else:  # a redelivery whose first delivery died before queueing: the old steps, one by one
+        lead, first_reply = await leads.caller_texted(
+            services,
+            text.caller,
+            line.id,
+            claim.lead_id,
+            urgent,
+            action=text.action,
+            business_number=text.business_number,
+        )
+        finish = None
+        places = iter(
+            [await services.callers.next_seq(text.caller, line.id) for _ in range(extra_places)]
+        )
     # Who is on call comes from Slack (`/textback oncall`): the line as in effect, kept per
     # process for a second, so this costs no round trip on a busy line.
     on_call = oncall.on_call(await services.lines.current(line.id), text.at.timestamp())
@@ -64,14 +84,14 @@ async def inbound_text(services: Services, text: InboundText) -> None:
     )
     thread = LeadThread(text.caller, line.id, claim.lead_id, line.channel_id)
     if urgent:
-        planned.append(await _urgent_post(services, thread, text.message_sid, lead, on_call))
-    phrase = consent.opt_out_phrase(text.body) if text.action == "message" else None
-    if phrase and not was_opted_out:
-        # After the message and its photos: a place at the end of the thread's order.
-        seq = await services.callers.next_seq(text.caller, line.id)
-        planned.append(consent.opt_out_flag(thread.at(seq), text.message_sid, phrase))
-    # One round trip: the events (a new lead's wait for its card, planned here), the jobs.
+        planned.append(_urgent_post(thread.at(next(places)), text.message_sid, lead, on_call))
+    if phrase and flag_opt_out:
+        planned.append(consent.opt_out_flag(thread.at(next(places)), text.message_sid, phrase))
+    # One round trip: the lead's counts and reminders, the events (a new lead's wait for its
+    # card, planned here), the jobs, and the claim's "enqueued" last.
     pipe = services.redis.pipeline(transaction=False)
+    if finish is not None:
+        finish(pipe)
     events = _events(services, text, claim, line.id, first_reply)
     webhook_flows.add(services, pipe, events, card_on_its_way=claim.new_lead)
     services.outbox.add(pipe, planned, claim_key=claim.key)
@@ -123,18 +143,11 @@ def _events(
     return webhook_flows.some(*found)
 
 
-async def _urgent_post(
-    services: Services,
-    thread: LeadThread,
-    message_sid: str,
-    lead: LeadState,
-    on_call: str | None,
-) -> Job:
+def _urgent_post(place: Place, message_sid: str, lead: LeadState, on_call: str | None) -> Job:
     """A channel-visible reply in the thread (broadcast) pinging the claimer, the person on
     call, or @here."""
-    seq = await services.callers.next_seq(thread.phone, thread.line)
     text = (
         f":rotating_light: {mention(lead, on_call)} *Urgent* text from "
-        f"{slack_text.escape(thread.phone)}: see the thread."
+        f"{slack_text.escape(place.lead.phone)}: see the thread."
     )
-    return Job(f"urgent:{message_sid}", ThreadPost(thread.at(seq), text, broadcast=True))
+    return Job(f"urgent:{message_sid}", ThreadPost(place, text, broadcast=True))

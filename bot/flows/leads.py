@@ -8,6 +8,8 @@ state is when that job runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from redis.asyncio.client import Pipeline
@@ -17,6 +19,7 @@ from bot.domain.jobs import CardUpdate, Job, LeadThread, ThreadPost
 from bot.domain.leads import LeadState
 from bot.domain.line import Line
 from bot.services import Services
+from storage.callers import OpenedLead
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,14 @@ async def changed(
         await queue_update(services, phone, lead_id, after.version, crew)
     # else the card is not in Slack yet: it renders this state when it posts (the post
     # queues an update if the state moved on while it was on its way).
+    await _count_firsts(services, phone, lead_id, before, after)
+    return after
+
+
+async def _count_firsts(
+    services: Services, phone: str, lead_id: str, before: LeadState, after: LeadState
+) -> None:
+    """The day's claimed and booked counts, once per lead."""
     for state in ("claimed", "booked"):
         if (
             after.state == state
@@ -70,7 +81,6 @@ async def changed(
         ):
             day = await business_day(services, after.line, services.clock())
             await services.stats.count(after.line, day, state)
-    return after
 
 
 def lead_opened(
@@ -158,6 +168,95 @@ async def caller_texted(
         due = reminders.schedule(now, settings.reply_sla_minutes, current.hours, current.timezone)
         await store.start_waiting(phone, line, lead_id, now, due)
     return lead, first_reply
+
+
+@dataclass(frozen=True)
+class TextOnLead:
+    """A caller's text settled on its lead (caller_text_settled): what the flow plans from, and
+    what is left for its final pipeline (the outbox, counts and reminders, in one round trip)."""
+
+    lead: LeadState
+    first_reply: bool
+    first_place: int  # the first of the extra places reserved in the thread order
+    finish: Callable[[Pipeline], None]
+
+
+async def caller_text_settled(
+    services: Services,
+    phone: str,
+    line: str,
+    lead_id: str,
+    opened: OpenedLead,
+    urgent: bool,
+    action: str,
+    extra_places: int,
+) -> TextOnLead:
+    """caller_texted for a text whose claim opened the lead and read it (storage/callers.py):
+    the transition is decided from that read and written with everything else on the caller's
+    keys in one compare-and-set (LeadStore.settle_text); the rest goes on the caller's final
+    pipeline (TextOnLead.finish). When another change came first, the transition is decided
+    again from a fresh read, a step at a time, as caller_texted does."""
+    now = services.clock()
+    store = services.leads
+    current = await services.lines.current(line)  # kept per process: no round trip when busy
+    day = local_day(current, now)
+    waits = action == "message"  # STOP is not a reply: it stops the clock instead
+    transition = _caller_transition(action, urgent)
+    before = opened.state
+    after = transition(before)
+    due = reminders.schedule(
+        now, services.settings.reply_sla_minutes, current.hours, current.timezone
+    )
+    lead = after or before
+    settled = await store.settle_text(
+        phone,
+        line,
+        lead_id,
+        read_version=None if after is None else before.version,
+        changes={} if after is None else after.changes(),
+        start_waiting=now if waits and lead.open else None,
+        stop_waiting=action == "opt_out",
+        extra_places=extra_places,
+    )
+    update: list[Job] = []
+    started, stopped_since, first_place = False, None, settled.first_place
+    if settled.applied:
+        if after is not None:
+            lead = replace(after, version=settled.version or 0)
+            # START back to a claimed or booked lead: those count once per lead.
+            await _count_firsts(services, phone, lead_id, before, lead)
+        if settled.update_queued:
+            update = [Job(f"update:{lead_id}:{settled.version}", CardUpdate(phone, lead_id))]
+        started, stopped_since = settled.clock_started, settled.clock_stopped_since
+    else:  # another change came first: decide again from what is there now, a step at a time
+        change = await store.change(phone, lead_id, transition)
+        await changed(services, phone, lead_id, change)
+        lead = change[1] if change is not None else await store.get(phone, lead_id)
+        if action == "opt_out":
+            await store.stop_waiting(phone, line, lead_id, reminders.REMINDERS)
+        if lead.open and waits:
+            await store.start_waiting(phone, line, lead_id, now, due)
+        places = [await services.callers.next_seq(phone, line) for _ in range(extra_places)]
+        first_place = places[0] if places else 0
+    counts = ["replied"] if opened.first_reply else []
+
+    def finish(pipe: Pipeline) -> None:
+        store.of_the_day(pipe, phone, line, lead_id, day, now)
+        if counts:
+            services.stats.count_on(pipe, line, day, *counts)
+        if started:
+            store.reminders_on(pipe, phone, line, lead_id, now, due)
+        if stopped_since is not None:
+            store.reminders_off(pipe, phone, line, lead_id, stopped_since, reminders.REMINDERS)
+        services.outbox.add(pipe, update)
+
+    return TextOnLead(lead, opened.first_reply, first_place, finish)
+
+
+def _caller_transition(action: str, urgent: bool) -> Callable[[LeadState], LeadState | None]:
+    return {"opt_out": leads.caller_opted_out, "opt_in": leads.caller_opted_in}.get(
+        action, lambda lead: leads.caller_replied(lead, urgent)
+    )
 
 
 async def flag_urgent(services: Services, phone: str, lead_id: str) -> LeadState:
