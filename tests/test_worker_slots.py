@@ -85,3 +85,32 @@ async def test_a_burst_past_twilios_concurrency_cap_sends_every_text_once(
     assert sent == sorted(job.payload.body for job in jobs if isinstance(job.payload, SendSms))
     assert twilio.refused_concurrent > 0  # the cap was hit...
     assert worker.slots["sms"].cuts > 0  # ...and the worker ran fewer at once for it
+
+
+@pytest.mark.settings(run_worker=False, REDIS_MAX_CONNECTIONS=4)
+async def test_a_burst_on_a_few_redis_connections_waits_for_them_and_sends_every_text_once(
+    harness: Harness,
+) -> None:
+    """100 jobs at once share 4 connections: on one server, or on each node of a cluster
+    (tests/test_cluster_smoke.py runs this there), a job waits for one, nothing is lost."""
+    twilio = harness.twilio
+    twilio.latency = 0.05
+    jobs = burst(texts_per_caller=1)
+    outbox = harness.services.outbox
+    await outbox.ensure_groups()
+    await outbox.enqueue(jobs)
+
+    worker = Worker(harness.services)
+    task = asyncio.create_task(worker.run())
+    try:
+        await wait_until(
+            lambda: len(twilio.messages) >= len(jobs), timeout=30, message="burst not sent"
+        )
+        await harness.drained(timeout=30)
+    finally:
+        await worker.shutdown(task)
+
+    assert sorted(m["Body"] for m in twilio.messages) == sorted(
+        job.payload.body for job in jobs if isinstance(job.payload, SendSms)
+    )
+    assert not harness.slack.posts  # no text reported as failed or uncertain
