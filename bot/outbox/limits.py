@@ -15,7 +15,7 @@ class Slots:
         self.ceiling = ceiling
         self.limit = float(ceiling)
         self.busy = 0
-        self.cuts = 0  # times the limit was halved (the metric and the tests look)
+        self.cuts = 0  # times the limit was halved
         self._started = 0  # jobs started so far: tells a job's start from the last cut
         self._cut_after = 0
         self._freed = asyncio.Event()
@@ -37,14 +37,18 @@ class Slots:
         self._started += 1
         return self._started
 
-    def release(self, ticket: int, *, throttled: bool) -> None:
+    def release(self, ticket: int, *, throttled: bool) -> bool:
+        """A job is done; whether its refusal cut the limit."""
         self.busy -= 1
+        self._freed.set()
         if not throttled:
             self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
-        elif ticket > self._cut_after:
+            return False
+        if ticket > self._cut_after:
             # Halved once per round of jobs: the others of the round that were refused
             # started before this cut, and they say nothing the cut didn't hear.
             self.limit = max(1.0, self.limit / 2)
             self._cut_after = self._started
             self.cuts += 1
-        self._freed.set()
+            return True
+        return False

@@ -141,7 +141,13 @@ class Worker:
         try:
             throttled = await self._handle(delivery)
         finally:
-            slots.release(ticket, throttled=throttled)
+            if slots.release(ticket, throttled=throttled):
+                log.warning(
+                    "too many requests at once queue=%s: %d jobs at a time now",
+                    delivery.queue,
+                    slots.limit,
+                )
+            self.services.metrics.worker_slots.labels(delivery.queue).set(int(slots.limit))
 
     async def _maintain(self) -> None:
         """Move due retries back onto the streams and take over jobs of dead workers."""
