@@ -12,6 +12,14 @@ from twilio.rest import Client as TwilioClient
 from bot.settings import Settings
 
 SLACK_TIMEOUT = 10
+# Connections beyond the worker's slots (WORKER_CONCURRENCY): the web handlers' own calls (a
+# modal must open within Slack's 3 s) never wait behind a full queue of jobs. aiohttp's
+# default is 100 per session, which a higher setting would silently cap.
+HANDLER_CONNECTIONS = 20
+
+
+def connector(settings: Settings) -> aiohttp.TCPConnector:
+    return aiohttp.TCPConnector(limit=settings.worker_concurrency + HANDLER_CONNECTIONS)
 
 
 def slack_client(settings: Settings) -> tuple[AsyncWebClient, aiohttp.ClientSession]:
@@ -23,7 +31,9 @@ def slack_client(settings: Settings) -> tuple[AsyncWebClient, aiohttp.ClientSess
     sdk_log = logging.getLogger("slack_sdk.web.async_client")
     if sdk_log.level == logging.NOTSET:
         sdk_log.setLevel(sdk_log.getEffectiveLevel())
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT))
+    session = aiohttp.ClientSession(
+        connector=connector(settings), timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT)
+    )
     # No retry handlers: the outbox owns retries, so a retry can never double-post.
     client = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
@@ -39,7 +49,8 @@ def twilio_client(settings: Settings) -> tuple[TwilioClient, AsyncTwilioHttpClie
     """Must be called inside the running loop (the http client opens an aiohttp session)."""
     # twilio logs every request at INFO; one line per event is ours to write.
     logging.getLogger("twilio").setLevel(logging.WARNING)
-    http = AsyncTwilioHttpClient(timeout=10)
+    http = AsyncTwilioHttpClient(pool_connections=False, timeout=10)
+    http.session = aiohttp.ClientSession(connector=connector(settings))  # sized, and pooled
     client = TwilioClient(
         settings.twilio_account_sid,
         settings.twilio_auth_token.get_secret_value(),

@@ -69,6 +69,12 @@ class Metrics:
         self.outbox_depth = Gauge(
             "textback_outbox_depth", "Jobs waiting in the outbox", ["queue"], registry=r
         )
+        self.worker_slots = Gauge(
+            "textback_worker_slots",
+            "Jobs a worker runs at once, by queue: WORKER_CONCURRENCY, less after Twilio's 20429",
+            ["queue"],
+            registry=r,
+        )
         self.webhook_deliveries = Counter(
             "textback_webhook_deliveries",
             "Attempts to deliver an event to a webhook URL, by outcome",

@@ -132,7 +132,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(webhooks.TIMEOUT_SECONDS, gt=0, le=60)
 
     run_worker: bool = True
-    worker_concurrency: int = Field(8, ge=1, le=256)
+    # Jobs in flight per queue per worker: they mostly wait on Slack or Twilio, so many are cheap
+    # (README, Scaling); fewer for a while when Twilio answers 20429 (bot/outbox/limits.py).
+    worker_concurrency: int = Field(100, ge=1, le=1_000)
     # How long a worker's read waits for new jobs; also how long a clean shutdown may wait for it.
     worker_read_block_ms: int = Field(500, ge=10, le=5_000)
     # A job unacknowledged this long belonged to a worker that died: another takes it over.

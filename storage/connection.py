@@ -8,10 +8,12 @@ hash slot (see storage/keys.py).
 
 from __future__ import annotations
 
+import asyncio
+from contextvars import ContextVar
 from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
@@ -25,11 +27,56 @@ class _Cluster(RedisCluster):
     concurrent INCRs on a fresh client). Initialising first, under the client's own lock, does
     not; initialize() returns at once when it is done already. Not done at startup: a process
     that starts while Redis is down must still come up and answer /healthz.
+
+    Its own turns, too: redis-py keeps up to `max_connections` per node and fails a command
+    that finds none free (MaxConnectionsError), which under a burst of jobs left a text's
+    marker half-written. A command or a pipeline holds at most one connection per node, so
+    with at most `max_connections` of them in flight none can fail so: one waits its turn, as
+    on a single server's blocking pool.
     """
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.turns = asyncio.Semaphore(options["max_connections"])  # connect() always sets it
+
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        await self.initialize()
-        return await super().execute_command(*args, **kwargs)
+        async with _turn(self.turns):
+            await self.initialize()
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)  # refused as redis-py refuses it
+        return _Pipeline(self, transaction)  # type: ignore[abstract]  # as redis-py builds one
+
+
+class _Pipeline(ClusterPipeline):
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        cluster = cast(_Cluster, self.cluster_client)
+        async with _turn(cluster.turns):
+            return await super().execute(raise_on_error, allow_redirections)
+
+
+# Set while a task holds a turn: a pipeline's redirected command runs within its turn, not
+# waiting for a second one (which a full house of pipelines would never get).
+_holding: ContextVar[bool] = ContextVar("holding_a_redis_turn", default=False)
+
+
+class _turn:
+    def __init__(self, turns: asyncio.Semaphore) -> None:
+        self.turns = turns
+        self.taken = False
+
+    async def __aenter__(self) -> None:
+        if not _holding.get():
+            await self.turns.acquire()
+            self.taken = True
+            self.token = _holding.set(True)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.taken:
+            _holding.reset(self.token)
+            self.turns.release()
 
 
 def is_cluster(url: str) -> bool:
@@ -50,8 +97,9 @@ def connect(
 
     Single server: a blocking pool, so under a burst a job waits for a free connection instead
     of failing with "Too many connections". Cluster: redis-py keeps a pool per node, up to
-    `max_connections` each, and fails fast (MaxConnectionsError, a ConnectionError) when one is
-    exhausted: a webhook then answers 503 and is retried, a job is retried by the outbox.
+    `max_connections` each, and would fail a command finding none free; at most
+    `max_connections` commands and pipelines in flight (_Cluster's turns) keep each node's
+    pool from running out, so there too a command waits instead.
     """
     if is_cluster(url):
         cluster = _Cluster.from_url(

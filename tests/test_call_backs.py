@@ -255,7 +255,10 @@ async def test_a_second_crew_member_is_told_someone_is_already_calling(
     harness: Harness,
 ) -> None:
     ts = await called_back_lead(harness)
+    # A member who joined after the app listed them: answered, and saved, after users.info.
+    harness.slack.add_user(OTHER_USER, "Olive Other")
     await register(harness, "+12025550166", user=OTHER_USER)
+    await wait_until(lambda: harness.services.crew.phone(OTHER_USER), message="not registered")
     # The first crew member's call is under way (their tap holds the caller).
     assert await harness.services.call_backs.hold(CALLER, CREW_USER, 60) is None
 

@@ -32,9 +32,13 @@ from tests.test_missed_call import (
     test_missed_call_texts_caller_from_business_number_and_posts_lead_card,
 )
 from tests.test_outbox import test_a_job_taken_by_a_worker_that_died_is_done_by_another
+from tests.test_worker_slots import (
+    test_a_burst_on_a_few_redis_connections_waits_for_them_and_sends_every_text_once,
+)
 
 __all__ = [
     "second",
+    "test_a_burst_on_a_few_redis_connections_waits_for_them_and_sends_every_text_once",
     "test_a_job_taken_by_a_worker_that_died_is_done_by_another",
     "test_clicks_at_once_converge_on_the_stored_state",
     "test_crew_reply_is_texted_to_caller_as_plain_text_and_gets_a_check_mark",

@@ -468,7 +468,8 @@ async def test_410_disables_the_url_tells_the_channel_and_enable_brings_it_back(
     await hooked.drained()
 
 
-@pytest.mark.settings(WEBHOOK_TIMEOUT_SECONDS=3)
+# A few slots: each is held by a receiver that hangs, one slash command apiece.
+@pytest.mark.settings(WEBHOOK_TIMEOUT_SECONDS=3, WORKER_CONCURRENCY=8)
 async def test_a_hanging_receiver_times_out_is_retried_and_texts_go_out_on_time(
     hooked: Harness, receiver: WebhookReceiver
 ) -> None:

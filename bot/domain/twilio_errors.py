@@ -29,14 +29,20 @@ PLAIN_WORDS = {
     21219: "a trial Twilio account may only call numbers verified in its Console",
 }
 
+TOO_MANY_REQUESTS = 20429  # too many concurrent requests for the account
 # Twilio said "slow down" or had a fault of its own: the same request may succeed later.
-RETRYABLE_CODES = frozenset({20429, 20500, 20503})
+RETRYABLE_CODES = frozenset({TOO_MANY_REQUESTS, 20500, 20503})
 
 
 def is_retryable(http_status: int | None, code: int | None) -> bool:
     if code in RETRYABLE_CODES:
         return True
     return http_status is None or http_status == 429 or http_status >= 500
+
+
+def is_throttled(http_status: int | None, code: int | None) -> bool:
+    """Too many requests at once (20429) or too fast (429): send fewer at a time."""
+    return code == TOO_MANY_REQUESTS or http_status == 429
 
 
 def describe(code: int | None, fallback: str = "Twilio refused the message") -> str:

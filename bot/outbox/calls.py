@@ -51,7 +51,8 @@ async def place_call(services: Services, job: Job, call: PlaceCall, *, reclaimed
     except TwilioRestException as exc:
         if twilio_errors.is_retryable(exc.status, exc.code):
             await markers.release_caller_job(lead.phone, job.id)
-            raise Retry(f"twilio {exc.status} code={exc.code}") from exc
+            throttled = twilio_errors.is_throttled(exc.status, exc.code)
+            raise Retry(f"twilio {exc.status} code={exc.code}", throttled=throttled) from exc
         await markers.sms_failed(lead.phone, job.id)
         services.metrics.send_failures.labels("twilio", "permanent").inc()
         log.warning("call back refused job=%s code=%s", job.id, exc.code)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 class Retry(Exception):
     """Not done, and worth another attempt (a 429, a 5xx, a network error): the worker puts the
-    job back on the retry schedule, no sooner than `after` seconds."""
+    job back on the retry schedule, no sooner than `after` seconds.
 
-    def __init__(self, reason: str, after: float | None = None) -> None:
+    throttled: the upstream refused it as one request too many at once (Twilio's 20429), so
+    the worker runs fewer of that queue's jobs at once for a while (outbox/limits.py)."""
+
+    def __init__(self, reason: str, after: float | None = None, *, throttled: bool = False) -> None:
         super().__init__(reason)
         self.after = after
+        self.throttled = throttled
 
 
 class Held(Exception):

@@ -28,7 +28,8 @@ async def look_up(services: Services, lookup: LineTypeLookup) -> None:
         )
     except TwilioRestException as exc:
         if twilio_errors.is_retryable(exc.status, exc.code):
-            raise Retry(f"lookup {exc.status} code={exc.code}") from exc
+            throttled = twilio_errors.is_throttled(exc.status, exc.code)
+            raise Retry(f"lookup {exc.status} code={exc.code}", throttled=throttled) from exc
         log.warning("lookup refused to=%s code=%s", masked(lookup.phone), exc.code)
         await services.calls.set_line_type(lookup.phone, "unknown")
         return

@@ -92,7 +92,8 @@ async def _send(services: Services, job: Job, sms: SendSms, *, reclaimed: bool) 
     except TwilioRestException as exc:
         if twilio_errors.is_retryable(exc.status, exc.code):
             await markers.release_caller_job(sms.to, job.id)
-            raise Retry(f"twilio {exc.status} code={exc.code}") from exc
+            throttled = twilio_errors.is_throttled(exc.status, exc.code)
+            raise Retry(f"twilio {exc.status} code={exc.code}", throttled=throttled) from exc
         await markers.sms_failed(sms.to, job.id)
         services.metrics.send_failures.labels("twilio", "permanent").inc()
         if exc.code == twilio_errors.OPTED_OUT:

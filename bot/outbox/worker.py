@@ -22,6 +22,7 @@ from bot.flows import reminders, reports
 from bot.outbox import holds, traces
 from bot.outbox import webhooks as webhook_deliveries
 from bot.outbox.errors import Held, Retry
+from bot.outbox.limits import Slots
 from bot.outbox.pacing import Deferred
 from bot.outbox.perform import perform
 from bot.services import Services
@@ -62,11 +63,13 @@ class Worker:
         self.concurrency = concurrency or services.settings.worker_concurrency
         self.name = f"{socket.gethostname()}-{os.getpid()}-{random.randrange(1 << 16):04x}"
         self._stopping = asyncio.Event()
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: set[asyncio.Task[object]] = set()
         # Stream entries this worker holds (read, waiting for a slot, or running): it renews
         # their idle time, so only a dead worker's entries ever look idle enough to reclaim.
         self._held: dict[Queue, set[str]] = {queue: set() for queue in queues}
         self._holds = holds.Holds(services)  # jobs waiting while Slack's wiring is broken
+        # Each queue's jobs in flight: up to `concurrency`, fewer while Twilio says too many.
+        self.slots: dict[Queue, Slots] = {queue: Slots(self.concurrency) for queue in queues}
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -102,13 +105,18 @@ class Worker:
 
     async def _consume(self, queue: Queue) -> None:
         outbox = self.services.outbox
-        slots = asyncio.Semaphore(self.concurrency)
+        slots = self.slots[queue]
         while not self._stopping.is_set():
+            # Read only as many jobs as there are free slots: what this worker cannot start now
+            # stays in the stream for another worker, not held here behind a busy one.
+            free = await slots.wait_free()
+            if self._stopping.is_set():
+                break
             try:
                 deliveries = await outbox.read(
                     queue,
                     self.name,
-                    count=self.concurrency,
+                    count=free,
                     block_ms=self.services.settings.worker_read_block_ms,
                 )
             except Exception as exc:  # Redis restarting: back off, don't die
@@ -119,16 +127,27 @@ class Worker:
                 continue
             self._held[queue].update(d.message_id for d in deliveries)
             for delivery in deliveries:
-                await slots.acquire()
                 if self._stopping.is_set():
                     # Stopping: start nothing new. The rest stay pending in the group, and
                     # with nobody renewing them the next worker reclaims them.
-                    slots.release()
                     break
-                task = asyncio.create_task(self._handle(delivery))
+                ticket = slots.take()  # now, so the next read counts it busy
+                task = asyncio.create_task(self._in_slot(slots, ticket, delivery))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
-                task.add_done_callback(lambda _: slots.release())
+
+    async def _in_slot(self, slots: Slots, ticket: int, delivery: Delivery) -> None:
+        throttled = False
+        try:
+            throttled = await self._handle(delivery)
+        finally:
+            if slots.release(ticket, throttled=throttled):
+                log.warning(
+                    "too many requests at once queue=%s: %d jobs at a time now",
+                    delivery.queue,
+                    slots.limit,
+                )
+            self.services.metrics.worker_slots.labels(delivery.queue).set(int(slots.limit))
 
     async def _maintain(self) -> None:
         """Move due retries back onto the streams and take over jobs of dead workers."""
@@ -169,22 +188,26 @@ class Worker:
                 log.exception("outbox maintenance failed")
             await self._pause(0.2)
 
-    async def _handle(self, delivery: Delivery) -> None:
+    async def _handle(self, delivery: Delivery) -> bool:
+        """Whether the upstream said too many at once (the job is retried)."""
         try:
-            await self._perform(delivery)
+            return await self._perform(delivery)
         except RedisError as exc:
             # Redis went away mid-job: nothing can be recorded, not even a retry. The job
             # stays pending; unrenewed from here, it is reclaimed once Redis is back.
             log.warning("redis unavailable mid-job id=%s error=%s", delivery.message_id, exc)
+            return False
         finally:
             self._held[delivery.queue].discard(delivery.message_id)
 
-    async def _perform(self, delivery: Delivery) -> None:
+    async def _perform(self, delivery: Delivery) -> bool:
+        """Whether the job was refused as one too many at once (Retry(throttled=True))."""
         outbox = self.services.outbox
         job = delivery.job
         if job is None:
             await outbox.bury(delivery, "unreadable job", self.services.clock())
-            return
+            return False
+        throttled = False
         try:
             await perform(self.services, job, reclaimed=delivery.reclaimed)
         except Held as exc:  # Slack's wiring is broken: it waits for the fix, using no attempt
@@ -198,9 +221,10 @@ class Worker:
             held = job.holding(exc.turn_at)
             await outbox.retry_later(held, self.services.clock() + (exc.after or 0))
         except Retry as exc:
+            throttled = exc.throttled
             if job.attempt + 1 >= MAX_ATTEMPTS[delivery.queue]:
                 await self._give_up(delivery, job, str(exc))
-                return
+                return throttled
             delay = backoff(job.attempt, exc.after)
             log.warning(
                 "retry job=%s in %.1fs attempt=%d reason=%s", job.id, delay, job.attempt + 1, exc
@@ -210,11 +234,12 @@ class Worker:
             log.exception("job failed job=%s kind=%s", job.id, job.kind)
             if job.attempt + 1 >= MAX_ATTEMPTS[delivery.queue]:
                 await self._give_up(delivery, job, f"error: {exc!r}")
-                return
+                return False
             await outbox.retry_later(
                 job.retried(), self.services.clock() + backoff(job.attempt, None)
             )
         await outbox.ack(delivery)
+        return throttled
 
     async def _give_up(self, delivery: Delivery, job: Job, reason: str) -> None:
         """Out of retries: the crew is told where they look (outbox/traces.py), the job is

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from twilio.rest import Client
 
 from bot.simulators._server import LoopbackServer
@@ -78,8 +79,16 @@ class TwilioStandIn(LoopbackServer):
         latency: float = 0.0,
         app_url: str | None = None,
         public_url: str | None = None,
+        max_concurrent: int | None = None,
     ) -> None:
         super().__init__(latency)
+        # Twilio caps an account's requests in flight: past the cap it answers 429 with error
+        # 20429 ("Too Many Requests") at once. None: no cap.
+        self.max_concurrent = max_concurrent
+        self.in_flight = 0
+        self.most_in_flight = 0  # the highest number of requests served at once
+        self.refused_concurrent = 0  # requests answered 20429 for being one too many
+        self.app.middlewares.append(self._concurrency_cap)
         self.account_sid = account_sid
         self.auth_token = auth_token
         # The account resource's status (active, suspended, closed) and type (Full, Trial).
@@ -113,6 +122,18 @@ class TwilioStandIn(LoopbackServer):
     async def close(self) -> None:
         await super().close()
         await self.media.cdn.close()
+
+    @web.middleware
+    async def _concurrency_cap(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.max_concurrent is not None and self.in_flight >= self.max_concurrent:
+            self.refused_concurrent += 1
+            return twilio_error(429, 20429, "Too Many Requests")
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await handler(request)
+        finally:
+            self.in_flight -= 1
 
     # ---- configuration -------------------------------------------------------------
 
