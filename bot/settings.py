@@ -133,8 +133,9 @@ class Settings(BaseSettings):
 
     run_worker: bool = True
     worker_concurrency: int = Field(8, ge=1, le=256)
-    # How long a worker's read waits for new jobs; also how long a clean shutdown may wait for it.
-    worker_read_block_ms: int = Field(500, ge=10, le=5_000)
+    # How long a worker's read waits for new jobs. A job queued wakes it at once, and a shutdown
+    # ends it, so a long wait costs nothing but keeps an idle worker quiet (one read per queue).
+    worker_read_block_ms: int = Field(10_000, ge=10, le=60_000)
     # A job unacknowledged this long belonged to a worker that died: another takes it over.
     worker_reclaim_seconds: float = Field(30, ge=1, le=3_600)
     slack_posts_per_second: float = Field(1.0, gt=0)

@@ -67,6 +67,7 @@ class Worker:
         # their idle time, so only a dead worker's entries ever look idle enough to reclaim.
         self._held: dict[Queue, set[str]] = {queue: set() for queue in queues}
         self._holds = holds.Holds(services)  # jobs waiting while Slack's wiring is broken
+        self._readers: list[asyncio.Task[None]] = []  # one blocking read loop per queue
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -77,12 +78,22 @@ class Worker:
                 log.warning("redis not ready (%s); worker retrying", type(exc).__name__)
                 await self._pause(1.0)
         log.info("worker started name=%s concurrency=%d", self.name, self.concurrency)
-        loops = [self._consume(queue) for queue in self.queues] + [self._maintain()]
-        await asyncio.gather(*loops)
+        self._readers = [
+            asyncio.create_task(self._consume(queue), name=f"outbox-read-{queue}")
+            for queue in self.queues
+        ]
+        try:
+            await self._maintain()  # returns once stopping
+        finally:
+            await _ended(self._readers)  # stop() ends them; here too when run() is cancelled
 
     async def stop(self, grace: float = 8.0) -> None:
         """Finish what is in flight; whatever isn't acknowledged stays queued for another worker."""
         self._stopping.set()
+        # A read blocks up to WORKER_READ_BLOCK_MS (10 s): end it now. redis-py drops the
+        # connection of a command cancelled midway (it can't be reused half read); an entry the
+        # read had just taken stays pending in the group, and is reclaimed like any other.
+        await _ended(self._readers)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         # Again until none is left: a read that was under way when the stop came may still
@@ -91,8 +102,7 @@ class Worker:
             await asyncio.wait(set(self._in_flight), timeout=left)
 
     async def shutdown(self, task: asyncio.Task[None], grace: float = 8.0) -> None:
-        """Stop, and let the loops end by themselves (a read blocks WORKER_READ_BLOCK_MS):
-        cancelling a Redis command midway would leave its connection half open."""
+        """Stop, and let the maintenance round under way end by itself (cancelled after 2 s)."""
         await self.stop(grace)
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout=2.0)
@@ -253,3 +263,12 @@ class Worker:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
         except TimeoutError:
             pass
+
+
+async def _ended(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the tasks and wait for them to end, cancelling again while one hasn't: a cancel
+    can be lost inside redis-py when it lands as a reply arrives (bot/app.py's _cancelled)."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
