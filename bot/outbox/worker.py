@@ -37,6 +37,7 @@ MAX_ATTEMPTS: dict[Queue, int] = {
     "webhooks": webhooks.ATTEMPTS,
 }
 MAX_BACKOFF = 300.0
+REMINDERS_EVERY = 5.0  # seconds of the clock between looks at the reminders (due in minutes)
 
 
 def backoff(attempt: int, retry_after: float | None) -> float:
@@ -68,6 +69,11 @@ class Worker:
         self._held: dict[Queue, set[str]] = {queue: set() for queue in queues}
         self._holds = holds.Holds(services)  # jobs waiting while Slack's wiring is broken
         self._readers: list[asyncio.Task[None]] = []  # one blocking read loop per queue
+        self._wake = asyncio.Event()  # set by a stop, or a job scheduled before the next round
+        self._wake_at: float | None = None  # the soonest job this process scheduled
+        self._renewed = float("-inf")  # monotonic time of the last renew and reclaim
+        self._reminders_at = float("-inf")  # clock time of the next look at reminders
+        self._digest_minute = -1  # the clock's minute the digest was last looked at
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -90,6 +96,7 @@ class Worker:
     async def stop(self, grace: float = 8.0) -> None:
         """Finish what is in flight; whatever isn't acknowledged stays queued for another worker."""
         self._stopping.set()
+        self._wake.set()
         # A read blocks up to WORKER_READ_BLOCK_MS (10 s): end it now. redis-py drops the
         # connection of a command cancelled midway (it can't be reused half read); an entry the
         # read had just taken stays pending in the group, and is reclaimed like any other.
@@ -141,43 +148,91 @@ class Worker:
                 task.add_done_callback(lambda _: slots.release())
 
     async def _maintain(self) -> None:
-        """Move due retries back onto the streams and take over jobs of dead workers."""
+        """Move due retries back onto the streams and take over jobs of dead workers.
+
+        A round is one Redis command when nothing is going on (Outbox.maintain), and the loop
+        sleeps until the next job is due: at most WORKER_IDLE_SECONDS, since another process
+        may schedule one sooner; as soon as this process does (retry_later, a crew reply's undo
+        window), it wakes for it."""
+        self.services.outbox.watch_schedule(self._scheduled)
+        try:
+            while not self._stopping.is_set():
+                now = self.services.clock()
+                if self._wake_at is not None and self._wake_at <= now:
+                    self._wake_at = None
+                next_due = None
+                try:
+                    next_due = await self._round(now)
+                except RedisError as exc:  # Redis restarting: try again next round
+                    log.error("outbox maintenance failed: redis %s", exc)
+                except Exception:
+                    log.exception("outbox maintenance failed")
+                idle = now + self.services.settings.worker_idle_seconds
+                await self._sleep_until(min(next_due, idle) if next_due is not None else idle)
+        finally:
+            self.services.outbox.unwatch_schedule(self._scheduled)
+
+    async def _round(self, now: float) -> float | None:
+        """One maintenance round; returns when the next scheduled job is due."""
         outbox = self.services.outbox
-        renew_every = self.reclaim_idle_ms / 3000  # well inside the reclaim time
-        renewed = 0.0
+        found = await outbox.maintain(now)
+        if found.broken:
+            await self._holds.maintain()
+        else:
+            self.services.holds.none_broken()  # the happy path: nothing to read
+        if time.monotonic() - self._renewed >= self.reclaim_idle_ms / 3000:
+            # Well inside the reclaim time: renew what this worker holds, and take over what
+            # a dead worker left (only where some entry is pending at all).
+            for queue in self.queues:
+                await outbox.renew(queue, self.name, list(self._held[queue]))
+                if found.pending[queue]:
+                    await self._reclaim(queue)
+            self._renewed = time.monotonic()
+        if now >= self._reminders_at:
+            await reminders.fire_due(self.services)  # due in minutes: a look every few seconds
+            self._reminders_at = now + REMINDERS_EVERY
+        if int(now // 60) != self._digest_minute:
+            await reports.maybe_post_digest(self.services)  # Monday morning: once a minute
+            self._digest_minute = int(now // 60)
+        return found.next_due
+
+    async def _reclaim(self, queue: Queue) -> None:
+        reclaimed = [
+            delivery
+            for delivery in await self.services.outbox.reclaim(
+                queue, self.name, self.reclaim_idle_ms
+            )
+            # Ours and still running: idle only because Redis was away a while.
+            if delivery.message_id not in self._held[queue]
+        ]
+        self._held[queue].update(d.message_id for d in reclaimed)
+        for delivery in reclaimed:
+            if self._stopping.is_set():
+                break
+            log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
+            task = asyncio.create_task(self._handle(delivery))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    def _scheduled(self, due: float) -> None:
+        """This process scheduled a job due at `due`: the loop looks by then."""
+        if self._wake_at is None or due < self._wake_at:
+            self._wake_at = due
+            self._wake.set()
+
+    async def _sleep_until(self, at: float) -> None:
+        """Until `at` (the services' clock), or sooner for a job scheduled sooner, or a stop."""
         while not self._stopping.is_set():
+            if self._wake_at is not None:
+                at = min(at, self._wake_at)
+            left = at - self.services.clock()
+            if left <= 0:
+                return
+            self._wake.clear()
             try:
-                if time.monotonic() - renewed >= renew_every:
-                    for queue in self.queues:
-                        await outbox.renew(queue, self.name, list(self._held[queue]))
-                    renewed = time.monotonic()
-                for queue in self.queues:
-                    await outbox.promote_due(queue, self.services.clock())
-                    reclaimed = [
-                        delivery
-                        for delivery in await outbox.reclaim(queue, self.name, self.reclaim_idle_ms)
-                        # Ours and still running: idle only because Redis was away a while.
-                        if delivery.message_id not in self._held[queue]
-                    ]
-                    self._held[queue].update(d.message_id for d in reclaimed)
-                    for delivery in reclaimed:
-                        if self._stopping.is_set():
-                            break
-                        log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
-                        task = asyncio.create_task(self._handle(delivery))
-                        self._in_flight.add(task)
-                        task.add_done_callback(self._in_flight.discard)
-                await self._holds.maintain()
-                await reminders.fire_due(self.services)
-                await reports.maybe_post_digest(self.services)
-                depth = await outbox.depth()
-                for name, count in depth.items():
-                    self.services.metrics.outbox_depth.labels(name).set(count)
-            except RedisError as exc:  # Redis restarting: try again next round
-                log.error("outbox maintenance failed: redis %s", exc)
-            except Exception:
-                log.exception("outbox maintenance failed")
-            await self._pause(0.2)
+                await asyncio.wait_for(self._wake.wait(), timeout=left)
+            except TimeoutError:
+                return
 
     async def _handle(self, delivery: Delivery) -> None:
         try:
