@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.domain.jobs import Job, SendSms, SlackThread
+from bot.settings import Settings
 from storage.keys import Keys
 from storage.outbox import Outbox
 from tests.conftest import (
@@ -48,7 +49,10 @@ async def counted(
     if on_cluster(request.config):
         pytest.skip("the counting proxy stands in front of one server, not a cluster")
     async with CountingProxy(redis_url) as proxy:
-        harness = await start_harness(proxy.url, key_prefix, slack, twilio, clock)
+        idle = Settings.model_fields["worker_idle_seconds"].default  # not the tests' shorter
+        harness = await start_harness(
+            proxy.url, key_prefix, slack, twilio, clock, worker_idle_seconds=idle
+        )
         try:
             yield harness, proxy
         finally:
