@@ -67,10 +67,11 @@ return #due
 """
 
 # KEYS: each queue's retry set and stream (pairs, in QUEUES order), then the slack-broken hash.
-# ARGV: now, limit per queue, group. A maintenance round in one step (all in the {outbox} slot):
-# moves due jobs back onto the streams, and answers how many, when the next is due (the lowest
-# score left, '' when none; as a string, since Lua would cut a number to an integer), how many
-# Slack scopes are held broken, and each stream's entries read and not yet acknowledged.
+# ARGV: now, limit per queue, group, '1' to count pending entries. A maintenance round in one
+# step (all in the {outbox} slot): moves due jobs back onto the streams, and answers how many,
+# when the next is due (the lowest score left, '' when none; as a string, since Lua would cut a
+# number to an integer), how many Slack scopes are held broken, and when asked, each stream's
+# entries read and not yet acknowledged (0 when not asked).
 _MAINTAIN = """
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local promoted, next_due, pending = 0, '', {}
@@ -86,8 +87,11 @@ for q = 1, (#KEYS - 1) / 2 do
   if first[2] and (next_due == '' or tonumber(first[2]) < tonumber(next_due)) then
     next_due = first[2]
   end
-  local summary = redis.pcall('XPENDING', stream, ARGV[3])  -- an error: no group yet
-  pending[q] = (type(summary) == 'table' and not summary.err and summary[1]) or 0
+  pending[q] = 0
+  if ARGV[4] == '1' then
+    local summary = redis.pcall('XPENDING', stream, ARGV[3])  -- an error: no group yet
+    pending[q] = (type(summary) == 'table' and not summary.err and summary[1]) or 0
+  end
 end
 return {promoted, next_due, redis.call('HLEN', KEYS[#KEYS]), unpack(pending)}
 """
@@ -100,7 +104,7 @@ class Round:
     promoted: int  # due jobs moved back onto their streams
     next_due: float | None  # when the earliest job still waiting is due, any queue
     broken: int  # Slack scopes held broken (storage/holds.py)
-    pending: dict[Queue, int]  # entries read by some worker and not yet acknowledged
+    pending: dict[Queue, int]  # entries read by some worker and not yet acknowledged (if asked)
 
 
 # A job held back for an undo window (a crew reply): it waits in the sms retry set like any job
@@ -301,19 +305,20 @@ class Outbox:
         keys = [self.keys.retry(queue), self.keys.stream(queue)]
         return int(await self._promote(keys=keys, args=[now, limit]))
 
-    async def maintain(self, now: float, limit: int = 500) -> Round:
-        """One maintenance round's Redis work in one command (_MAINTAIN)."""
+    async def maintain(self, now: float, pending: bool = False, limit: int = 500) -> Round:
+        """One maintenance round's Redis work in one command (_MAINTAIN); `pending`: count
+        each stream's pending entries too."""
         keys = [
             key for queue in QUEUES for key in (self.keys.retry(queue), self.keys.stream(queue))
         ]
         keys.append(self.keys.broken())
-        reply = await self._maintain(keys=keys, args=[now, limit, GROUP])
-        promoted, next_due, broken, *pending = reply
+        reply = await self._maintain(keys=keys, args=[now, limit, GROUP, int(pending)])
+        promoted, next_due, broken, *pending_counts = reply
         return Round(
             promoted=int(promoted),
             next_due=float(next_due) if next_due else None,
             broken=int(broken),
-            pending={queue: int(count) for queue, count in zip(QUEUES, pending, strict=True)},
+            pending={q: int(count) for q, count in zip(QUEUES, pending_counts, strict=True)},
         )
 
     async def read(self, queue: Queue, consumer: str, count: int, block_ms: int) -> list[Delivery]:

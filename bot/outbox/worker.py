@@ -175,14 +175,15 @@ class Worker:
     async def _round(self, now: float) -> float | None:
         """One maintenance round; returns when the next scheduled job is due."""
         outbox = self.services.outbox
-        found = await outbox.maintain(now)
+        # Well inside the reclaim time: renew what this worker holds, and take over what a
+        # dead worker left (only where some entry is pending at all).
+        renew = time.monotonic() - self._renewed >= self.reclaim_idle_ms / 3000
+        found = await outbox.maintain(now, pending=renew)
         if found.broken:
             await self._holds.maintain()
         else:
             self.services.holds.none_broken()  # the happy path: nothing to read
-        if time.monotonic() - self._renewed >= self.reclaim_idle_ms / 3000:
-            # Well inside the reclaim time: renew what this worker holds, and take over what
-            # a dead worker left (only where some entry is pending at all).
+        if renew:
             for queue in self.queues:
                 await outbox.renew(queue, self.name, list(self._held[queue]))
                 if found.pending[queue]:
