@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.domain.jobs import Job, SendSms, SlackThread
+from bot.domain.jobs import Job, Notice, SendSms, SlackThread
 from bot.settings import Settings
 from storage.keys import Keys
 from storage.outbox import Outbox
@@ -101,3 +101,28 @@ async def test_a_retry_another_process_scheduled_is_still_promoted(
     await wait_until(
         lambda: harness.twilio.messages_to(OTHER_CALLER), message="retry never promoted"
     )
+
+
+async def test_a_round_promotes_every_queues_due_jobs_and_says_when_the_next_is_due(
+    redis: Redis, key_prefix: str
+) -> None:
+    outbox = Outbox(redis, Keys(key_prefix))
+    await outbox.ensure_groups()
+    now = 1_800_000_000.25
+    due_text = text_job("due-text", CALLER)
+    later_text = text_job("later-text", OTHER_CALLER)
+    await outbox.retry_later(due_text, now - 1)
+    await outbox.retry_later(later_text, now + 7.5)
+    await outbox.retry_later(Job("due-notice", Notice(CHANNEL, "Back in a minute")), now)
+    await outbox.retry_later(Job("later-notice", Notice(CHANNEL, "Later")), now + 3.125)
+
+    found = await outbox.maintain(now, pending=True)
+
+    assert found.promoted == 2
+    assert found.next_due == now + 3.125  # the soonest of any queue, to the millisecond
+    assert found.broken == 0
+    assert found.pending == {"sms": 0, "slack": 0, "webhooks": 0}  # promoted, not read yet
+    [read] = await outbox.read("sms", "a-worker", count=10, block_ms=10)
+    assert read.job == due_text
+    assert (await outbox.maintain(now, pending=True)).pending["sms"] == 1
+    assert (await outbox.maintain(now)).pending["sms"] == 0  # not asked: not counted
