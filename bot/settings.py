@@ -135,8 +135,12 @@ class Settings(BaseSettings):
     # Jobs in flight per queue per worker: they mostly wait on Slack or Twilio, so many are cheap
     # (README, Scaling); fewer for a while when Twilio answers 20429 (bot/outbox/limits.py).
     worker_concurrency: int = Field(100, ge=1, le=1_000)
-    # How long a worker's read waits for new jobs; also how long a clean shutdown may wait for it.
-    worker_read_block_ms: int = Field(500, ge=10, le=5_000)
+    # How long a worker's read waits for new jobs. A job queued wakes it at once, and a shutdown
+    # ends it, so a long wait costs nothing but keeps an idle worker quiet (one read per queue).
+    worker_read_block_ms: int = Field(10_000, ge=10, le=60_000)
+    # The longest a worker's maintenance loop sleeps: a job another process scheduled for later
+    # (a retry, a crew reply's undo window) is queued at most this late. Its own it wakes for.
+    worker_idle_seconds: float = Field(1.0, ge=0.05, le=60)
     # A job unacknowledged this long belonged to a worker that died: another takes it over.
     worker_reclaim_seconds: float = Field(30, ge=1, le=3_600)
     slack_posts_per_second: float = Field(1.0, gt=0)

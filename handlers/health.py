@@ -111,6 +111,9 @@ async def _exposition(services: Services) -> web.Response:
         counts.held = await services.holds.counts()
         counts.dead = await services.outbox.dead_counts()
         counts.given_up = await services.outbox.given_up_counts()
+        # Read here, as it is scraped: an idle worker's loop reads nothing it doesn't need.
+        for queue, depth in (await services.outbox.depth()).items():
+            services.metrics.outbox_depth.labels(queue).set(depth)
     except (RedisError, OSError):
         pass  # Redis away: the last counts read stand, the rest of the metrics still answer
     body = generate_latest(services.metrics.registry)

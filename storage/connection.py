@@ -120,6 +120,9 @@ def connect(
         decode_responses=True,
         health_check_interval=15,
         socket_connect_timeout=5,
+        # redis-py's default is 5 s: a worker's blocking read (10 s) would time out, and be
+        # sent again on a new connection, every 5 s. Above the read's block instead.
+        socket_timeout=5 + read_block_ms / 1000,
         retry_on_timeout=True,
         **options,
     )

@@ -112,6 +112,11 @@ class Holds:
         self._known = {b.scope: b.error for b in found}
         return sorted(found, key=lambda b: b.since)
 
+    def none_broken(self) -> None:
+        """Redis holds no scope broken (a maintenance round's count): this process's view
+        agrees, without reading the hash."""
+        self._known = {}
+
     async def still_broken(self, broken: Broken, error: str) -> None:
         """A check found it still broken, maybe for another reason: keep the latest, and since."""
         value = json.dumps({"error": error, "since": broken.since})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
@@ -65,6 +65,46 @@ for _, job in ipairs(due) do
 end
 return #due
 """
+
+# KEYS: each queue's retry set and stream (pairs, in QUEUES order), then the slack-broken hash.
+# ARGV: now, limit per queue, group, '1' to count pending entries. A maintenance round in one
+# step (all in the {outbox} slot): moves due jobs back onto the streams, and answers how many,
+# when the next is due (the lowest score left, '' when none; as a string, since Lua would cut a
+# number to an integer), how many Slack scopes are held broken, and when asked, each stream's
+# entries read and not yet acknowledged (0 when not asked).
+_MAINTAIN = """
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local promoted, next_due, pending = 0, '', {}
+for q = 1, (#KEYS - 1) / 2 do
+  local retry, stream = KEYS[2 * q - 1], KEYS[2 * q]
+  local due = redis.call('ZRANGEBYSCORE', retry, '-inf', now, 'LIMIT', 0, limit)
+  for _, job in ipairs(due) do
+    redis.call('XADD', stream, '*', 'job', job)
+    redis.call('ZREM', retry, job)
+  end
+  promoted = promoted + #due
+  local first = redis.call('ZRANGE', retry, 0, 0, 'WITHSCORES')
+  if first[2] and (next_due == '' or tonumber(first[2]) < tonumber(next_due)) then
+    next_due = first[2]
+  end
+  pending[q] = 0
+  if ARGV[4] == '1' then
+    local summary = redis.pcall('XPENDING', stream, ARGV[3])  -- an error: no group yet
+    pending[q] = (type(summary) == 'table' and not summary.err and summary[1]) or 0
+  end
+end
+return {promoted, next_due, redis.call('HLEN', KEYS[#KEYS]), unpack(pending)}
+"""
+
+
+@dataclass(frozen=True)
+class Round:
+    """What a maintenance round found (Outbox.maintain)."""
+
+    promoted: int  # due jobs moved back onto their streams
+    next_due: float | None  # when the earliest job still waiting is due, any queue
+    broken: int  # Slack scopes held broken (storage/holds.py)
+    pending: dict[Queue, int]  # entries read by some worker and not yet acknowledged (if asked)
 
 
 # A job held back for an undo window (a crew reply): it waits in the sms retry set like any job
@@ -152,7 +192,9 @@ class Outbox:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
+        self._watchers: list[Callable[[float], None]] = []
         self._promote = redis.register_script(_PROMOTE_DUE)
+        self._maintain = redis.register_script(_MAINTAIN)
         self._hold = redis.register_script(_HOLD)
         self._change_held = redis.register_script(_CHANGE_HELD)
         self._is_held = redis.register_script(_IS_HELD)
@@ -186,6 +228,7 @@ class Outbox:
     def add_later(self, pipe: Pipeline, job: Job, due: float) -> None:
         """retry_later() on the caller's pipeline."""
         pipe.zadd(self.keys.retry(job.queue), {job.to_json(): due})
+        self.scheduled(due)  # before it is sent: a worker that looks too soon looks again then
 
     def add_instead_of_later(self, pipe: Pipeline, job: Job) -> None:
         """Queue now a job that add_later() scheduled. Queued before the timer is dropped: a
@@ -196,6 +239,22 @@ class Outbox:
 
     async def retry_later(self, job: Job, due: float) -> None:
         await self.redis.zadd(self.keys.retry(job.queue), {job.to_json(): due})
+        self.scheduled(due)
+
+    # --- this process's workers hear of what it schedules -------------------------------------
+    def watch_schedule(self, callback: Callable[[float], None]) -> None:
+        """Call `callback(due)` whenever this process schedules a job for later: its workers
+        then look at the retry sets by then, not only at their idle round."""
+        self._watchers.append(callback)
+
+    def unwatch_schedule(self, callback: Callable[[float], None]) -> None:
+        if callback in self._watchers:
+            self._watchers.remove(callback)
+
+    def scheduled(self, due: float) -> None:
+        """A job is (or, on a pipeline about to be sent, will be) due at `due`."""
+        for callback in self._watchers:
+            callback(due)
 
     async def cancel_retry(self, job: Job) -> None:
         """Drop a scheduled job (as scheduled, attempt included) that is no longer needed."""
@@ -211,7 +270,9 @@ class Outbox:
         keys = [self.keys.held(channel, ts), self.keys.retry(job.queue), self.keys.stream("slack")]
         args: list[str | float] = [job.to_json(), due, int(ttl) + 1]
         args.extend(j.to_json() for j in with_it)
-        return str(await self._hold(keys=keys, args=args))
+        held = str(await self._hold(keys=keys, args=args))
+        self.scheduled(due)
+        return held
 
     async def change_held(
         self,
@@ -243,6 +304,22 @@ class Outbox:
     async def promote_due(self, queue: Queue, now: float, limit: int = 500) -> int:
         keys = [self.keys.retry(queue), self.keys.stream(queue)]
         return int(await self._promote(keys=keys, args=[now, limit]))
+
+    async def maintain(self, now: float, pending: bool = False, limit: int = 500) -> Round:
+        """One maintenance round's Redis work in one command (_MAINTAIN); `pending`: count
+        each stream's pending entries too."""
+        keys = [
+            key for queue in QUEUES for key in (self.keys.retry(queue), self.keys.stream(queue))
+        ]
+        keys.append(self.keys.broken())
+        reply = await self._maintain(keys=keys, args=[now, limit, GROUP, int(pending)])
+        promoted, next_due, broken, *pending_counts = reply
+        return Round(
+            promoted=int(promoted),
+            next_due=float(next_due) if next_due else None,
+            broken=int(broken),
+            pending={q: int(count) for q, count in zip(QUEUES, pending_counts, strict=True)},
+        )
 
     async def read(self, queue: Queue, consumer: str, count: int, block_ms: int) -> list[Delivery]:
         stream = self.keys.stream(queue)

@@ -1,8 +1,10 @@
-"""Missed call -> SMS latency: `python -m tests.bench_textback [--calls 100]`.
+"""Missed call -> SMS latency: `python -m tests.bench_textback [--calls 100] [--pause 0]`.
 
 Fires signed dial-status webhooks (no-answer) from distinct callers, one after another, at an
 in-process server with its worker, a real Redis and the loopback stand-ins, and prints the time from
-sending the webhook to the SMS request reaching the Twilio stand-in.
+sending the webhook to the SMS request reaching the Twilio stand-in. With --pause, each call comes
+after that many seconds of quiet (12: longer than the worker's blocking read), to see what the
+first job after an idle spell costs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
 
 
-async def bench(calls: int, redis_url: str) -> dict[str, float]:
+async def bench(calls: int, redis_url: str, pause: float = 0.0) -> dict[str, float]:
     prefix = f"tbbench-{uuid.uuid4().hex[:8]}"
     async with SlackStandIn() as slack, TwilioStandIn() as twilio:
         settings = make_settings(redis_url, prefix, slack, twilio, slack_posts_per_second=1000)
@@ -45,6 +47,8 @@ async def bench(calls: int, redis_url: str) -> dict[str, float]:
                     "DialCallStatus": "no-answer",
                 }
                 url = PUBLIC_URL + "/twilio/voice/dial-status"
+                if pause:
+                    await asyncio.sleep(pause)  # the quiet spell measured, not a wait
                 headers = {"X-Twilio-Signature": twilio_signature(token, url, params)}
                 started = time.monotonic()
                 response = await client.post(
@@ -75,6 +79,7 @@ async def bench(calls: int, redis_url: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=100, choices=range(1, 101), metavar="1..100")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds of quiet before each")
     args = parser.parse_args()
     process = None
     if local_redis.answers("127.0.0.1", 6379):
@@ -84,7 +89,7 @@ def main() -> None:
         process = local_redis.start(port, None, persist=False)
         redis_url = f"redis://127.0.0.1:{port}/0"
     try:
-        result = asyncio.run(bench(args.calls, redis_url))
+        result = asyncio.run(bench(args.calls, redis_url, args.pause))
     finally:
         if process is not None:
             process.terminate()

@@ -199,8 +199,10 @@ def make_settings(
         "weekly_digest": False,  # a test that wants Monday's digest turns it on
         # Crew replies go out at once; the undo window's tests set REPLY_UNDO_SECONDS.
         "reply_undo_seconds": 0,
-        # Each test's app stops at teardown; a short read keeps that stop (and the suite) quick.
-        "worker_read_block_ms": 50,
+        # Tests move the clock on by leaps (a backoff, a day) and a worker sleeps in real time
+        # until its next round: shorter rounds see each leap sooner. tests/test_idle.py counts
+        # the default's.
+        "worker_idle_seconds": 0.2,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

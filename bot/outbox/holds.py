@@ -3,10 +3,11 @@ and tell someone outside Slack.
 
 A job Slack refuses for the business's wiring (slack_wiring.py: a revoked token, the bot out of
 the channel) is held in Redis (storage/holds.py) with no attempt used. Every worker's
-maintenance loop calls maintain(); every SLACK_RECHECK_SECONDS of the clock (a minute), one of
-them asks Slack (auth.test for the token, conversations.info for a channel) and releases what
-works again: each scope's jobs go back onto the slack stream in the order they were held, and
-each thread's posts follow in its own order, since a held post keeps its place in its thread.
+maintenance loop calls maintain() while some scope is broken (its round counts them); every
+SLACK_RECHECK_SECONDS of the clock (a minute), one of them asks Slack (auth.test for the
+token, conversations.info for a channel) and releases what works again: each scope's jobs go
+back onto the slack stream in the order they were held, and each thread's posts follow in its
+own order, since a held post keeps its place in its thread.
 
 The owner hears it by SMS at ALERT_PHONE: once when Slack has refused our posts for ALERT_AFTER
 or caller texts are waiting, at most once an hour, and once when it works again, from the same
@@ -48,7 +49,7 @@ class Holds:
         self._read_at = time.monotonic()
         broken = await services.holds.broken()  # also refreshes this process's view
         if not broken:
-            return  # the happy path: one read a second
+            return  # refreshed the view: broken scopes a moment ago, fixed since
         now = services.clock()
         every = services.settings.slack_recheck_seconds
         if now < broken[0].since + every:

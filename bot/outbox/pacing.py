@@ -16,8 +16,9 @@ TURN_EARLY = 0.5  # a deferred job comes back this long before its turn, and wai
 class Deferred(Retry):
     """Not a failure: the job's turn in a pacing schedule comes at `turn_at`, and it holds that
     turn. The worker puts it back on the retry schedule, using no attempt, to come back
-    `after` seconds from now: TURN_EARLY before its turn, since the retry schedule is looked
-    at every 0.2 s and a post that arrived late would crowd the next one into a 429."""
+    `after` seconds from now: TURN_EARLY before its turn, and waits the rest in a slot. The
+    worker that defers it wakes for it when it is due, but Redis or a busy loop may be a little
+    late, and a post that arrived late would crowd the next one into a 429."""
 
     def __init__(self, turn_at: float, now: float) -> None:
         super().__init__("waiting for its turn", after=max(0.0, turn_at - now - TURN_EARLY))

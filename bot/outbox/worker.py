@@ -38,6 +38,7 @@ MAX_ATTEMPTS: dict[Queue, int] = {
     "webhooks": webhooks.ATTEMPTS,
 }
 MAX_BACKOFF = 300.0
+REMINDERS_EVERY = 5.0  # seconds of the clock between looks at the reminders (due in minutes)
 
 
 def backoff(attempt: int, retry_after: float | None) -> float:
@@ -70,6 +71,12 @@ class Worker:
         self._holds = holds.Holds(services)  # jobs waiting while Slack's wiring is broken
         # Each queue's jobs in flight: up to `concurrency`, fewer while Twilio says too many.
         self.slots: dict[Queue, Slots] = {queue: Slots(self.concurrency) for queue in queues}
+        self._readers: list[asyncio.Task[None]] = []  # one blocking read loop per queue
+        self._wake = asyncio.Event()  # set by a stop, or a job scheduled before the next round
+        self._wake_at: float | None = None  # the soonest job this process scheduled
+        self._renewed = float("-inf")  # monotonic time of the last renew and reclaim
+        self._reminders_at = float("-inf")  # clock time of the next look at reminders
+        self._digest_minute = -1  # the clock's minute the digest was last looked at
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -80,12 +87,23 @@ class Worker:
                 log.warning("redis not ready (%s); worker retrying", type(exc).__name__)
                 await self._pause(1.0)
         log.info("worker started name=%s concurrency=%d", self.name, self.concurrency)
-        loops = [self._consume(queue) for queue in self.queues] + [self._maintain()]
-        await asyncio.gather(*loops)
+        self._readers = [
+            asyncio.create_task(self._consume(queue), name=f"outbox-read-{queue}")
+            for queue in self.queues
+        ]
+        try:
+            await self._maintain()  # returns once stopping
+        finally:
+            await _ended(self._readers)  # stop() ends them; here too when run() is cancelled
 
     async def stop(self, grace: float = 8.0) -> None:
         """Finish what is in flight; whatever isn't acknowledged stays queued for another worker."""
         self._stopping.set()
+        self._wake.set()
+        # A read blocks up to WORKER_READ_BLOCK_MS (10 s): end it now. redis-py drops the
+        # connection of a command cancelled midway (it can't be reused half read); an entry the
+        # read had just taken stays pending in the group, and is reclaimed like any other.
+        await _ended(self._readers)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         # Again until none is left: a read that was under way when the stop came may still
@@ -94,8 +112,7 @@ class Worker:
             await asyncio.wait(set(self._in_flight), timeout=left)
 
     async def shutdown(self, task: asyncio.Task[None], grace: float = 8.0) -> None:
-        """Stop, and let the loops end by themselves (a read blocks WORKER_READ_BLOCK_MS):
-        cancelling a Redis command midway would leave its connection half open."""
+        """Stop, and let the maintenance round under way end by itself (cancelled after 2 s)."""
         await self.stop(grace)
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout=2.0)
@@ -150,43 +167,92 @@ class Worker:
             self.services.metrics.worker_slots.labels(delivery.queue).set(int(slots.limit))
 
     async def _maintain(self) -> None:
-        """Move due retries back onto the streams and take over jobs of dead workers."""
+        """Move due retries back onto the streams and take over jobs of dead workers.
+
+        A round is one Redis command when nothing is going on (Outbox.maintain), and the loop
+        sleeps until the next job is due: at most WORKER_IDLE_SECONDS, since another process
+        may schedule one sooner; as soon as this process does (retry_later, a crew reply's undo
+        window), it wakes for it."""
+        self.services.outbox.watch_schedule(self._scheduled)
+        try:
+            while not self._stopping.is_set():
+                now = self.services.clock()
+                if self._wake_at is not None and self._wake_at <= now:
+                    self._wake_at = None
+                next_due = None
+                try:
+                    next_due = await self._round(now)
+                except RedisError as exc:  # Redis restarting: try again next round
+                    log.error("outbox maintenance failed: redis %s", exc)
+                except Exception:
+                    log.exception("outbox maintenance failed")
+                idle = now + self.services.settings.worker_idle_seconds
+                await self._sleep_until(min(next_due, idle) if next_due is not None else idle)
+        finally:
+            self.services.outbox.unwatch_schedule(self._scheduled)
+
+    async def _round(self, now: float) -> float | None:
+        """One maintenance round; returns when the next scheduled job is due."""
         outbox = self.services.outbox
-        renew_every = self.reclaim_idle_ms / 3000  # well inside the reclaim time
-        renewed = 0.0
+        # Well inside the reclaim time: renew what this worker holds, and take over what a
+        # dead worker left (only where some entry is pending at all).
+        renew = time.monotonic() - self._renewed >= self.reclaim_idle_ms / 3000
+        found = await outbox.maintain(now, pending=renew)
+        if found.broken:
+            await self._holds.maintain()
+        else:
+            self.services.holds.none_broken()  # the happy path: nothing to read
+        if renew:
+            for queue in self.queues:
+                await outbox.renew(queue, self.name, list(self._held[queue]))
+                if found.pending[queue]:
+                    await self._reclaim(queue)
+            self._renewed = time.monotonic()
+        if now >= self._reminders_at:
+            await reminders.fire_due(self.services)  # due in minutes: a look every few seconds
+            self._reminders_at = now + REMINDERS_EVERY
+        if int(now // 60) != self._digest_minute:
+            await reports.maybe_post_digest(self.services)  # Monday morning: once a minute
+            self._digest_minute = int(now // 60)
+        return found.next_due
+
+    async def _reclaim(self, queue: Queue) -> None:
+        reclaimed = [
+            delivery
+            for delivery in await self.services.outbox.reclaim(
+                queue, self.name, self.reclaim_idle_ms
+            )
+            # Ours and still running: idle only because Redis was away a while.
+            if delivery.message_id not in self._held[queue]
+        ]
+        self._held[queue].update(d.message_id for d in reclaimed)
+        for delivery in reclaimed:
+            if self._stopping.is_set():
+                break
+            log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
+            task = asyncio.create_task(self._handle(delivery))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    def _scheduled(self, due: float) -> None:
+        """This process scheduled a job due at `due`: the loop looks by then."""
+        if self._wake_at is None or due < self._wake_at:
+            self._wake_at = due
+            self._wake.set()
+
+    async def _sleep_until(self, at: float) -> None:
+        """Until `at` (the services' clock), or sooner for a job scheduled sooner, or a stop."""
         while not self._stopping.is_set():
+            if self._wake_at is not None:
+                at = min(at, self._wake_at)
+            left = at - self.services.clock()
+            if left <= 0:
+                return
+            self._wake.clear()
             try:
-                if time.monotonic() - renewed >= renew_every:
-                    for queue in self.queues:
-                        await outbox.renew(queue, self.name, list(self._held[queue]))
-                    renewed = time.monotonic()
-                for queue in self.queues:
-                    await outbox.promote_due(queue, self.services.clock())
-                    reclaimed = [
-                        delivery
-                        for delivery in await outbox.reclaim(queue, self.name, self.reclaim_idle_ms)
-                        # Ours and still running: idle only because Redis was away a while.
-                        if delivery.message_id not in self._held[queue]
-                    ]
-                    self._held[queue].update(d.message_id for d in reclaimed)
-                    for delivery in reclaimed:
-                        if self._stopping.is_set():
-                            break
-                        log.warning("reclaimed job queue=%s id=%s", queue, delivery.message_id)
-                        task = asyncio.create_task(self._handle(delivery))
-                        self._in_flight.add(task)
-                        task.add_done_callback(self._in_flight.discard)
-                await self._holds.maintain()
-                await reminders.fire_due(self.services)
-                await reports.maybe_post_digest(self.services)
-                depth = await outbox.depth()
-                for name, count in depth.items():
-                    self.services.metrics.outbox_depth.labels(name).set(count)
-            except RedisError as exc:  # Redis restarting: try again next round
-                log.error("outbox maintenance failed: redis %s", exc)
-            except Exception:
-                log.exception("outbox maintenance failed")
-            await self._pause(0.2)
+                await asyncio.wait_for(self._wake.wait(), timeout=left)
+            except TimeoutError:
+                return
 
     async def _handle(self, delivery: Delivery) -> bool:
         """Whether the upstream said too many at once (the job is retried)."""
@@ -278,3 +344,12 @@ class Worker:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
         except TimeoutError:
             pass
+
+
+async def _ended(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the tasks and wait for them to end, cancelling again while one hasn't: a cancel
+    can be lost inside redis-py when it lands as a reply arrives (bot/app.py's _cancelled)."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)

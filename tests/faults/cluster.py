@@ -56,7 +56,6 @@ class Cluster:
             "RUN_WORKER": "false",
             "WEEKLY_DIGEST": "false",
             "WORKER_CONCURRENCY": "16",
-            "WORKER_READ_BLOCK_MS": "100",
             "WORKER_RECLAIM_SECONDS": str(RECLAIM_SECONDS),
             "SLACK_POSTS_PER_SECOND": "100",
             "SLACK_UPDATES_PER_SECOND": "100",
