@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.settings import Settings
 from tests.load.__main__ import config_from, parser
 from tests.load.changes import changed_settings, parse_overrides, run_env
 from tests.load.procs import app_env
@@ -70,7 +71,8 @@ async def test_a_set_setting_shows_in_the_header(
 async def test_a_set_setting_equal_to_its_default_is_no_change(
     slack: SlackStandIn, twilio: TwilioStandIn
 ) -> None:
-    env = await env_of_run(slack, twilio, "procfile", {"WORKER_CONCURRENCY": "8"})
+    default = str(Settings.model_fields["worker_concurrency"].default)
+    env = await env_of_run(slack, twilio, "procfile", {"WORKER_CONCURRENCY": default})
     assert "WORKER_CONCURRENCY" not in changed_settings(env)
 
 
