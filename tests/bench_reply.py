@@ -3,7 +3,7 @@
 Starts a private redis-server, the loopback Slack and Twilio stand-ins and the real app with its
 worker; N callers each miss a call (auto-text sent, lead card posted). Then the worker stops and
 a second copy of the app, without a worker, takes the N callers' first replies one after another
-through a proxy that counts Redis round trips (tests/round_trips.py). Prints, per reply: round
+through a proxy that counts Redis round trips (tests/redis_counter.py). Prints, per reply: round
 trips, CPU milliseconds of this process and profiled function calls (cProfile), both including
 the test client that signs and sends the webhook. The first tenth of the replies warms up (Lua
 scripts loaded, connections opened); of the rest, half is timed, half profiled.
@@ -67,7 +67,7 @@ async def run(count: int) -> None:
     n = len(measured)
     calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
     print(f"{n} first replies (after {len(warm)} to warm up), one at a time, per reply:")
-    print(f"  redis round trips  {trips.count / n:6.2f}")
+    print(f"  redis round trips  {trips.round_trips / n:6.2f}")
     print(f"  cpu ms             {cpu * 1000 / len(timed):6.2f}  (this process, client included)")
     print(f"  profiled calls     {calls / len(profiled):6.0f}  (cProfile, client included)")
 

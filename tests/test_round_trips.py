@@ -1,5 +1,5 @@
 """What a webhook costs in Redis round trips, counted by a proxy in front of Redis
-(tests/round_trips.py): a missed call at most 3, a caller's reply of every kind at most 4, a
+(tests/redis_counter.py): a missed call at most 3, a caller's reply of every kind at most 4, a
 Twilio retry of a reply's MessageSid exactly 1 (the claim finds it done).
 
 Each kind runs once on another caller first, so Lua scripts are loaded and the pool's
@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Harness, new_sid, on_cluster
-from tests.round_trips import RoundTrips, counted_app
+from tests.redis_counter import CountingProxy
+from tests.round_trips import counted_app
 
 WARM_UP_CALLER = "+12125550142"
 CALLER = "+12025550177"
@@ -27,13 +28,13 @@ def single_server(request: pytest.FixtureRequest) -> None:
 
 
 async def counted(
-    counted_trips: RoundTrips, harness: Harness, send: Callable[[], Awaitable[Any]]
+    counted_trips: CountingProxy, harness: Harness, send: Callable[[], Awaitable[Any]]
 ) -> int:
     """Round trips of one webhook, its jobs then performed by the harness's worker."""
     counted_trips.reset()
     response = await send()
     assert response.status == 200
-    trips = counted_trips.count
+    trips = counted_trips.round_trips
     detail = list(counted_trips.trips)
     await harness.drained()
     print(f"{trips} round trips: {detail}")
