@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 
 
 async def inbound_text(services: Services, text: InboundText) -> None:
-    """Four round trips for a new text: the claim (dedupe, STOP/START first, the lead opened and
-    read), the lead's transition with everything else on the caller's keys, the final pipeline
-    (the line's overrides are kept per process and cost none on a busy line). A retried
+    """Three round trips for a new text: the claim (dedupe, STOP/START first, the lead opened and
+    read), the lead's transition by compare-and-set, and the final pipeline with the rest (the
+    line's overrides are kept per process and cost none on a busy line). A retried
     MessageSid whose jobs are queued costs one: the claim."""
     line = await line_for(services, text.business_number)
     if line is None:
