@@ -16,8 +16,10 @@ import asyncio
 import cProfile
 import logging
 import pstats
+import sys
 import time
 import uuid
+from pathlib import Path
 
 from bot import local_redis
 from tests.conftest import Clock, start_harness
@@ -27,7 +29,7 @@ from tests.standins import SlackStandIn, TwilioStandIn
 from tests.waiting import wait_until
 
 
-async def run(count: int) -> None:
+async def run(count: int, top: int) -> None:
     numbers = callers(count)
     # A tenth warms up; of the rest, half is timed (profiler off), half profiled.
     start = max(1, count // 10)
@@ -70,6 +72,32 @@ async def run(count: int) -> None:
     print(f"  redis round trips  {trips.round_trips / n:6.2f}")
     print(f"  cpu ms             {cpu * 1000 / len(timed):6.2f}  (this process, client included)")
     print(f"  profiled calls     {calls / len(profiled):6.0f}  (cProfile, client included)")
+    if top:
+        print(f"the {top} functions with the most own time, per reply (cProfile inflates them):")
+        for line in top_functions(pstats.Stats(profile), len(profiled), top):
+            print(f"  {line}")
+
+
+def top_functions(stats: pstats.Stats, replies: int, top: int) -> list[str]:
+    """Own time and calls per reply of the `top` costliest functions, as `ms calls where`."""
+    rows = []
+    for (path, lineno, name), (_, calls, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{_short(path)}:{lineno}({name})" if lineno else name
+        rows.append((own, calls, where))
+    rows.sort(reverse=True)
+    return [
+        f"{own * 1000 / replies:6.3f} ms {calls / replies:6.1f} calls  {where}"
+        for own, calls, where in rows[:top]
+    ]
+
+
+def _short(path: str) -> str:
+    """Where a function lives, short: bot/flows/x.py, redis/client.py, asyncio/events.py."""
+    for marker in ("site-packages/", f"python{sys.version_info[0]}.{sys.version_info[1]}/"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    root = str(Path(__file__).resolve().parents[1]) + "/"
+    return path.removeprefix(root)
 
 
 def main() -> None:
@@ -77,9 +105,12 @@ def main() -> None:
     parser.add_argument(
         "--replies", type=int, default=200, choices=range(10, 201), metavar="10..200"
     )
+    parser.add_argument(
+        "--top", type=int, default=0, metavar="N", help="also list the N costliest functions"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(run(args.replies))
+    asyncio.run(run(args.replies, args.top))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from tests.load.idle import (
     rates_by_process,
     read_ports_by_process,
 )
+from tests.load.run import Figures, LoadConfig, table
 
 # /proc/<pid>/net/tcp: 127.0.0.1:52000 -> 127.0.0.1:6379 (inode 111), :52001 -> :6379 (222),
 # a listener on :3000 (333), and :52002 -> :8080, not Redis (444).
@@ -51,3 +52,12 @@ def test_rates_count_only_the_named_processes_per_second() -> None:
     seen = [(52000, "XREADGROUP"), (52000, "XREADGROUP"), (52001, "EVALSHA"), (50000, "GET")]
     rates = rates_by_process(seen, {52000: "web", 52001: "worker"}, seconds=2)
     assert rates == {"web": {"XREADGROUP": 1.0}, "worker": {"EVALSHA": 0.5}}
+
+
+def test_the_table_calls_it_idle_only_when_no_jobs_are_left() -> None:
+    config = LoadConfig(rate=1, seconds=1)
+    idle = Figures(idle_commands={"web": {"EVALSHA": 1.0}})
+    busy = Figures(idle_commands={"web": {"EVALSHA": 1.3}}, outbox_left={"slack.update": 7})
+    assert "web: idle Redis commands/s" in table(idle, config)
+    assert "web: Redis commands/s after the load, 7 jobs queued" in table(busy, config)
+    assert "idle Redis" not in table(busy, config)
