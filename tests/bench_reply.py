@@ -1,4 +1,4 @@
-"""What a caller's first reply costs: `python -m tests.bench_reply [--replies 200]`.
+"""What a caller's first reply costs: `python -m tests.bench_reply [--replies 200] [--top 15]`.
 
 Starts a private redis-server, the loopback Slack and Twilio stand-ins and the real app with its
 worker; N callers each miss a call (auto-text sent, lead card posted). Then the worker stops and
@@ -6,7 +6,8 @@ a second copy of the app, without a worker, takes the N callers' first replies o
 through a proxy that counts Redis round trips (tests/redis_counter.py). Prints, per reply: round
 trips, CPU milliseconds of this process and profiled function calls (cProfile), both including
 the test client that signs and sends the webhook. The first tenth of the replies warms up (Lua
-scripts loaded, connections opened); of the rest, half is timed, half profiled.
+scripts loaded, connections opened); of the rest, half is timed, half profiled. --top N also
+lists the N functions with the most own time in the profiled half.
 """
 
 from __future__ import annotations
@@ -67,14 +68,15 @@ async def run(count: int, top: int) -> None:
         process.terminate()
         process.wait(timeout=10)
     n = len(measured)
-    calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+    stats = pstats.Stats(profile)
+    calls = stats.total_calls  # type: ignore[attr-defined]
     print(f"{n} first replies (after {len(warm)} to warm up), one at a time, per reply:")
     print(f"  redis round trips  {trips.round_trips / n:6.2f}")
     print(f"  cpu ms             {cpu * 1000 / len(timed):6.2f}  (this process, client included)")
     print(f"  profiled calls     {calls / len(profiled):6.0f}  (cProfile, client included)")
     if top:
         print(f"the {top} functions with the most own time, per reply (cProfile inflates them):")
-        for line in top_functions(pstats.Stats(profile), len(profiled), top):
+        for line in top_functions(stats, len(profiled), top):
             print(f"  {line}")
 
 
